@@ -1,0 +1,28 @@
+"""Action plugin of sms.upgrade.readiness_gate: refuse to go on without a fresh, clean report."""
+import os
+
+from ansible_collections.sms.upgrade.plugins.plugin_utils.action_base import ControllerAction
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gate import evaluate_gate, load_report, parse_max_age, utc_now
+
+
+class ActionModule(ControllerAction):
+    """Checks the readiness report for the given hosts; fails with the reasons when not clear."""
+
+    argument_spec = {
+        "hosts": {"type": "list", "elements": "str"},
+        "report": {"type": "path"},
+        "max_age": {"type": "raw", "default": "7d"},
+    }
+
+    def run_action(self, args, task_vars):
+        hosts = args["hosts"] if args["hosts"] is not None else task_vars.get("ansible_play_hosts_all", [])
+        if not hosts:
+            raise ValueError("no hosts to check: the play targets no host")
+        source = args["report"] or os.path.join(os.getcwd(), "sms-upgrade-reports")
+        report = load_report(source)
+        verdict = evaluate_gate(report, hosts, parse_max_age(args["max_age"]), utc_now())
+        result = {"passed": verdict.passed, "run_id": verdict.run_id, "report_age_hours": verdict.age_hours,
+                  "reasons": verdict.reasons, "blockers": verdict.blockers}
+        if not verdict.passed:
+            result.update(failed=True, msg="readiness gate closed for this phase: " + "; ".join(verdict.reasons))
+        return result

@@ -1,0 +1,51 @@
+"""Action plugin of sms.upgrade.readiness_report: assess the whole fleet once on the controller."""
+import os
+
+from ansible.utils.display import Display
+
+from ansible_collections.sms.upgrade.plugins.plugin_utils.action_base import ControllerAction
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gate import utc_now
+from ansible_collections.sms.upgrade.plugins.plugin_utils.readiness import run_readiness
+from ansible_collections.sms.upgrade.plugins.plugin_utils.render import render_console
+
+display = Display()
+
+
+class ActionModule(ControllerAction):
+    """Reads every host's snapshot, evaluates the rule catalog and writes the readiness report."""
+
+    argument_spec = {
+        "hosts": {"type": "list", "elements": "str"},
+        "snapshot_dir": {"type": "path", "required": True},
+        "report_dir": {"type": "path"},
+        "answers_file": {"type": "path"},
+        "params": {"type": "dict", "default": {}},
+        "preservation": {"type": "dict", "default": {}},
+        "fail_on_blocking": {"type": "bool", "default": False},
+    }
+
+    def run_action(self, args, task_vars):
+        hosts = args["hosts"] if args["hosts"] is not None else task_vars.get("ansible_play_hosts_all", [])
+        report_dir = args["report_dir"] or self._default_report_dir()
+        report, paths, warning = run_readiness(
+            hosts, task_vars.get("groups", {}), args["snapshot_dir"], report_dir, utc_now(),
+            answers_file=args["answers_file"], params=args["params"], preservation=args["preservation"],
+            check_mode=self._task.check_mode or bool(task_vars.get("ansible_check_mode")),
+            progress=lambda done, total: display.display("sms.upgrade: assessed %d of %d hosts" % (done, total)))
+        if warning:
+            display.warning(warning)
+        summary = report["summary"]
+        result = {
+            "run_id": report["run_id"], "report": paths, "summary": summary,
+            "blocked": summary["blocked_hosts"] > 0 or any(f["blocks"] for f in report["findings"]),
+            "console": render_console(report, paths),
+            "diff_summary": {k: len(report["diff"][k]) for k in ("new", "fixed", "still_failing")},
+        }
+        if args["fail_on_blocking"] and result["blocked"]:
+            result.update(failed=True, msg="readiness report %s has blocking findings: see %s"
+                          % (report["run_id"], paths["markdown"]))
+        return result
+
+    @staticmethod
+    def _default_report_dir():
+        return os.path.join(os.getcwd(), "sms-upgrade-reports")

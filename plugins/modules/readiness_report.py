@@ -1,0 +1,148 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, sms.upgrade contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: readiness_report
+short_description: Assess an SMS 1.2 hierarchy from its snapshots and write the readiness report
+version_added: 0.1.0
+description:
+  - Runs on the Ansible controller, once for the whole fleet. Reads the snapshot of every host
+    (C(<snapshot_dir>/<host>.json)), validates it against the versioned snapshot schema, evaluates
+    the rule catalog (every PRE, SEC, CLI, UPG-07 and FAQ item of the SMS 1.2 to 2.0 upgrade checklist),
+    applies the answers file and writes the report as JSON, Markdown, self-contained HTML and JUnit XML
+    into a new run directory C(<report_dir>/<run_id>/), then replaces C(<report_dir>/latest.json).
+  - Read-only for every managed host, with or without C(--check); the report files are written on the
+    controller in both cases. The task never reports C(changed).
+  - A missing, unreadable or invalid snapshot, a gather error in a section a rule reads, or a rule that
+    cannot be evaluated becomes a blocking C(error) finding that names the host, the field and the cause.
+  - Findings are compared with the previous run in the same report directory (new, fixed, still failing).
+  - The task fails only for unusable input (empty host list, malformed answers file or parameters,
+    missing snapshot directory, unwritable report directory), or when O(fail_on_blocking=true).
+options:
+  hosts:
+    description:
+      - Inventory host names to assess. Defaults to the hosts of the play (C(ansible_play_hosts_all)).
+      - The host's group membership tells the kind of snapshot expected
+        (C(sms_clients), C(sms_sql), C(sms_site_servers), C(sms_central), C(sms_primary), C(sms_secondary),
+        C(sms_helper), C(sms_logon)) and C(sms_site_<CODE>) groups give the site when a snapshot cannot.
+    type: list
+    elements: str
+  snapshot_dir:
+    description: Directory holding one C(<inventory_hostname>.json) snapshot per host.
+    type: path
+    required: true
+  report_dir:
+    description:
+      - Directory for the run directories and C(latest.json). Defaults to C(sms-upgrade-reports) in the
+        current working directory. A directory inside an installed collection is refused.
+    type: path
+  answers_file:
+    description:
+      - YAML answers file recording manual confirmations and accepted findings (who, when, why).
+        See the collection's C(docs/answers.md). A path that does not exist means no answers.
+    type: path
+  params:
+    description:
+      - Overrides of the assessment parameters (C(plugins/plugin_utils/data/assessment_defaults.yml)),
+        for example C(min_memory_mb) or C(snapshot_max_age_days). Defaults marked UNCONFIRMED there are
+        assumptions an administrator should review. Unknown names or wrong types fail the task.
+    type: dict
+    default: {}
+  preservation:
+    description:
+      - Verified copies per host and category, as recorded by the preserve phase
+        (C({HOST: {CATEGORY: {verified: true, files: N, verified_at: TIME}}})); preservation rules pass only
+        for verified categories.
+    type: dict
+    default: {}
+  fail_on_blocking:
+    description: Fail the task when any finding blocks the upgrade.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.conn
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  become:
+    support: none
+  bypass_host_loop:
+    support: none
+    details: Use it with C(run_once) and C(delegate_to=localhost); it assesses all O(hosts) in one run.
+  connection:
+    support: none
+  check_mode:
+    support: full
+    details: Nothing changes on any host in either mode; the report files are written on the controller.
+  delegation:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: all
+seealso:
+  - module: sms.upgrade.readiness_gate
+author:
+  - sms.upgrade contributors
+"""
+
+EXAMPLES = r"""
+- name: Assess every SMS host of the inventory and write the report
+  sms.upgrade.readiness_report:
+    hosts: "{{ groups['sms_upgrade'] }}"
+    snapshot_dir: "{{ inventory_dir }}/snapshots"
+    answers_file: "{{ inventory_dir }}/answers.yml"
+    params:
+      min_memory_mb: 128
+  run_once: true
+  delegate_to: localhost
+  register: readiness
+
+- name: Show the summary
+  ansible.builtin.debug:
+    msg: "{{ readiness.console }}"
+  run_once: true
+"""
+
+RETURN = r"""
+run_id:
+  description: Identifier of this run (UTC timestamp); the name of its run directory.
+  returned: success
+  type: str
+  sample: 20261125T101500Z
+report:
+  description: Paths of the files written.
+  returned: success
+  type: dict
+  sample:
+    json: /work/sms-upgrade-reports/20261125T101500Z/readiness.json
+    markdown: /work/sms-upgrade-reports/20261125T101500Z/readiness.md
+    html: /work/sms-upgrade-reports/20261125T101500Z/readiness.html
+    junit: /work/sms-upgrade-reports/20261125T101500Z/readiness.junit.xml
+    dir: /work/sms-upgrade-reports/20261125T101500Z
+    latest: /work/sms-upgrade-reports/latest.json
+summary:
+  description: Fleet summary (hosts, blocked hosts, counts per status, by severity, tier, site and rule).
+  returned: success
+  type: dict
+blocked:
+  description: Whether any finding blocks the upgrade.
+  returned: success
+  type: bool
+console:
+  description: Lines of the end-of-play summary (verdict, counts, top blocking rules, report paths).
+  returned: success
+  type: list
+  elements: str
+diff_summary:
+  description: Number of findings that are new, fixed and still failing compared with the previous run.
+  returned: success
+  type: dict
+  sample: {new: 3, fixed: 1, still_failing: 40}
+"""

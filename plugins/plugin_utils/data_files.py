@@ -1,0 +1,24 @@
+"""Locate and read the collection's data files (schemas, rule catalog, reference lists)."""
+import json
+import os
+
+import yaml
+
+DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+
+
+def data_path(*parts):
+    """Return the absolute path of a file under ``plugins/plugin_utils/data``."""
+    return os.path.join(DATA_DIR, *parts)
+
+
+def read_json(*parts):
+    """Parse a JSON data file of the collection."""
+    with open(data_path(*parts), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def read_yaml(*parts):
+    """Parse a YAML data file of the collection (safe loader)."""
+    with open(data_path(*parts), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)

@@ -1,0 +1,82 @@
+"""Assemble the readiness report (schema ``readiness-report.v1.json``) from findings."""
+from collections import Counter, defaultdict
+
+REPORT_SCHEMA_VERSION = "1.0"
+STATUSES = ("pass", "fail", "not_applicable", "skipped", "error")
+FAILING = ("fail", "error")
+
+
+def count(findings):
+    """Counts per status plus 'blocking' (findings that block now)."""
+    counter = Counter(f["status"] for f in findings)
+    result = {status: counter.get(status, 0) for status in STATUSES}
+    result["blocking"] = sum(1 for f in findings if f["blocks"])
+    return result
+
+
+def _group_summary(records, findings_by_host):
+    hosts = [r.host for r in records]
+    findings = [f for h in hosts for f in findings_by_host.get(h, [])]
+    return {"hosts": len(hosts), "blocked_hosts": sum(1 for h in hosts if any(f["blocks"] for f in findings_by_host.get(h, []))),
+            "counts": count(findings)}
+
+
+def _host_entry(record, findings):
+    return {"host": record.host, "kind": record.kind, "tiers": list(record.tiers), "tier": record.tiers[0],
+            "site": record.site, "site_role": record.site_role, "os": record.os, "snapshot": record.snapshot,
+            "collected_at": record.collected_at, "blocked": any(f["blocks"] for f in findings),
+            "counts": count(findings)}
+
+
+def _by_rule(findings, rules):
+    grouped = defaultdict(list)
+    for f in findings:
+        grouped[f["rule"]].append(f)
+    return {r.id: {"title": r.title, "checklist": list(r.checklist), "severity": r.severity, "blocking": r.blocking,
+                   "counts": count(grouped.get(r.id, []))} for r in rules}
+
+
+def summarize(records, findings, rules):
+    """Fleet, per-tier, per-site, per-severity and per-rule summaries."""
+    by_host = defaultdict(list)
+    for f in findings:
+        by_host[f["host"]].append(f)
+    tiers, sites = defaultdict(list), defaultdict(list)
+    for record in records:
+        tiers[record.tiers[0]].append(record)
+        if record.site:
+            sites[record.site].append(record)
+    real = [r for r in records if r.kind != "hierarchy"]
+    return {
+        "hosts": len(real),
+        "blocked_hosts": sum(1 for r in real if any(f["blocks"] for f in by_host.get(r.host, []))),
+        "counts": count(findings),
+        "by_severity": dict(Counter(f["severity"] for f in findings if f["status"] in FAILING)),
+        "by_tier": {tier: _group_summary(recs, by_host) for tier, recs in tiers.items()},
+        "by_site": {site: _group_summary(recs, by_host) for site, recs in sorted(sites.items())},
+        "by_rule": _by_rule(findings, rules),
+    }, by_host
+
+
+def diff_reports(findings, previous):
+    """New, fixed and still failing (host, rule) pairs compared with the previous report."""
+    now = {(f["host"], f["rule"]): f["status"] for f in findings}
+    before = {(f["host"], f["rule"]): f["status"] for f in (previous or {}).get("findings", [])}
+    item = lambda key, status: {"host": key[0], "rule": key[1], "status": status}  # noqa: E731
+    failing_now = {k for k, s in now.items() if s in FAILING}
+    failing_before = {k for k, s in before.items() if s in FAILING}
+    return {
+        "previous_run_id": (previous or {}).get("run_id"),
+        "new": [item(k, now[k]) for k in sorted(failing_now - failing_before)] if previous else [],
+        "fixed": [item(k, now[k]) for k in sorted(failing_before - failing_now) if k in now],
+        "still_failing": [item(k, now[k]) for k in sorted(failing_now & failing_before)],
+    }
+
+
+def build_report(findings, records, rules, meta, previous=None):
+    """Return the report dict; ``meta`` carries run_id, generated_at, check_mode and versions."""
+    summary, by_host = summarize(records, findings, rules)
+    return dict(
+        {"schema": "sms.upgrade.readiness_report", "schema_version": REPORT_SCHEMA_VERSION}, **meta,
+        hosts=[_host_entry(r, by_host.get(r.host, [])) for r in records],
+        findings=findings, summary=summary, diff=diff_reports(findings, previous))

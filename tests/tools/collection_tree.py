@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Create the ``ansible_collections/sms/upgrade`` tree that Ansible tools need, and print its root.
+
+The repository root is the collection root, but ansible-test, ansible-doc and imports of
+``ansible_collections.sms.upgrade`` need it under ``<root>/ansible_collections/sms/upgrade``.
+The tree lives outside the repository (so nothing walks into a symlink loop) in a directory
+derived from the repository path, and it links the dependency collections of the running
+Python (the ``ansible`` package bundles them) beside it, as ansible-test's import test needs.
+"""
+import hashlib
+import os
+import sys
+import tempfile
+
+REPO = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DEPENDENCIES = ("ansible/windows", "community/windows", "ansible/utils")
+
+
+def tree_root(repo=REPO):
+    """Return the directory that holds ``ansible_collections`` for this checkout."""
+    digest = hashlib.sha1(repo.encode("utf-8")).hexdigest()[:10]
+    return os.path.join(tempfile.gettempdir(), "sms_upgrade_%s" % digest)
+
+
+def _link(target, link):
+    if os.path.islink(link) and os.readlink(link) == target:
+        return
+    if os.path.islink(link):
+        os.unlink(link)
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    os.symlink(target, link)
+
+
+def bundled_collections_dir():
+    """Return the ``ansible_collections`` directory of the running Python, or None."""
+    for entry in sys.path:
+        candidate = os.path.join(entry, "ansible_collections")
+        if os.path.isdir(os.path.join(candidate, "ansible", "windows")):
+            return candidate
+    return None
+
+
+def ensure_tree(repo=REPO):
+    """Create (or refresh) the symlink tree and return its root directory."""
+    root = tree_root(repo)
+    base = os.path.join(root, "ansible_collections")
+    _link(repo, os.path.join(base, "sms", "upgrade"))
+    bundled = bundled_collections_dir()
+    if bundled:
+        for dep in DEPENDENCIES:
+            if os.path.isdir(os.path.join(bundled, dep)):
+                _link(os.path.join(bundled, dep), os.path.join(base, dep))
+    return root
+
+
+if __name__ == "__main__":
+    print(ensure_tree())
