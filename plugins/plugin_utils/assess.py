@@ -123,7 +123,8 @@ class Assessor:
             status, observed, expected, evidence = self._evaluate(rule, ctx, document)
         except Exception as exc:  # a rule must never abort the fleet's assessment
             return self.finding(rule, ctx, "error", "Cannot evaluate: %s" % exc, {"exception": type(exc).__name__})
-        values = dict(self.params, host=ctx.host, decision=(answer or {}).get("decision"), **evidence)
+        values = dict(self.params, **evidence)
+        values.update(host=ctx.host, decision=(answer or {}).get("decision"))
         expected = render(expected or rule.expected, values) if (expected or rule.expected) else None
         values.update(observed=observed, expected=expected)
         evidence.update(observed=observed, expected=expected)

@@ -1,0 +1,54 @@
+"""The filters through a real Jinja template, their errors, and their ansible-doc pages."""
+import os
+import subprocess
+import sys
+
+import pytest
+from ansible.errors import AnsibleError
+from ansible.template import Templar
+
+try:  # ansible-core 2.19+: only trusted strings are templated
+    from ansible.template import trust_as_template
+except ImportError:  # pragma: no cover - older ansible-core
+    def trust_as_template(text):
+        return text
+
+from ansible_collections.sms.upgrade.plugins.filter import sizing, versions
+
+FILTERS = ["site_db_sizing", "tempdb_sizing", "version_at_least", "version_compare", "parse_version"]
+
+
+def render(expression):
+    env_filters = dict(versions.FilterModule().filters(), **sizing.FilterModule().filters())
+    templar = Templar(loader=None)
+    templar.environment.filters.update(env_filters)
+    return templar.template(trust_as_template("{{ %s }}" % expression))
+
+
+def test_filters_in_a_template():
+    assert render("'6.50.258' | version_at_least('6.50.281')") is False
+    assert render("'Service Pack 6a' | version_compare('Service Pack 6')") == 1
+    assert render("(10000 | site_db_sizing).tempdb_log_mb") == 44
+    assert render("(200 | tempdb_sizing).tempdb_data_mb") == 40
+    assert render("('1.2 (build 786)' | parse_version).parts") == [786]
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("'Service Pak 4' | version_at_least('Service Pack 4')", "version_at_least: 'Service Pak 4' is not a service pack"),
+    ("'lots' | site_db_sizing", "site_db_sizing: computers must be"),
+])
+def test_bad_input_is_a_clear_filter_error(expression, message):
+    with pytest.raises(AnsibleError, match=message):
+        render(expression)
+
+
+@pytest.mark.parametrize("name", FILTERS)
+def test_ansible_doc_renders(name):
+    ansible_doc = os.path.join(os.path.dirname(sys.executable), "ansible-doc")
+    if not os.path.exists(ansible_doc):
+        pytest.skip("ansible-doc is not installed next to %s" % sys.executable)
+    root = [p for p in sys.path if p.endswith(os.path.basename(p)) and os.path.isdir(os.path.join(p, "ansible_collections", "sms"))]
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=root[0])
+    result = subprocess.run([ansible_doc, "-t", "filter", "sms.upgrade.%s" % name], capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "EXAMPLES" in result.stdout and "RETURN" in result.stdout.upper()
