@@ -1,6 +1,7 @@
 """The readiness run: collect inputs from the inventory, assess, render and store the report."""
 import json
 import os
+import re
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils import render
 from ansible_collections.sms.upgrade.plugins.plugin_utils.answers import load_answers
@@ -18,10 +19,10 @@ DEFAULT_KIND_GROUPS = {
     "sms_central": "site_server", "sms_primary": "site_server", "sms_secondary": "site_server",
     "sms_helper": "site_server", "sms_logon": "site_server",
 }
-SITE_GROUP_PREFIX = "sms_site_"
+SITE_GROUP = re.compile(r"^sms_site_([A-Za-z0-9]{3})$")
 
 
-def host_inputs(hosts, groups, snapshot_dir, kind_groups=None, site_prefix=SITE_GROUP_PREFIX):
+def host_inputs(hosts, groups, snapshot_dir, kind_groups=None):
     """Turn inventory hosts and groups into assessment inputs (one pass over the groups)."""
     if not hosts:
         raise ValueError("no hosts to assess: the play targets no host (is the inventory empty, or does "
@@ -31,9 +32,9 @@ def host_inputs(hosts, groups, snapshot_dir, kind_groups=None, site_prefix=SITE_
         for host in groups.get(group, []):
             kinds.setdefault(host, kind)
     for group, members in groups.items():
-        if group.startswith(site_prefix):
-            for host in members:
-                sites.setdefault(host, group[len(site_prefix):].upper())
+        match = SITE_GROUP.match(group)
+        for host in members if match else []:
+            sites.setdefault(host, match.group(1).upper())
     return [HostInput(h, snapshot_path(snapshot_dir, h), kinds.get(h), sites.get(h)) for h in hosts]
 
 
