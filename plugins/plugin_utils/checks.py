@@ -187,9 +187,16 @@ def _verified(ctx, category):
 
 @check("preserved")
 def preserved(ctx, params):
-    """Files of one category of the SMS tree have a verified copy in the vault."""
+    """Files of one category of the SMS tree have a verified copy in the vault.
+
+    ``exclude`` lists file names that ship with SMS (e.g. the default UINFO.XNF) and need no copy.
+    """
     category = params["category"]
-    files = ctx.snapshot["sms_tree"].get(category) or []
+    excluded = {name.upper() for name in params.get("exclude", [])}
+    files = [f for f in ctx.snapshot["sms_tree"].get(category) or []
+             if re.split(r"[\\/]", f["path"])[-1].upper() not in excluded]
+    if not files:
+        return Result("not_applicable", "No %s to preserve." % category.replace("_", " "))
     size_mb = sum(f["size"] for f in files) / 1e6
     record = _verified(ctx, category)
     if record and record.get("files", 0) >= len(files):
