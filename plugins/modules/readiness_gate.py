@@ -57,7 +57,7 @@ attributes:
 seealso:
   - module: sms.upgrade.readiness_report
 author:
-  - sms.upgrade contributors
+  - sms.upgrade contributors (@sms-upgrade)
 """
 
 EXAMPLES = r"""

@@ -53,7 +53,7 @@ options:
   preservation:
     description:
       - Verified copies per host and category, as recorded by the preserve phase
-        (C({HOST: {CATEGORY: {verified: true, files: N, verified_at: TIME}}})); preservation rules pass only
+        (a mapping HOST -> CATEGORY -> C(verified), C(files), C(verified_at)); preservation rules pass only
         for verified categories.
     type: dict
     default: {}
@@ -89,7 +89,7 @@ attributes:
 seealso:
   - module: sms.upgrade.readiness_gate
 author:
-  - sms.upgrade contributors
+  - sms.upgrade contributors (@sms-upgrade)
 """
 
 EXAMPLES = r"""

@@ -58,8 +58,9 @@ def hierarchy_mixed_versions(ctx, params):
     for code, (_host, snap) in sorted(ctx.fleet.site_servers.items()):
         parent = ctx.fleet.site_server(snap["sms"].get("parent_site_code"))
         if parent and _version_label(parent[1]["sms"]) != _version_label(snap["sms"]):
-            pairs.append("%s (%s) under %s (%s)" % (code, _version_label(snap["sms"]),
-                                                   parent[1]["sms"]["site_code"], _version_label(parent[1]["sms"])))
+            parent_sms = parent[1]["sms"]
+            pairs.append("%s (%s) under %s (%s)" % (
+                code, _version_label(snap["sms"]), parent_sms["site_code"], _version_label(parent_sms)))
     observed = "; ".join(pairs) if pairs else len(ctx.fleet.site_servers)
     return outcome(not pairs, observed, pairs=pairs)
 

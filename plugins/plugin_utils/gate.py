@@ -39,7 +39,7 @@ def load_report(path):
             report = json.load(handle)
     except (OSError, ValueError) as exc:
         raise GateError("readiness report %s is unreadable: %s" % (path, exc))
-    if not isinstance(report, dict) or str(report.get("schema_version", "")).split(".")[0] != "1":
+    if not isinstance(report, dict) or str(report.get("schema_version", "")).split(".", maxsplit=1)[0] != "1":
         raise GateError("%s is not a readiness report of schema 1.x" % path)
     return report
 

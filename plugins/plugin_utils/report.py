@@ -62,7 +62,10 @@ def diff_reports(findings, previous):
     """New, fixed and still failing (host, rule) pairs compared with the previous report."""
     now = {(f["host"], f["rule"]): f["status"] for f in findings}
     before = {(f["host"], f["rule"]): f["status"] for f in (previous or {}).get("findings", [])}
-    item = lambda key, status: {"host": key[0], "rule": key[1], "status": status}  # noqa: E731
+
+    def item(key, status):
+        return {"host": key[0], "rule": key[1], "status": status}
+
     failing_now = {k for k, s in now.items() if s in FAILING}
     failing_before = {k for k, s in before.items() if s in FAILING}
     return {

@@ -26,7 +26,7 @@ def _number(value, name):
             value = float(value) if "." in value else int(value)
         except ValueError:
             raise SizingError("%s must be a number, not %r" % (name, value))
-    if not isinstance(value, (int, float)) or value < 0 or value != value:
+    if not isinstance(value, (int, float)) or math.isnan(value) or value < 0:
         raise SizingError("%s must be a non-negative number, not %r" % (name, value))
     return value
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Time the readiness playbook over the lab and over a generated fleet; print a Markdown table row each.
 
 Usage: bench_readiness.py [--clients 10000] [--keep DIR]
@@ -43,7 +42,9 @@ def run_readiness(inventory, report_dir):
 
 
 def row(label, elapsed, report, sizes):
-    mb = lambda n: "%.1f MB" % (n / 1e6)  # noqa: E731
+    def mb(size):
+        return "%.1f MB" % (size / 1e6)
+
     return "| %s | %d | %d | %.1f s | %s |" % (
         label, report["summary"]["hosts"], len(report["findings"]), elapsed,
         ", ".join("%s %s" % (name.split(".", 1)[1], mb(size)) for name, size in sizes.items()))

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write the embedded lab (inventories/lab): hosts.yml and one snapshot per host.
 
 The lab is a central primary site CEN with a separate SQL server, a helper and a logon server; a
@@ -104,7 +103,10 @@ def inventory(server_entries, client_snapshots):
     for snap in client_snapshots:
         sites.setdefault(snap["site_code"], []).append(snap["host"])
     sites["CEN"] += MISSING
-    hosts = lambda names: {name: None for name in names}  # noqa: E731
+
+    def hosts(names):
+        return {name: None for name in names}
+
     children = {
         "sms_site_servers": {"children": {g: {"hosts": hosts(tiers[g])} for g in ("sms_central", "sms_primary", "sms_secondary")}},
         "sms_sql": {"hosts": hosts(tiers["sms_sql"])},

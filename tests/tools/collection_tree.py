@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Create the ``ansible_collections/sms/upgrade`` tree that Ansible tools need, and print its root.
 
 The repository root is the collection root, but ansible-test, ansible-doc and imports of

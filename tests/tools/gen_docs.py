@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Generate docs/rules.md and docs/checklist.md from the rule catalog and the checklist data.
 
 Usage: gen_docs.py [--check]   (--check exits 1 when the committed files are out of date)
@@ -79,8 +78,8 @@ def checklist_doc(rules):
               "`sms_upgrade_assessment_params`. **UNCONFIRMED** values are assumptions (no source found): review them.", "",
               "| Parameter | Default | Status | Note |", "|---|---|---|---|"]
     for name, entry in read_yaml("assessment_defaults.yml").items():
-        lines.append("| `%s` | `%s` | %s | %s |" % (name, cell(params[name]), "**UNCONFIRMED**" if entry["status"] == "UNCONFIRMED"
-                                                      else entry["status"], cell(entry.get("note"))))
+        status = "**UNCONFIRMED**" if entry["status"] == "UNCONFIRMED" else entry["status"]
+        lines.append("| `%s` | `%s` | %s | %s |" % (name, cell(params[name]), status, cell(entry.get("note"))))
     return "\n".join(lines) + "\n"
 
 

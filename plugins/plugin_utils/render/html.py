@@ -146,8 +146,11 @@ def findings_blob(report):
 
 def _findings(report):
     blob, omitted = findings_blob(report)
-    boxes = lambda name, values, on: "".join(  # noqa: E731
-        '<label><input type="checkbox" name="%s" value="%s"%s> %s</label>' % (name, v, " checked" if v in on else "", v) for v in values)
+
+    def boxes(name, values, on):
+        return "".join('<label><input type="checkbox" name="%s" value="%s"%s> %s</label>'
+                       % (name, v, " checked" if v in on else "", v) for v in values)
+
     note = ('<p class="note">%d passing findings are left out of this page; readiness.json has all of them.</p>' % omitted
             if omitted else "")
     return ('<section><h2>Findings</h2>%s<div class="filters"><p>Status: %s</p><p>Severity: %s</p>'
@@ -170,8 +173,9 @@ def _hosts(report):
 def render_html(report):
     """Return the report as one self-contained HTML page."""
     title = "SMS 1.2 → 2.0 readiness %s" % report["run_id"]
-    meta = "Run %s, %s%s. Answers: %s." % (report["run_id"], report["generated_at"],
-                                          ", check mode" if report["check_mode"] else "", report.get("answers_file") or "none")
+    meta = "Run %s, %s%s. Answers: %s." % (
+        report["run_id"], report["generated_at"], ", check mode" if report["check_mode"] else "",
+        report.get("answers_file") or "none")
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
             '<title>%s</title><style>%s</style></head><body><header><h1>%s</h1><div>%s</div></header><main>%s%s%s%s%s%s</main>'
             '<script>%s</script></body></html>\n' % (

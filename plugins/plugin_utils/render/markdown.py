@@ -26,8 +26,9 @@ def _header(report):
     return ["# SMS 1.2 → 2.0 readiness report", "",
             "**%s**" % verdict(report), "",
             "- Run: `%s` (%s)%s" % (report["run_id"], report["generated_at"], ", check mode" if report["check_mode"] else ""),
-            "- Hosts: %d, blocked: %d; findings: %s" % (summary["hosts"], summary["blocked_hosts"],
-                                                       ", ".join("%s %d" % (s, summary["counts"].get(s, 0)) for s in STATUS_ORDER)),
+            "- Hosts: %d, blocked: %d; findings: %s" % (
+                summary["hosts"], summary["blocked_hosts"],
+                ", ".join("%s %d" % (s, summary["counts"].get(s, 0)) for s in STATUS_ORDER)),
             "- Answers file: %s" % (report.get("answers_file") or "none"), ""]
 
 
@@ -66,9 +67,9 @@ def _diff(report):
 
 
 def _finding(finding):
-    lines = ["- **%s** `%s` [%s] %s%s: %s" % (finding["status"].upper(), finding["rule"], ", ".join(finding["checklist"]),
-                                            finding["severity"], ", blocking" if finding["blocks"] else "",
-                                            cell(finding["message"]))]
+    lines = ["- **%s** `%s` [%s] %s%s: %s" % (
+        finding["status"].upper(), finding["rule"], ", ".join(finding["checklist"]), finding["severity"],
+        ", blocking" if finding["blocks"] else "", cell(finding["message"]))]
     remediation = finding["remediation"]
     for key in ("hint", "command", "playbook"):
         if remediation.get(key):

@@ -113,7 +113,7 @@ PLANTED = [
 
 @pytest.mark.parametrize("host, rule, status", PLANTED)
 def test_planted_problem_is_reported(lab_report, host, rule, status):
-    findings, _ = lab_report
+    findings, _records = lab_report
     assert findings[(host, rule)]["status"] == status, findings[(host, rule)]["message"]
 
 

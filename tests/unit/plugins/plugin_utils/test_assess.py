@@ -29,15 +29,15 @@ def status(findings, host, rule):
 
 
 def test_ready_fleet_has_no_failing_detect_rule(tmp_path):
-    findings, _ = assess(tmp_path, [site_server(), site_database(), client()])
+    findings, _records = assess(tmp_path, [site_server(), site_database(), client()])
     failing = {k: f["message"] for k, f in findings.items() if f["status"] in ("fail", "error") and not f["manual"]}
     assert failing == {}
 
 
 def test_records_carry_tiers_and_hierarchy(tmp_path):
-    _, records = assess(tmp_path, [site_server(), client()])
-    assert [(r.host, r.tiers) for r in records] == [("SRV01", ["site", "logon"]), ("WKS01", ["client"]),
-                                                   ("(hierarchy)", ["hierarchy"])]
+    _findings, records = assess(tmp_path, [site_server(), client()])
+    expected = [("SRV01", ["site", "logon"]), ("WKS01", ["client"]), ("(hierarchy)", ["hierarchy"])]
+    assert [(r.host, r.tiers) for r in records] == expected
 
 
 @pytest.mark.parametrize("overrides, rule, wanted, text", [
@@ -48,7 +48,7 @@ def test_records_carry_tiers_and_hierarchy(tmp_path):
     ({"ie": {"version": "four"}}, "site.ie_version", "error", "four"),
 ])
 def test_site_server_version_rules(tmp_path, overrides, rule, wanted, text):
-    findings, _ = assess(tmp_path, [site_server(**overrides)])
+    findings, _records = assess(tmp_path, [site_server(**overrides)])
     assert status(findings, "SRV01", rule) == wanted
     assert text in findings[("SRV01", rule)]["message"]
 
@@ -57,7 +57,7 @@ def test_sms_build_and_service_pack(tmp_path):
     old = site_server(sms=dict(site_server()["sms"], setup_version="682"))
     sp3 = site_server(host="SRV02", site="BBB", sms=dict(site_server()["sms"], site_code="BBB", csdver="Service Pack 3"))
     no_csdver = site_server(host="SRV03", site="CCC", sms=dict(site_server()["sms"], site_code="CCC", csdver=None))
-    findings, _ = assess(tmp_path, [old, sp3, no_csdver])
+    findings, _records = assess(tmp_path, [old, sp3, no_csdver])
     assert status(findings, "SRV01", "site.sms_version") == "fail"
     assert status(findings, "SRV01", "site.sms_service_pack") == "skipped"
     assert status(findings, "SRV02", "site.sms_service_pack") == "fail"
@@ -67,7 +67,7 @@ def test_sms_build_and_service_pack(tmp_path):
 def test_section_error_from_gather_is_a_blocking_error(tmp_path):
     snap = client(errors=[{"section": "user_entries", "cause": "remote_registry_stopped", "message": "RemoteRegistry is stopped"}])
     del snap["user_entries"]
-    findings, _ = assess(tmp_path, [snap])
+    findings, _records = assess(tmp_path, [snap])
     finding = findings[("WKS01", "client.smsrun_registry")]
     assert finding["status"] == "error" and finding["blocks"]
     assert "remote_registry_stopped" in finding["message"] and "RemoteRegistry is stopped" in finding["message"]
@@ -76,7 +76,7 @@ def test_section_error_from_gather_is_a_blocking_error(tmp_path):
 def test_missing_section_without_gather_error_is_an_error(tmp_path):
     snap = client()
     del snap["remote_control"]
-    findings, _ = assess(tmp_path, [snap])
+    findings, _records = assess(tmp_path, [snap])
     assert status(findings, "WKS01", "client.remote_control_agent") == "error"
 
 
@@ -88,7 +88,7 @@ def test_client_rules(tmp_path):
     win95 = client(host="W95", family="windows_9x", smsid="AAA00002", win_ini={"present": True, "load": "SMSRUN16.EXE"})
     del win95["user_entries"]
     dos = client(host="DOS1", family="ms_dos", smsid="AAA00003")
-    findings, _ = assess(tmp_path, [dirty_nt, win95, dos])
+    findings, _records = assess(tmp_path, [dirty_nt, win95, dos])
     assert findings[("WKS01", "client.smsrun_registry")]["message"].endswith("CORP\\bob, .DEFAULT.")
     assert status(findings, "WKS01", "client.remote_control_agent") == "fail"
     assert status(findings, "W95", "client.smsrun_win_ini") == "fail"
@@ -110,7 +110,7 @@ def test_sql_rules_on_a_problem_database(tmp_path):
                          jobs=[{"id": "AAA00007", "system": False, "active": True, "target_sites": ["BBB"]}],
                          connections=[{"spid": 11, "dbname": "SMS", "program": "MS SMS Administrator", "hostname": "ADM1"}],
                          machine_history={"oldest": "2026-05-01T00:00:00Z"})
-    findings, _ = assess(tmp_path, [snap])
+    findings, _records = assess(tmp_path, [snap])
     failing = {rule for (host, rule), f in findings.items() if f["status"] == "fail" and not f["manual"]}
     assert failing == {"sql.version_sp4", "sql.site_db_size", "sql.tempdb_size", "sql.tempdb_off_master",
                        "sql.tempdb_select_into", "sql.tempdb_all_databases", "sql.log_truncate_or_size",
@@ -121,13 +121,13 @@ def test_sql_rules_on_a_problem_database(tmp_path):
 
 
 def test_sql7_fails_the_sql7_rule_but_not_the_sp4_rule(tmp_path):
-    findings, _ = assess(tmp_path, [site_database(sql={"version": "7.00.623"})])
+    findings, _records = assess(tmp_path, [site_database(sql={"version": "7.00.623"})])
     assert status(findings, "SQL01", "sql.version_sp4") == "pass"
     assert status(findings, "SQL01", "sql.not_sql7") == "fail"
 
 
 def test_sizing_check_without_computer_count_is_an_error(tmp_path):
-    findings, _ = assess(tmp_path, [site_database(computer_count=None)])
+    findings, _records = assess(tmp_path, [site_database(computer_count=None)])
     assert status(findings, "SQL01", "sql.site_db_size") == "error"
     assert "computer_count is missing" in findings[("SQL01", "sql.site_db_size")]["message"]
 
@@ -150,7 +150,7 @@ def test_hierarchy_rules(tmp_path):
     orphan = site_server(host="S09", site="S09", role="secondary", parent="ZZZ",
                          sms=dict(site_server()["sms"], site_code="S09", site_role="secondary", parent_site_code="ZZZ"))
     clones = [client(host="A1", site="CEN", smsid="CEN00042"), client(host="A2", site="CEN", smsid="cen00042")]
-    findings, _ = assess(tmp_path, [central, child, orphan] + clones)
+    findings, _records = assess(tmp_path, [central, child, orphan] + clones)
     assert "P01 (2.0) under CEN (1.2)" in findings[("(hierarchy)", "hierarchy.mixed_versions")]["message"]
     assert "ZZZ" in findings[("(hierarchy)", "hierarchy.parents_known")]["message"]
     assert "CEN00042 on A1, A2" in findings[("(hierarchy)", "hierarchy.duplicate_smsids")]["message"]
@@ -161,7 +161,7 @@ def test_helper_senders_and_components(tmp_path):
     site = site_server(site_control={"senders": [{"type": "lan", "server": "HLP01"}, {"type": "sna_batch", "server": "SRV01"}],
                                      "helper_servers": [{"name": "HLP01", "components": ["SMS_SCHEDULER"]}]})
     helper = site_server(host="HLP01", roles=["helper"], site_control={})
-    findings, _ = assess(tmp_path, [site, helper])
+    findings, _records = assess(tmp_path, [site, helper])
     assert status(findings, "SRV01", "site.helper_senders") == "fail"
     assert status(findings, "SRV01", "site.helper_components") == "fail"
     assert status(findings, "SRV01", "site.sna_sender") == "fail"
@@ -172,17 +172,17 @@ def test_smsls_modified_needs_preservation(tmp_path):
     tree = dict(site_server()["sms_tree"], logon_scripts=[
         {"path": "C:\\WINNT\\SYSTEM32\\REPL\\IMPORT\\SCRIPTS\\SMSLS.BAT", "size": 10, "sha256": "a" * 64, "location": "netlogon"},
         {"path": "C:\\SMS\\SITE.SRV\\MAINCFG.BOX\\SMSLS.BAT", "size": 9, "sha256": "b" * 64, "location": "maincfg"}])
-    findings, _ = assess(tmp_path, [site_server(sms_tree=tree)])
+    findings, _records = assess(tmp_path, [site_server(sms_tree=tree)])
     assert status(findings, "SRV01", "site.smsls_bat") == "fail"
     verified = {"SRV01": {"logon_scripts": {"verified": True, "files": 2, "verified_at": "2026-11-24T00:00:00Z"}}}
-    findings, _ = assess(tmp_path, [site_server(sms_tree=tree)], preservation=verified)
+    findings, _records = assess(tmp_path, [site_server(sms_tree=tree)], preservation=verified)
     assert status(findings, "SRV01", "site.smsls_bat") == "pass"
     assert status(findings, "SRV01", "preserve.logon_scripts") == "pass"
 
 
 def test_preservation_rules_apply_only_with_files(tmp_path):
     tree = dict(site_server()["sms_tree"], collected_files=[{"path": "C:\\SMS\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\A.TXT", "size": 2000000}])
-    findings, _ = assess(tmp_path, [site_server(sms_tree=tree)])
+    findings, _records = assess(tmp_path, [site_server(sms_tree=tree)])
     assert status(findings, "SRV01", "preserve.collected_files") == "fail"
     assert "2.0 MB" in findings[("SRV01", "preserve.collected_files")]["message"]
     assert status(findings, "SRV01", "preserve.xnf_files") == "not_applicable"
@@ -200,7 +200,7 @@ def test_answers_satisfy_manual_items_and_accept_answerable_failures(tmp_path):
     snap = site_server(site_control=dict(site_server()["site_control"], senders=[{"type": "sna_batch", "server": "SRV01"}]))
     answers = {"schema_version": 1, "answers": [answer("manual.security_settings", ["SRV01"]),
                                                 answer("site.sna_sender"), answer("hierarchy.change_plan", ["(hierarchy)"])]}
-    findings, _ = assess(tmp_path, [snap], answers=answers)
+    findings, _records = assess(tmp_path, [snap], answers=answers)
     manual = findings[("SRV01", "manual.security_settings")]
     assert manual["status"] == "pass" and manual["answer"]["by"] == "Jane Doe"
     sna = findings[("SRV01", "site.sna_sender")]
@@ -211,11 +211,11 @@ def test_answers_satisfy_manual_items_and_accept_answerable_failures(tmp_path):
 
 def test_client_agents_confirmation_must_be_old_enough(tmp_path):
     young = {"schema_version": 1, "answers": [answer("manual.client_agents_disabled", at="2026-11-25T06:00:00Z")]}
-    findings, _ = assess(tmp_path, [site_server()], answers=young)
+    findings, _records = assess(tmp_path, [site_server()], answers=young)
     finding = findings[("SRV01", "manual.client_agents_disabled")]
     assert finding["status"] == "fail" and "2026-11-26T06:00:00+00:00" in finding["message"]
     old = {"schema_version": 1, "answers": [answer("manual.client_agents_disabled", at="2026-11-22T06:00:00Z")]}
-    findings, _ = assess(tmp_path, [site_server()], answers=old)
+    findings, _records = assess(tmp_path, [site_server()], answers=old)
     assert findings[("SRV01", "manual.client_agents_disabled")]["status"] == "pass"
 
 
@@ -242,7 +242,7 @@ def test_params_overrides_are_checked():
 
 
 def test_hardware_rule_uses_overridable_minimums(tmp_path):
-    findings, _ = assess(tmp_path, [site_server()], params={"min_memory_mb": 512})
+    findings, _records = assess(tmp_path, [site_server()], params={"min_memory_mb": 512})
     assert status(findings, "SRV01", "site.hardware") == "fail"
     assert "memory 256 MB" in findings[("SRV01", "site.hardware")]["message"]
 

@@ -50,7 +50,7 @@ def test_report_matches_its_schema_and_counts(tmp_path):
 
 
 def test_files_written_and_latest_replaced(tmp_path):
-    report, paths, _ = run(tmp_path)
+    report, paths, _warning = run(tmp_path)
     for key in ("json", "markdown", "html", "junit"):
         assert os.path.getsize(paths[key]) > 0
     with open(paths["latest"], encoding="utf-8") as handle:
@@ -59,28 +59,28 @@ def test_files_written_and_latest_replaced(tmp_path):
 
 
 def test_second_run_in_the_same_second_gets_its_own_directory(tmp_path):
-    first, _, _ = run(tmp_path)
-    second, paths, _ = run(tmp_path)
+    first, _paths, _warning = run(tmp_path)
+    second, paths, _warning = run(tmp_path)
     assert second["run_id"] == first["run_id"] + "-2"
     assert os.path.isdir(paths["dir"])
 
 
 def test_diff_with_previous_run(tmp_path):
-    first, _, _ = run(tmp_path, dirty=True)
+    first, _paths, _warning = run(tmp_path, dirty=True)
     assert first["diff"]["previous_run_id"] is None and first["diff"]["new"] == []
     later = NOW + datetime.timedelta(hours=1)
-    second, _, _ = run(tmp_path, now=later, dirty=False)
+    second, _paths, _warning = run(tmp_path, now=later, dirty=False)
     assert second["diff"]["previous_run_id"] == first["run_id"]
     assert {"host": "WKS02", "rule": "client.remote_control_agent", "status": "pass"} in second["diff"]["fixed"]
     assert second["diff"]["still_failing"], "manual items stay failing"
-    third, _, _ = run(tmp_path, now=later + datetime.timedelta(hours=1), dirty=True)
+    third, _paths, _warning = run(tmp_path, now=later + datetime.timedelta(hours=1), dirty=True)
     assert {"host": "WKS02", "rule": "client.remote_control_agent", "status": "fail"} in third["diff"]["new"]
 
 
 def test_corrupt_latest_is_a_warning_not_a_crash(tmp_path):
     (tmp_path / "reports").mkdir()
     (tmp_path / "reports" / "latest.json").write_text("{broken", encoding="utf-8")
-    report, _, warning = run(tmp_path)
+    report, _paths, warning = run(tmp_path)
     assert "unreadable" in warning and report["diff"]["previous_run_id"] is None
 
 
@@ -119,7 +119,7 @@ def test_bad_max_age(value):
 
 
 def test_gate_closed_for_blockers_age_and_unknown_hosts(tmp_path):
-    report, paths, _ = run(tmp_path)
+    report, paths, _warning = run(tmp_path)
     loaded = load_report(str(tmp_path / "reports"))
     verdict = evaluate_gate(loaded, ["WKS02", "NEWHOST"], parse_max_age("7d"), NOW + datetime.timedelta(days=8))
     assert not verdict.passed
@@ -130,7 +130,7 @@ def test_gate_closed_for_blockers_age_and_unknown_hosts(tmp_path):
 
 
 def test_gate_open_when_nothing_blocks(tmp_path):
-    report, paths, _ = run(tmp_path, dirty=False)
+    report, paths, _warning = run(tmp_path, dirty=False)
     clean = load_report(paths["json"])
     clean["findings"] = [dict(f, blocks=False) for f in clean["findings"] if f["host"] == "WKS01"]
     verdict = evaluate_gate(clean, ["WKS01"], parse_max_age("7d"), NOW + datetime.timedelta(hours=2))

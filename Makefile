@@ -1,0 +1,72 @@
+# Two entry points on a fresh machine (Python 3.11, make; PyPI reachable):
+#   make demo   the readiness report over the embedded lab
+#   make test   every check CI runs
+# Both create .venv and install the pinned dependencies first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TREE = $(shell $(BIN)/python tests/tools/collection_tree.py)
+COLLECTION = $(TREE)/ansible_collections/sms/upgrade
+export ANSIBLE_COLLECTIONS_PATH = $(TREE)
+export ANSIBLE_CONFIG = $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: demo test venv units integration sanity lint docs-lint changelog-lint pwsh-parse build clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-test.txt
+	@echo "== creating $(VENV) and installing pinned dependencies"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $(STAMP)
+
+demo: venv
+	@echo "== readiness report over inventories/lab"
+	$(BIN)/ansible-playbook -i inventories/lab/hosts.yml sms.upgrade.readiness --check
+
+test: venv units integration sanity lint docs-lint changelog-lint pwsh-parse build
+	@echo "== all checks passed"
+
+units: venv
+	@echo "== unit tests"
+	$(BIN)/python -m pytest tests/unit -q -p no:cacheprovider
+
+integration: venv
+	@echo "== controller integration: molecule default over the lab"
+	$(BIN)/molecule test -s default
+
+sanity: venv
+	@echo "== ansible-test sanity (offline bootstrap of its venvs)"
+	$(BIN)/python tests/tools/ansible_test_offline.py >/dev/null
+	cd $(COLLECTION) && $(CURDIR)/$(BIN)/ansible-test sanity --venv --python 3.11 --color no
+
+lint: venv
+	@echo "== ansible-lint (production profile)"
+	$(BIN)/ansible-lint --profile production
+
+docs-lint: venv
+	@echo "== collection docs lint"
+	$(BIN)/python tests/tools/gen_docs.py --check
+	cd $(COLLECTION) && $(CURDIR)/$(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+
+changelog-lint: venv
+	@echo "== changelog lint"
+	$(BIN)/antsibull-changelog lint
+
+pwsh-parse: venv
+	@echo "== PowerShell grammar check"
+	$(BIN)/python tests/tools/check_powershell.py
+
+build: venv
+	@echo "== build the collection and install it offline"
+	rm -rf build && mkdir -p build/installed
+	$(BIN)/ansible-galaxy collection build --output-path build .
+	$(BIN)/ansible-galaxy collection install --offline --no-deps -p build/installed build/sms-upgrade-*.tar.gz
+	$(BIN)/python tests/tools/check_artifact.py build/installed/ansible_collections/sms/upgrade
+
+clean:
+	rm -rf $(VENV) build tests/output sms-upgrade-reports

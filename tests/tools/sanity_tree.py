@@ -1,0 +1,42 @@
+"""Copy the collection into ``<tmp>/…/ansible_collections/sms/upgrade`` for ansible-test and print that path.
+
+ansible-test resolves symlinks and insists on a real ``ansible_collections/<ns>/<name>`` directory, so
+the symlink tree of collection_tree.py will not do. The copy holds the files git knows of (tracked, or
+untracked and not ignored) and is made afresh each time; the bundled dependency collections are
+linked beside it for the import test.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import collection_tree  # noqa: E402
+
+REPO = collection_tree.REPO
+
+
+def tracked_files():
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=REPO, capture_output=True, check=True).stdout.decode("utf-8").split("\0")
+    return [name for name in listed if name and os.path.isfile(os.path.join(REPO, name))]
+
+
+def build():
+    root = collection_tree.tree_root() + "_sanity"
+    target = os.path.join(root, "ansible_collections", "sms", "upgrade")
+    shutil.rmtree(target, ignore_errors=True)
+    for name in tracked_files():
+        os.makedirs(os.path.dirname(os.path.join(target, name)), exist_ok=True)
+        shutil.copy2(os.path.join(REPO, name), os.path.join(target, name))
+    bundled = collection_tree.bundled_collections_dir()
+    for dep in collection_tree.DEPENDENCIES:
+        link = os.path.join(root, "ansible_collections", dep)
+        if bundled and os.path.isdir(os.path.join(bundled, dep)) and not os.path.islink(link):
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            os.symlink(os.path.join(bundled, dep), link)
+    return target
+
+
+if __name__ == "__main__":
+    print(build())
