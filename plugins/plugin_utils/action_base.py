@@ -18,8 +18,9 @@ class ControllerAction(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        del tmp, dummy_spec
+        del tmp
         dummy_spec, args = self.validate_argument_spec(argument_spec=self.argument_spec)
+        del dummy_spec
         try:
             result.update(self.run_action(args, task_vars or {}))
         except self.user_errors as exc:
