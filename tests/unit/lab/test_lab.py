@@ -71,7 +71,7 @@ def test_lab_covers_every_os_family_and_tier():
 
 
 def test_committed_lab_matches_its_builder(tmp_path):
-    build_lab.write(str(tmp_path), build_lab.servers(), build_lab.clients(), build_lab.HEADER)
+    build_lab.write(str(tmp_path), build_lab.servers(), build_lab.clients(), build_lab.HEADER, build_lab.MISSING)
     for name in ["hosts.yml"] + ["snapshots/" + n for n in os.listdir(tmp_path / "snapshots")]:
         with open(os.path.join(LAB, name), encoding="utf-8") as committed:
             assert committed.read() == (tmp_path / name).read_text(encoding="utf-8"), "%s: run tests/tools/build_lab.py" % name
@@ -134,3 +134,16 @@ def test_inventory_parses_with_ansible_inventory():
     assert result.returncode == 0 and "WARNING" not in result.stderr, result.stderr
     listed = json.loads(result.stdout)
     assert sorted(listed["sms_clients"]["hosts"]) == sorted(GROUPS["sms_clients"])
+
+
+def test_generated_fleet_is_valid_and_parses(tmp_path):
+    script = os.path.join(os.path.dirname(build_lab.__file__), "..", "perf", "generate_fleet.py")
+    subprocess.run([sys.executable, script, "--clients", "60", "--out", str(tmp_path)], check=True, capture_output=True)
+    names = [n[:-5] for n in os.listdir(tmp_path / "snapshots")]
+    assert len(names) == 69
+    for host in names:
+        with open(tmp_path / "snapshots" / (host + ".json"), encoding="utf-8") as handle:
+            assert validate_snapshot(host, json.load(handle)) == [], host
+    with open(tmp_path / "hosts.yml", encoding="utf-8") as handle:
+        tree = yaml.safe_load(handle)
+    assert len(tree["all"]["children"]["sms_upgrade"]["children"]["sms_clients"]["hosts"]) == 60

@@ -1,0 +1,72 @@
+"""The readiness playbook through ansible-playbook: bad input gives a clear message, never a traceback."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import collection_tree
+
+REPO = collection_tree.REPO
+PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+pytestmark = pytest.mark.skipif(not os.path.exists(PLAYBOOK), reason="ansible-playbook is not installed next to python")
+
+
+def run_playbook(inventory, *extra):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree(), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    return subprocess.run([PLAYBOOK, "-i", inventory, "sms.upgrade.readiness", "--check"] + list(extra),
+                          capture_output=True, text=True, env=env, cwd=REPO, check=False)
+
+
+def lab_copy(tmp_path):
+    lab = tmp_path / "lab"
+    shutil.copytree(os.path.join(REPO, "inventories", "lab"), lab)
+    return lab
+
+
+def test_lab_run_writes_the_report_and_changes_nothing(tmp_path):
+    result = run_playbook(os.path.join(REPO, "inventories", "lab", "hosts.yml"), "-e", "sms_upgrade_report_dir=%s" % tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "changed=1" not in result.stdout and "BLOCKED: " in result.stdout
+    with open(tmp_path / "latest.json", encoding="utf-8") as handle:
+        assert json.load(handle)["check_mode"] is True
+
+
+def test_empty_inventory_is_a_clear_message(tmp_path):
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  children:\n    sms_upgrade: {}\n", encoding="utf-8")
+    result = run_playbook(str(inventory))
+    assert result.returncode != 0
+    assert "has no host in group sms_upgrade" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_bad_answers_file_names_the_entry(tmp_path):
+    lab = lab_copy(tmp_path)
+    (lab / "answers.yml").write_text("schema_version: 1\nanswers:\n  - rule: sql.version_sp4\n    by: x\n    at: 2026-11-01\n"
+                                     "    reason: y\n", encoding="utf-8")
+    result = run_playbook(str(lab / "hosts.yml"), "-e", "sms_upgrade_report_dir=%s" % (tmp_path / "r"))
+    assert result.returncode != 0
+    assert "answer #1 (sql.version_sp4): rule sql.version_sp4 cannot be answered" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    assert not (tmp_path / "r" / "latest.json").exists()
+
+
+def test_malformed_snapshot_becomes_an_error_finding(tmp_path):
+    lab = lab_copy(tmp_path)
+    (lab / "snapshots" / "CENNT001.json").write_text('{"kind": "client", ', encoding="utf-8")
+    result = run_playbook(str(lab / "hosts.yml"), "-e", "sms_upgrade_report_dir=%s" % (tmp_path / "r"))
+    assert result.returncode == 0, result.stdout[-3000:]
+    with open(tmp_path / "r" / "latest.json", encoding="utf-8") as handle:
+        findings = {(f["host"], f["rule"]): f for f in json.load(handle)["findings"]}
+    finding = findings[("CENNT001", "snapshot.valid")]
+    assert finding["status"] == "error" and "is not valid JSON" in finding["message"]
+
+
+def test_unknown_parameter_is_refused(tmp_path):
+    result = run_playbook(os.path.join(REPO, "inventories", "lab", "hosts.yml"), "-e", "sms_upgrade_report_dir=%s" % tmp_path,
+                          "-e", '{"sms_upgrade_assessment_params": {"min_ram": 1}}')
+    assert result.returncode != 0 and "unknown assessment parameter 'min_ram'" in result.stdout
