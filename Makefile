@@ -42,7 +42,7 @@ integration: venv
 sanity: venv
 	@echo "== ansible-test sanity (offline bootstrap of its venvs)"
 	$(BIN)/python tests/tools/ansible_test_offline.py >/dev/null
-	cd $(COLLECTION) && $(CURDIR)/$(BIN)/ansible-test sanity --venv --python 3.11 --color no
+	cd $$($(BIN)/python tests/tools/sanity_tree.py) && $(CURDIR)/$(BIN)/ansible-test sanity --venv --python 3.11 --color no
 
 lint: venv
 	@echo "== ansible-lint (production profile)"
