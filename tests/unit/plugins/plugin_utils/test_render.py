@@ -50,7 +50,7 @@ def test_html_is_self_contained_and_escapes_data(report):
     blob = re.search(r'<script type="application/json" id="findings-data">(.*?)</script>', page, re.S).group(1)
     data = json.loads(blob.replace("<\\/", "</"))
     assert len(data["rows"]) == len(report["findings"])
-    assert any(HOSTILE.split("|")[0].strip() in (row[data["fields"].index("message")] or "") for row in data["rows"])
+    assert any(HOSTILE.split("|", maxsplit=1)[0].strip() in (row[data["fields"].index("message")] or "") for row in data["rows"])
 
 
 def test_html_leaves_out_passes_beyond_the_limit(report):
