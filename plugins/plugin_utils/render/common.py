@@ -22,12 +22,18 @@ def ordered_tiers(by_tier):
 
 
 def blocking_by_rule(report):
-    """Blocking findings grouped by rule, most hosts first: [(rule_id, [finding, ...])]."""
+    """Blocking findings grouped by rule, most severe first, then most hosts: [(rule_id, [finding, ...])]."""
     groups = OrderedDict()
     for finding in report["findings"]:
         if finding["blocks"]:
             groups.setdefault(finding["rule"], []).append(finding)
-    return sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+    return sorted(groups.items(), key=lambda item: (SEVERITY_ORDER.index(item[1][0]["severity"]), -len(item[1]), item[0]))
+
+
+def what_to_do(finding):
+    """The remediation hint, else the command."""
+    remediation = finding["remediation"]
+    return remediation.get("hint") or remediation.get("command") or ""
 
 
 def failing_by_host(report):

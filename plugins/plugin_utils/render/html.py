@@ -10,7 +10,7 @@ import html
 import json
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.render.common import (
-    SEVERITY_ORDER, STATUS_ORDER, blocking_by_rule, ordered_tiers, short_list, verdict)
+    SEVERITY_ORDER, STATUS_ORDER, blocking_by_rule, ordered_tiers, short_list, verdict, what_to_do)
 
 PASS_LIMIT = 20000
 FIELDS = ("host", "rule", "checklist", "tier", "site", "status", "severity", "blocks", "message", "hint", "command",
@@ -104,7 +104,7 @@ def _blocking(report):
     if not groups:
         return "<section><h2>Blocking findings</h2><p>None.</p></section>"
     rows = [[rule, ", ".join(items[0]["checklist"]), items[0]["severity"], len(items),
-             short_list((f["host"] for f in items), 30), items[0]["remediation"].get("hint") or ""]
+             short_list((f["host"] for f in items), 30), what_to_do(items[0])]
             for rule, items in groups]
     return "<section><h2>Blocking findings</h2>%s</section>" % _table(
         ["rule", "checklist", "severity", "hosts", "which", "what to do"], rows)

@@ -1,6 +1,6 @@
 """The readiness report as Markdown."""
 from ansible_collections.sms.upgrade.plugins.plugin_utils.render.common import (
-    STATUS_ORDER, blocking_by_rule, failing_by_host, ordered_tiers, short_list, verdict)
+    STATUS_ORDER, blocking_by_rule, failing_by_host, ordered_tiers, short_list, verdict, what_to_do)
 
 
 def cell(value):
@@ -38,7 +38,7 @@ def _blocking(report):
     if not groups:
         return lines + ["None.", ""]
     rows = [(rule, ", ".join(items[0]["checklist"]), items[0]["severity"], len(items),
-             short_list(f["host"] for f in items), items[0]["remediation"].get("hint")) for rule, items in groups]
+             short_list(f["host"] for f in items), what_to_do(items[0])) for rule, items in groups]
     return lines + table(["Rule", "Checklist", "Severity", "Hosts", "Which", "What to do"], rows) + [""]
 
 
