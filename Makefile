@@ -65,8 +65,13 @@ build: venv
 	@echo "== build the collection and install it offline"
 	rm -rf build && mkdir -p build/installed
 	$(BIN)/ansible-galaxy collection build --output-path build .
-	$(BIN)/ansible-galaxy collection install --offline --no-deps -p build/installed build/sms-upgrade-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/installed $(BIN)/ansible-galaxy collection install --offline --no-deps --force \
+		-p build/installed build/sms-upgrade-*.tar.gz
 	$(BIN)/python tests/tools/check_artifact.py build/installed/ansible_collections/sms/upgrade
+	@echo "== readiness over the lab from the installed artifact"
+	cd build && ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/installed $(CURDIR)/$(BIN)/ansible-playbook \
+		-i $(CURDIR)/inventories/lab/hosts.yml sms.upgrade.readiness --check >/dev/null
+	test -s build/sms-upgrade-reports/latest.json
 
 clean:
 	rm -rf $(VENV) build tests/output sms-upgrade-reports

@@ -11,6 +11,9 @@ REQUIRED = ("MANIFEST.json", "meta/runtime.yml", "plugins/plugin_utils/data/rule
 def main(root):
     problems = ["missing %s" % p for p in REQUIRED if not os.path.exists(os.path.join(root, p))]
     problems += ["unexpected %s" % p for p in FORBIDDEN if os.path.exists(os.path.join(root, p))]
+    if not os.path.exists(os.path.join(root, "MANIFEST.json")):
+        print("artifact: nothing installed at %s" % root)
+        return 1
     with open(os.path.join(root, "MANIFEST.json"), encoding="utf-8") as handle:
         info = json.load(handle)["collection_info"]
     if (info["namespace"], info["name"]) != ("sms", "upgrade"):
