@@ -34,26 +34,11 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn
   - ansible.builtin.action_common_attributes.flow
+  - sms.upgrade.controller_action
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  become:
-    support: none
-  bypass_host_loop:
-    support: none
-  connection:
-    support: none
   check_mode:
     support: full
     details: The gate only reads the report; it applies in check mode too.
-  delegation:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
 seealso:
   - module: sms.upgrade.readiness_report
 author:

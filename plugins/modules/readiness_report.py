@@ -65,27 +65,11 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn
   - ansible.builtin.action_common_attributes.flow
+  - sms.upgrade.controller_action
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  become:
-    support: none
-  bypass_host_loop:
-    support: none
-    details: Use it with C(run_once) and C(delegate_to=localhost); it assesses all O(hosts) in one run.
-  connection:
-    support: none
   check_mode:
     support: full
     details: Nothing changes on any host in either mode; the report files are written on the controller.
-  delegation:
-    support: full
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
 seealso:
   - module: sms.upgrade.readiness_gate
 author:
