@@ -40,7 +40,7 @@ def host_inputs(hosts, groups, snapshot_dir, kind_groups=None):
 
 def render_all(report):
     """Render every report format."""
-    return {"json": json.dumps(report, indent=1, ensure_ascii=False) + "\n", "markdown": render.render_markdown(report),
+    return {"json": json.dumps(report, ensure_ascii=False, separators=(",", ":")) + "\n", "markdown": render.render_markdown(report),
             "html": render.render_html(report), "junit": render.render_junit(report)}
 
 

@@ -59,14 +59,14 @@ def main():
     print("machine: %s, %d CPUs, Python %s" % (platform.platform(), os.cpu_count(), platform.python_version()))
     print("| inventory | hosts | findings | wall time (ansible-playbook) | report files |")
     print("|---|---|---|---|---|")
-    elapsed, report, sizes = run_readiness(os.path.join(REPO, "inventories", "lab"), os.path.join(work, "lab-reports"))
+    elapsed, report, sizes = run_readiness(os.path.join(REPO, "inventories", "lab", "hosts.yml"), os.path.join(work, "lab-reports"))
     print(row("lab", elapsed, report, sizes), flush=True)
     fleet = os.path.join(work, "fleet")
     started = time.monotonic()
     subprocess.run([sys.executable, os.path.join(HERE, "generate_fleet.py"), "--clients", str(args.clients),
                     "--out", fleet], check=True)
     print("(generating %d clients took %.1f s)" % (args.clients, time.monotonic() - started), file=sys.stderr)
-    elapsed, report, sizes = run_readiness(fleet, os.path.join(work, "fleet-reports"))
+    elapsed, report, sizes = run_readiness(os.path.join(fleet, "hosts.yml"), os.path.join(work, "fleet-reports"))
     print(row("generated, %d clients" % args.clients, elapsed, report, sizes))
 
 
