@@ -22,3 +22,18 @@ def read_yaml(*parts):
     """Parse a YAML data file of the collection (safe loader)."""
     with open(data_path(*parts), encoding="utf-8") as handle:
         return yaml.safe_load(handle)
+
+
+def collection_version():
+    """Return the collection's version (MANIFEST.json when installed, galaxy.yml in a checkout), or None."""
+    root = os.path.join(DATA_DIR, "..", "..", "..")
+    try:
+        with open(os.path.join(root, "MANIFEST.json"), encoding="utf-8") as handle:
+            return json.load(handle)["collection_info"]["version"]
+    except (OSError, ValueError, KeyError):
+        pass
+    try:
+        with open(os.path.join(root, "galaxy.yml"), encoding="utf-8") as handle:
+            return str(yaml.safe_load(handle)["version"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None

@@ -8,6 +8,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.answers import load_an
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import HostInput, assess_fleet
 from ansible_collections.sms.upgrade.plugins.plugin_utils.catalog import load_catalog
 from ansible_collections.sms.upgrade.plugins.plugin_utils.checks import CHECKS
+from ansible_collections.sms.upgrade.plugins.plugin_utils.data_files import collection_version
 from ansible_collections.sms.upgrade.plugins.plugin_utils.params import merge_params
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report import build_report
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report_store import (
@@ -45,7 +46,7 @@ def render_all(report):
 
 
 def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=None, params=None,
-                  preservation=None, check_mode=False, collection_version=None, progress=None):
+                  preservation=None, check_mode=False, progress=None):
     """Assess the fleet, write every report format and return ``(report, paths, warning)``."""
     if not os.path.isdir(snapshot_dir):
         raise ValueError("snapshot directory %s does not exist (set sms_upgrade_snapshot_dir)" % snapshot_dir)
@@ -57,7 +58,7 @@ def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=Non
     check_report_dir(report_dir)
     previous, warning = read_previous(report_dir)
     meta = {"run_id": free_run_id(report_dir, run_id_for(now)), "generated_at": now.isoformat(),
-            "check_mode": bool(check_mode), "collection_version": collection_version, "rules_version": "1",
+            "check_mode": bool(check_mode), "collection_version": collection_version(), "rules_version": "1",
             "answers_file": answers_file if answers else None}
     report = build_report(findings, records, rules, meta, previous)
     paths = write_report(report_dir, report, render_all(report))

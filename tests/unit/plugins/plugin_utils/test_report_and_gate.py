@@ -41,6 +41,7 @@ def test_report_matches_its_schema_and_counts(tmp_path):
     assert warning is None
     errors = sorted(validator().iter_errors(report), key=lambda e: list(e.absolute_path))
     assert [e.message for e in errors] == []
+    assert report["collection_version"] == "0.1.0"
     summary = report["summary"]
     assert summary["hosts"] == 4
     assert summary["counts"]["fail"] == sum(1 for f in report["findings"] if f["status"] == "fail")
