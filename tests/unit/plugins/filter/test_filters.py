@@ -13,13 +13,14 @@ except ImportError:  # pragma: no cover - older ansible-core
     def trust_as_template(text):
         return text
 
-from ansible_collections.sms.upgrade.plugins.filter import sizing, versions
+from ansible_collections.sms.upgrade.plugins.filter import sizing, startup, versions
 
-FILTERS = ["site_db_sizing", "tempdb_sizing", "version_at_least", "version_compare", "parse_version"]
+FILTERS = ["site_db_sizing", "tempdb_sizing", "version_at_least", "version_compare", "parse_version", "remove_startup_program"]
 
 
 def render(expression):
     env_filters = dict(versions.FilterModule().filters(), **sizing.FilterModule().filters())
+    env_filters.update(startup.FilterModule().filters())
     templar = Templar(loader=None)
     templar.environment.filters.update(env_filters)
     return templar.template(trust_as_template("{{ %s }}" % expression))
@@ -31,11 +32,13 @@ def test_filters_in_a_template():
     assert render("(10000 | site_db_sizing).tempdb_log_mb") == 44
     assert render("(200 | tempdb_sizing).tempdb_data_mb") == 40
     assert render("('1.2 (build 786)' | parse_version).parts") == [786]
+    assert render("'C:\\\\MS\\\\SMS\\\\BIN\\\\SMSRUN32.EXE clock.exe' | remove_startup_program('SMSRUN32.EXE')") == "clock.exe"
 
 
 @pytest.mark.parametrize("expression, message", [
     ("'Service Pak 4' | version_at_least('Service Pack 4')", "version_at_least: 'Service Pak 4' is not a service pack"),
     ("'lots' | site_db_sizing", "site_db_sizing: computers must be"),
+    ("42 | remove_startup_program('SMSRUN32.EXE')", "remove_startup_program: a load/run value must be a string"),
 ])
 def test_bad_input_is_a_clear_filter_error(expression, message):
     with pytest.raises(AnsibleError, match=message):
