@@ -28,7 +28,7 @@ border-bottom:1px solid #e5e8ec;vertical-align:top}th{background:#eef1f4}td.num{
 .s-error,.s-fail{font-weight:700}.s-error{color:#8a1c14}.s-fail{color:#b3261e}.s-pass{color:#1e7b34}
 .s-not_applicable,.s-skipped{color:#5f6b76}code{background:#f0f2f4;padding:1px 4px;border-radius:3px;white-space:pre-wrap}
 .filters label{margin-right:12px;white-space:nowrap}.filters input[type=search]{width:260px;padding:4px}
-.pager button{margin:0 4px}.note{color:#5f6b76}details{margin:4px 0}summary{cursor:pointer}
+.pager button{margin:0 4px}.hostlink{border:0;background:none;color:#1a4f8b;text-decoration:underline;cursor:pointer;padding:0;font:inherit}.note{color:#5f6b76}details{margin:4px 0}summary{cursor:pointer}
 @media print{.filters,.pager{display:none}body{background:#fff}}
 """
 
@@ -52,12 +52,17 @@ function render(){
     cell(tr,val(r,'status')+(val(r,'blocks')?' (blocks)':''),'s-'+val(r,'status'));cell(tr,val(r,'severity'));
     var td=cell(tr,val(r,'message'));
     var extra=[['what to do',val(r,'hint')],['command',val(r,'command')],['seed',val(r,'seed')],['KB',val(r,'kb')],['answer',val(r,'answer')]];
-    extra.forEach(function(e){if(!e[1])return;var d=document.createElement('div');d.className='note';
+    var failing=['fail','error'].indexOf(val(r,'status'))>=0;
+    extra.forEach(function(e){if(!e[1]||(!failing&&(e[0]=='what to do'||e[0]=='command')))return;var d=document.createElement('div');d.className='note';
       d.textContent=e[0]+': ';var c=document.createElement(e[0]=='command'?'code':'span');c.textContent=e[1];d.appendChild(c);td.appendChild(d);});
     body.appendChild(tr);});
   document.getElementById('count').textContent=hit.length+' of '+rows.length+' findings, page '+(page+1)+' of '+pages;
 }
 document.querySelectorAll('.filters input').forEach(function(i){i.addEventListener('input',function(){page=0;render();});});
+document.querySelectorAll('.hostlink').forEach(function(b){b.addEventListener('click',function(){
+  document.querySelectorAll('input[name=status]').forEach(function(i){i.checked=true;});
+  var q=document.getElementById('q');q.value=b.getAttribute('data-host');page=0;render();
+  document.getElementById('findings').scrollIntoView();});});
 document.getElementById('prev').addEventListener('click',function(){if(page>0){page--;render();}});
 document.getElementById('next').addEventListener('click',function(){page++;render();});
 render();
@@ -153,7 +158,7 @@ def _findings(report):
 
     note = ('<p class="note">%d passing findings are left out of this page; readiness.json has all of them.</p>' % omitted
             if omitted else "")
-    return ('<section><h2>Findings</h2>%s<div class="filters"><p>Status: %s</p><p>Severity: %s</p>'
+    return ('<section id="findings"><h2>Findings</h2>%s<div class="filters"><p>Status: %s</p><p>Severity: %s</p>'
             '<p><input type="search" id="q" placeholder="host, rule, checklist ID or text"></p></div>'
             '<p class="pager"><button id="prev" type="button">previous</button><span id="count"></span>'
             '<button id="next" type="button">next</button></p>'
@@ -164,10 +169,16 @@ def _findings(report):
 
 
 def _hosts(report):
-    rows = [[h["host"], h["tier"], h.get("site") or "", h.get("os") or "", "yes" if h["blocked"] else "no",
-             h["counts"].get("fail", 0), h["counts"].get("error", 0)] for h in report["hosts"]]
-    return "<section><h2>Hosts</h2><details><summary>%d hosts</summary>%s</details></section>" % (
-        len(rows), _table(["host", "tier", "site", "OS", "blocked", "fail", "error"], rows, 5))
+    rows = "".join(
+        '<tr><td><button type="button" class="hostlink" data-host="%s">%s</button></td>%s</tr>' % (
+            esc(h["host"]), esc(h["host"]), "".join("<td>%s</td>" % esc(c) for c in [
+                h["tier"], h.get("site") or "", h.get("os") or "", "yes" if h["blocked"] else "no",
+                h["counts"].get("fail", 0), h["counts"].get("error", 0)]))
+        for h in report["hosts"])
+    head = "".join("<th>%s</th>" % c for c in ("host", "tier", "site", "OS", "blocked", "fail", "error"))
+    return ('<section id="hosts"><h2>Hosts</h2><p class="note">Select a host to list all of its findings.</p>'
+            '<details><summary>%d hosts</summary><table><thead><tr>%s</tr></thead><tbody>%s</tbody></table>'
+            '</details></section>' % (len(report["hosts"]), head, rows))
 
 
 def render_html(report):

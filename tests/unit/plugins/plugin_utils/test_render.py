@@ -47,6 +47,7 @@ def test_html_is_self_contained_and_escapes_data(report):
     page = render_html(report)
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=|url\(http|@import", page)
     assert "<script>alert(1)</script>" not in page
+    assert page.count('class="hostlink"') == len(report["hosts"]) and 'data-host="WKS00000"' in page
     blob = re.search(r'<script type="application/json" id="findings-data">(.*?)</script>', page, re.S).group(1)
     data = json.loads(blob.replace("<\\/", "</"))
     assert len(data["rows"]) == len(report["findings"])
