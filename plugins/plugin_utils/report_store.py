@@ -19,7 +19,7 @@ FILES = (("json", "readiness.json"), ("markdown", "readiness.md"), ("html", "rea
 COLLECTION_ROOT = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
-class ReportStoreError(Exception):
+class ReportStoreError(RuntimeError):
     """The report directory cannot be used or written."""
 
 

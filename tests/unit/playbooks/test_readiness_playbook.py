@@ -70,3 +70,12 @@ def test_unknown_parameter_is_refused(tmp_path):
     result = run_playbook(os.path.join(REPO, "inventories", "lab", "hosts.yml"), "-e", "sms_upgrade_report_dir=%s" % tmp_path,
                           "-e", '{"sms_upgrade_assessment_params": {"min_ram": 1}}')
     assert result.returncode != 0 and "unknown assessment parameter 'min_ram'" in result.stdout
+
+
+def test_unwritable_report_dir_is_a_clear_message(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x", encoding="utf-8")
+    result = run_playbook(os.path.join(REPO, "inventories", "lab", "hosts.yml"), "-e", "sms_upgrade_report_dir=%s" % blocker)
+    assert result.returncode != 0
+    assert "sms.upgrade.readiness_report: cannot write the report under %s" % blocker in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
