@@ -28,7 +28,9 @@ border-bottom:1px solid #e5e8ec;vertical-align:top}th{background:#eef1f4}td.num{
 .s-error,.s-fail{font-weight:700}.s-error{color:#8a1c14}.s-fail{color:#b3261e}.s-pass{color:#1e7b34}
 .s-not_applicable,.s-skipped{color:#5f6b76}code{background:#f0f2f4;padding:1px 4px;border-radius:3px;white-space:pre-wrap}
 .filters label{margin-right:12px;white-space:nowrap}.filters input[type=search]{width:260px;padding:4px}
-.pager button{margin:0 4px}.hostlink{border:0;background:none;color:#1a4f8b;text-decoration:underline;cursor:pointer;padding:0;font:inherit}.note{color:#5f6b76}details{margin:4px 0}summary{cursor:pointer}
+.pager button{margin:0 4px}
+.hostlink{border:0;background:none;color:#1a4f8b;text-decoration:underline;cursor:pointer;padding:0;font:inherit}
+.note{color:#5f6b76}details{margin:4px 0}summary{cursor:pointer}
 @media print{.filters,.pager{display:none}body{background:#fff}}
 """
 

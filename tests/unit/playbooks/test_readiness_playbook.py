@@ -79,3 +79,21 @@ def test_unwritable_report_dir_is_a_clear_message(tmp_path):
     assert result.returncode != 0
     assert "sms.upgrade.readiness_report: cannot write the report under %s" % blocker in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_gate_role_stops_a_phase_and_names_the_blockers(tmp_path):
+    lab = os.path.join(REPO, "inventories", "lab", "hosts.yml")
+    assert run_playbook(lab, "-e", "sms_upgrade_report_dir=%s" % tmp_path).returncode == 0
+    phase = tmp_path / "phase.yml"
+    phase.write_text("- name: A phase that changes site servers\n  hosts: sms_secondary\n  gather_facts: false\n"
+                     "  roles:\n    - role: sms.upgrade.gate\n  tasks:\n    - name: Never reached\n"
+                     "      ansible.builtin.debug:\n        msg: changed something\n", encoding="utf-8")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree(), ANSIBLE_NOCOLOR="1")
+    result = subprocess.run([PLAYBOOK, "-i", lab, str(phase), "-e", "sms_upgrade_report_dir=%s" % tmp_path],
+                            capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    assert result.returncode != 0
+    assert "readiness gate closed for this phase" in result.stdout
+    assert "S02SRV01" in result.stdout and "changed something" not in result.stdout
+    stale = subprocess.run([PLAYBOOK, "-i", lab, str(phase), "-e", "sms_upgrade_report_dir=%s" % tmp_path,
+                            "-e", "sms_upgrade_report_max_age=0h"], capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    assert stale.returncode != 0 and "days old; the limit is 0.0 days" in stale.stdout
