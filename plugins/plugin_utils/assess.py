@@ -42,7 +42,8 @@ def host_tiers(snapshot):
         return [KIND_TIER[kind]]
     roles, role = snapshot.get("roles", []), (snapshot.get("sms") or {}).get("site_role")
     tiers = ["secondary" if role == "secondary" else "site"] if "site" in roles else []
-    return tiers + [t for t in ("helper", "logon") if t in roles]
+    tiers += [t for t in ("helper", "logon") if t in roles]
+    return tiers or ["distribution"]
 
 
 class Assessor:

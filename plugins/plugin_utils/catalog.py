@@ -5,7 +5,7 @@ from collections import namedtuple
 from ansible_collections.sms.upgrade.plugins.plugin_utils.data_files import read_yaml
 from ansible_collections.sms.upgrade.plugins.plugin_utils import jmes
 
-TIERS = ("site", "secondary", "sql", "helper", "logon", "client", "hierarchy")
+TIERS = ("site", "secondary", "sql", "helper", "logon", "distribution", "client", "hierarchy")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 KINDS = ("detect", "manual")
 FAMILIES = ("windows_nt", "windows_9x", "windows_3x", "wfw", "ms_dos", "os2", "macintosh")

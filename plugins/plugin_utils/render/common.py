@@ -1,7 +1,7 @@
 """Shared views of a report for the renderers."""
 from collections import OrderedDict
 
-TIER_ORDER = ("hierarchy", "site", "secondary", "sql", "helper", "logon", "client")
+TIER_ORDER = ("hierarchy", "site", "secondary", "sql", "helper", "logon", "distribution", "client")
 STATUS_ORDER = ("error", "fail", "pass", "not_applicable", "skipped")
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 

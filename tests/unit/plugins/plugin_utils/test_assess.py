@@ -247,6 +247,13 @@ def test_hardware_rule_uses_overridable_minimums(tmp_path):
     assert "memory 256 MB" in findings[("SRV01", "site.hardware")]["message"]
 
 
+def test_distribution_only_server_is_assessed_without_crashing(tmp_path):
+    findings, records = assess(tmp_path, [site_server(host="DP01", roles=["distribution"])])
+    assert [r.tiers for r in records if r.host == "DP01"] == [["distribution"]]
+    assert {rule for host, rule in findings if host == "DP01"} == {"snapshot.valid", "snapshot.fresh"}
+    assert findings[("DP01", "snapshot.valid")]["tier"] == "distribution"
+
+
 def test_host_tiers():
     assert host_tiers(site_server(roles=["site"], sms=dict(site_server()["sms"], site_role="secondary"))) == ["secondary"]
     assert host_tiers(site_database()) == ["sql"]
