@@ -127,6 +127,7 @@ Function Get-SmsErrorCause {
     if ($e -is [System.IO.FileNotFoundException] -or $e -is [System.IO.DirectoryNotFoundException] -or $code -in @(2, 3)) {
         return 'not_found'
     }
+    if ($e -is [System.InvalidOperationException] -and $e.Message -like '*Remote Registry service*') { return 'remote_registry_stopped' }
     if ($code -in @(32, 33)) { return 'hive_in_use' }
     if ($e -is [System.TimeoutException] -or $code -eq 1460) { return 'timeout' }
     if ($code -in @(51, 53, 64, 67, 1219, 1722, 1727)) { return 'unreachable' }

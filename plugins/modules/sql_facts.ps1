@@ -14,7 +14,7 @@
 $spec = @{
     options = @{
         computer = @{ type = 'str' }
-        script = @{ type = 'str'; required = $true }
+        script = @{ type = 'str' }
         client = @{ type = 'str'; default = 'isql.exe' }
         login_user = @{ type = 'str' }
         login_password = @{ type = 'str'; no_log = $true }
@@ -28,6 +28,9 @@ $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $module.Result.changed = $false
 $target = Get-SmsTarget -Computer $module.Params.computer
 $module.Result.computer = $target.Name
+if (-not $module.Params.script) {
+    $module.FailJson("script is empty: run sms.upgrade.sql_facts as a task so that its action plugin builds the read-only query script")
+}
 
 Function Resolve-SqlClient {
     param([String]$Client)

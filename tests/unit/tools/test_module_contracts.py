@@ -1,0 +1,154 @@
+"""Static proof for the PowerShell modules: $spec matches the documentation, and what they return
+matches the snapshot schema and what the Python builders read."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ps_contracts = pytest.importorskip("ps_contracts")
+import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.sms.upgrade.plugins.plugin_utils.snapshot import validators  # noqa: E402
+
+REPO = ps_contracts.REPO
+MODULES = ("site_facts", "client_facts", "sql_facts")
+ANSIBLE_DOC = shutil.which("ansible-doc", path=os.path.dirname(sys.executable)) or shutil.which("ansible-doc")
+DOC_KEYS = ("type", "elements", "required", "default", "choices")
+
+
+def _read(*parts):
+    with open(os.path.join(REPO, *parts), encoding="utf-8") as handle:
+        return handle.read()
+
+
+@pytest.fixture(scope="module")
+def docs():
+    result = subprocess.run([ANSIBLE_DOC, "-j"] + ["sms.upgrade.%s" % m for m in MODULES],
+                            capture_output=True, text=True, check=True, env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree()))
+    data = json.loads(result.stdout)
+    return {name.split(".")[-1]: entry["doc"] for name, entry in data.items()}
+
+
+def _schema(name):
+    return validators()[name].schema if name in validators() else None
+
+
+def _common_defs():
+    with open(os.path.join(REPO, "plugins", "plugin_utils", "data", "schemas", "snapshot-common.v1.json")) as handle:
+        return json.load(handle)["$defs"]
+
+
+def _client_schema():
+    with open(os.path.join(REPO, "plugins", "plugin_utils", "data", "schemas", "client.v1.json")) as handle:
+        return json.load(handle)
+
+
+def _normalised(option):
+    return {key: option.get(key, False if key == "required" else None) for key in DOC_KEYS}
+
+
+def _compare_options(spec_options, doc_options, where):
+    problems = []
+    for name, option in spec_options.items():
+        if name not in doc_options:
+            problems.append("%s: option %s is in $spec but not documented" % (where, name))
+            continue
+        spec_norm, doc_norm = _normalised(option), _normalised(doc_options[name])
+        for key in DOC_KEYS:
+            if isinstance(spec_norm[key], ps_contracts.Expr):
+                continue
+            if spec_norm[key] != doc_norm[key] and not (key == "default" and spec_norm[key] in ([], {}) and doc_norm[key] in ([], {})):
+                problems.append("%s: option %s %s is %r in $spec but %r in the docs" % (where, name, key, spec_norm[key], doc_norm[key]))
+        if option.get("options"):
+            problems += _compare_options(option["options"], doc_options[name].get("suboptions", {}), "%s.%s" % (where, name))
+    return problems
+
+
+def _action_options(module):
+    action = __import__("ansible_collections.sms.upgrade.plugins.action.%s" % module, fromlist=["ActionModule"])
+    return action.ActionModule.ACTION_OPTIONS
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_spec_matches_documentation(module, docs):
+    spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "%s.ps1" % module))
+    assert spec["supports_check_mode"] is True
+    doc_options = docs[module]["options"]
+    assert _compare_options(spec["options"], doc_options, module) == []
+    action_options = _action_options(module)
+    assert _compare_options(action_options, doc_options, module + " (action)") == []
+    documented_only = set(doc_options) - set(spec["options"]) - set(action_options)
+    assert documented_only == set(), "documented but neither in $spec nor in the action: %s" % documented_only
+
+
+def test_spec_check_detects_a_mismatch(docs):
+    spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "client_facts.ps1"))
+    spec["options"]["hash_max_mb"]["type"] = "str"
+    spec["options"]["undocumented"] = {"type": "str"}
+    problems = _compare_options(spec["options"], docs["client_facts"]["options"], "client_facts")
+    assert any("hash_max_mb type" in p for p in problems) and any("undocumented" in p for p in problems)
+
+
+def test_secrets_are_no_log():
+    spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "sql_facts.ps1"))
+    assert spec["options"]["login_password"]["no_log"] is True
+
+
+@pytest.mark.parametrize("function,definition,extra", [
+    ("New-SmsServiceRecord", "service", set()),
+    ("New-SmsShareRecord", "share", {"type"}),
+    ("New-SmsFileRecord", "file", set()),
+    ("New-SmsSectionError", "section_error", set()),
+])
+def test_record_keys_match_the_schema(function, definition, extra):
+    keys = set(ps_contracts.record_keys(_read("plugins", "module_utils", "SmsGather.psm1"), function))
+    assert keys == set(_common_defs()[definition]["properties"]) | extra
+
+
+def test_user_entry_keys_and_sources_match_the_schema():
+    psm1 = _read("plugins", "module_utils", "SmsGather.psm1")
+    item = _client_schema()["properties"]["user_entries"]["items"]
+    assert set(ps_contracts.record_keys(psm1, "New-SmsUserEntryRecord")) == set(item["properties"])
+    sources = set(ps_contracts.literal_values_for(psm1, "Source"))
+    assert sources == set(item["properties"]["source"]["enum"])
+
+
+def test_enum_values_are_schema_values():
+    psm1 = _read("plugins", "module_utils", "SmsGather.psm1")
+    service = _common_defs()["service"]["properties"]
+    assert set(ps_contracts.hashtable_values(psm1, "$script:SmsServiceStates")) <= set(service["state"]["enum"])
+    assert set(ps_contracts.hashtable_values(psm1, "$script:SmsStartModes")) == set(service["start_mode"]["enum"])
+    causes = set(ps_contracts.function_string_returns(psm1, "Get-SmsErrorCause"))
+    assert causes <= set(_common_defs()["section_error"]["properties"]["cause"]["enum"])
+    assert {"access_denied", "unreachable", "remote_registry_stopped", "hive_in_use", "not_found"} <= causes
+
+
+def _raw_keys_read(*parts):
+    source = _read(*parts)
+    return set(re.findall(r"raw\.get\(\"([a-z_]+)\"", source)) | set(re.findall(r"raw\[\"([a-z_]+)\"\]", source))
+
+
+def test_builders_read_only_what_the_modules_return():
+    gather_keys = set(ps_contracts.result_keys(_read("plugins", "module_utils", "SmsGather.psm1")))
+    read = _raw_keys_read("plugins", "plugin_utils", "gather", "build.py") | _raw_keys_read("plugins", "plugin_utils", "gather_action.py")
+    assert read - {"failed", "msg"} <= gather_keys
+    assert {"registry", "services", "shares", "file_sets", "text_files", "user_entries", "errors"} <= read
+    sql_keys = set(ps_contracts.result_keys(_read("plugins", "modules", "sql_facts.ps1")))
+    assert _raw_keys_read("plugins", "action", "sql_facts.py") <= sql_keys
+
+
+def test_gather_text_and_file_names_are_what_the_builders_expect():
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import gather_data
+    data = gather_data()
+    tree = _schema("site_server")["properties"]["sms_tree"]["properties"]
+    for file_set in data["site_server_file_sets"]:
+        name = file_set["name"].split(".")[0]
+        assert name in tree, file_set
+        if file_set["name"].startswith("logon_scripts."):
+            location = tree["logon_scripts"]["items"]["allOf"][1]["properties"]["location"]["enum"]
+            assert file_set["name"].split(".")[1] in location
+    assert {t["name"] for t in data["client_text_files"]} == {"sms_ini", "csdver", "win_ini"}
