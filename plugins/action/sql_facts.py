@@ -25,5 +25,5 @@ class ActionModule(GatherAction):
             return build.build_site_database(raw.get("output") or "", snapshot, action_args["database"],
                                              site_code=site_code, queries=self._queries)
         except (build.GatherError, build.db.SectionProblem) as exc:
-            detail = (raw.get("stderr") or "").strip() or (raw.get("output") or "").strip()
+            detail = " ".join(((raw.get("stderr") or "") or (raw.get("output") or "")).split())
             raise build.GatherError("%s%s" % (exc, "; %s said: %s" % (raw.get("client_path"), detail[:400]) if detail else "")) from exc

@@ -95,7 +95,7 @@ class GatherAction(ActionBase):
         try:
             module_args = self.module_args(args, action_args, task_vars)
         except (GatherError, SqlScriptError) as exc:
-            raise AnsibleActionFail("%s: %s: %s" % (self._task.action, host, exc)) from exc
+            raise AnsibleActionFail("%s: %s: %s" % (self._task.action, host, exc)) from None
         raw = self._execute_module(module_name=self.MODULE, module_args=module_args, task_vars=task_vars)
         if raw.get("failed"):
             result.update(failed=True, msg="%s: %s: %s" % (self._task.action, host, raw.get("msg", "module failed")),
@@ -106,7 +106,7 @@ class GatherAction(ActionBase):
         try:
             snapshot = self.build(raw, snapshot, action_args, task_vars)
         except (GatherError, SectionProblem) as exc:
-            raise AnsibleActionFail("%s: %s (%s): %s" % (self._task.action, host, computer, exc)) from exc
+            raise AnsibleActionFail("%s: %s (%s): %s" % (self._task.action, host, computer, exc)) from None
         problems = validate_snapshot(host, snapshot)
         if problems:
             raise AnsibleActionFail("%s: %s: the gathered snapshot does not satisfy the %s schema: %s" % (
@@ -118,7 +118,7 @@ class GatherAction(ActionBase):
                 result["snapshot_path"] = save_snapshot(action_args["snapshot_dir"], host, snapshot)
             except OSError as exc:
                 raise AnsibleActionFail("%s: %s: cannot save the snapshot in %s: %s" % (
-                    self._task.action, host, action_args["snapshot_dir"], exc)) from exc
+                    self._task.action, host, action_args["snapshot_dir"], exc)) from None
         return result
 
     def _action_args(self, host, given):
