@@ -72,6 +72,16 @@ def _keep_previous(snapshot_dir, host, path, old_text):
     os.replace(path, os.path.join(history, "%s.%s.json" % (host, re.sub(r"[^0-9A-Za-z]", "", stamp))))
 
 
+def retire_snapshot(snapshot_dir, host):
+    """After a failed gather, move the host's last snapshot to history/ so that the report shows the host as
+    not gathered (a blocking error) instead of assessing old data as current."""
+    if not snapshot_dir or not host or not os.path.exists(snapshot_path(snapshot_dir, host)):
+        return
+    path = snapshot_path(snapshot_dir, host)
+    with open(path, encoding="utf-8") as handle:
+        _keep_previous(snapshot_dir, host, path, handle.read())
+
+
 class GatherAction(ActionBase):
     """Subclasses set KIND and MODULE and implement ``module_args`` and ``build``."""
 
@@ -83,9 +93,18 @@ class GatherAction(ActionBase):
     ACTION_OPTIONS = {"snapshot_dir": {"type": "path"}}
 
     def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp
         task_vars = task_vars or {}
+        snapshot_dir = self._task.args.get("snapshot_dir")
+        try:
+            result = self._gather(super().run(tmp, task_vars), task_vars)
+        except AnsibleActionFail:
+            retire_snapshot(snapshot_dir, task_vars.get("inventory_hostname"))
+            raise
+        if result.get("failed"):
+            retire_snapshot(snapshot_dir, task_vars.get("inventory_hostname"))
+        return result
+
+    def _gather(self, result, task_vars):
         host = task_vars.get("inventory_hostname", "localhost")
         args = dict(self._task.args)
         action_args = self._action_args(host, {key: args.pop(key) for key in list(args) if key in self.ACTION_OPTIONS})

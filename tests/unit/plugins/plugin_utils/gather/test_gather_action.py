@@ -98,3 +98,12 @@ def test_save_snapshot_keeps_the_previous_one(tmp_path):
     save_snapshot(str(tmp_path), "A", dict(first, collected_at="2026-11-25T10:00:00Z"))
     assert json.loads((tmp_path / "history" / "A.20261124T100000Z.json").read_text()) == first
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_failed_gather_retires_the_old_snapshot(tmp_path):
+    save_snapshot(str(tmp_path), "CENNT017", {"host": "CENNT017", "collected_at": "2026-11-20T10:00:00Z"})
+    raw = {"failed": True, "msg": "Failed to read CENNT017: The network path was not found"}
+    result = _action(ClientFacts, {"snapshot_dir": str(tmp_path)}, raw=raw).run(task_vars=_vars("CENNT017"))
+    assert result["failed"] is True
+    assert not (tmp_path / "CENNT017.json").exists()
+    assert (tmp_path / "history" / "CENNT017.20261120T100000Z.json").exists()
