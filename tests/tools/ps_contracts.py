@@ -165,8 +165,8 @@ def function_string_returns(source, function):
     for item in walk(node):
         if item.type == "string_literal" and text(item, source).startswith("'"):
             statement = item
-            while statement.parent is not None and statement.parent.type in ("unary_expression", "pipeline_chain", "pipeline",
-                                                                            "flow_control_statement"):
+            wrappers = ("unary_expression", "pipeline_chain", "pipeline", "flow_control_statement")
+            while statement.parent is not None and statement.parent.type in wrappers:
                 statement = statement.parent
             standalone = statement.type == "flow_control_statement" or (
                 statement.parent is not None and statement.parent.type == "statement_list")

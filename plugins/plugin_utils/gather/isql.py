@@ -81,7 +81,7 @@ def _cell(line, start, end, last):
 
 def _is_dash_line(line):
     stripped = line.strip()
-    return bool(stripped) and set(stripped) <= set("- |")  and "-" in stripped
+    return bool(stripped) and set(stripped) <= set("- |") and "-" in stripped
 
 
 def result_sets(lines):

@@ -27,8 +27,9 @@ def _read(*parts):
 
 @pytest.fixture(scope="module")
 def docs():
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree())
     result = subprocess.run([ANSIBLE_DOC, "-j"] + ["sms.upgrade.%s" % m for m in MODULES],
-                            capture_output=True, text=True, check=True, env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree()))
+                            capture_output=True, text=True, check=True, env=env)
     data = json.loads(result.stdout)
     return {name.split(".")[-1]: entry["doc"] for name, entry in data.items()}
 

@@ -10,8 +10,9 @@ H = "ab" * 32
 
 
 def sample(name):
+    """A sample file with the CRLF line endings of the real files (stored with LF in the repository)."""
     with open(os.path.join(SAMPLES, name), encoding="latin-1", newline="") as handle:
-        return handle.read()
+        return handle.read().replace("\n", "\r\n")
 
 
 def resource_list(*lengths, flags=0):
