@@ -9,7 +9,6 @@ result (which holds file contents) is never returned.
 import json
 import os
 import re
-import tempfile
 from datetime import datetime, timezone
 
 from ansible.errors import AnsibleActionFail
@@ -20,6 +19,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.data_files import coll
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import GatherError, envelope
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.database import SectionProblem
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.isql import SqlScriptError
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report_store import replace_atomically
 from ansible_collections.sms.upgrade.plugins.plugin_utils.snapshot import snapshot_path, validate_snapshot
 
 SITE_GROUP = re.compile(r"^sms_site_([A-Za-z0-9]{3})$")
@@ -50,15 +50,7 @@ def save_snapshot(snapshot_dir, host, snapshot):
         if old == text:
             return path
         _keep_previous(snapshot_dir, host, path, old)
-    handle, temp = tempfile.mkstemp(prefix=".%s." % host, suffix=".partial", dir=snapshot_dir)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    replace_atomically(path, text)
     return path
 
 

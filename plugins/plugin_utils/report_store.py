@@ -58,9 +58,10 @@ def _write_text(path, text):
         handle.write(text)
 
 
-def _replace_atomically(path, text):
+def replace_atomically(path, text):
+    """Write ``text`` to ``path`` through a temporary file in the same directory: never half-written."""
     directory = os.path.dirname(path)
-    handle, temp = tempfile.mkstemp(prefix=".latest-", dir=directory)
+    handle, temp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".partial", dir=directory)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
@@ -95,7 +96,7 @@ def write_report(report_dir, report, rendered):
             _write_text(os.path.join(partial, name), rendered[fmt])
         final = os.path.join(report_dir, run_id)
         os.rename(partial, final)
-        _replace_atomically(os.path.join(report_dir, LATEST), rendered["json"])
+        replace_atomically(os.path.join(report_dir, LATEST), rendered["json"])
     except OSError as exc:
         raise ReportStoreError("cannot write the report under %s: %s" % (report_dir, exc))
     paths = {fmt: os.path.join(final, name) for fmt, name in FILES}
