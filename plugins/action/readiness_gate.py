@@ -2,7 +2,8 @@
 import os
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.action_base import ControllerAction
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gate import evaluate_gate, load_report, parse_max_age, utc_now
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gate import (
+    evaluate_gate, load_report, parse_max_age, phase_policy, utc_now)
 
 
 class ActionModule(ControllerAction):
@@ -12,6 +13,7 @@ class ActionModule(ControllerAction):
         "hosts": {"type": "list", "elements": "str"},
         "report": {"type": "path"},
         "max_age": {"type": "raw", "default": "7d"},
+        "phase": {"type": "str"},
     }
 
     def run_action(self, args, task_vars):
@@ -19,10 +21,12 @@ class ActionModule(ControllerAction):
         if not hosts:
             raise ValueError("no hosts to check: the play targets no host")
         source = args["report"] or os.path.join(os.getcwd(), "sms-upgrade-reports")
+        policy = phase_policy(args["phase"])
         report = load_report(source)
-        verdict = evaluate_gate(report, hosts, parse_max_age(args["max_age"]), utc_now())
+        verdict = evaluate_gate(report, hosts, parse_max_age(args["max_age"]), utc_now(), policy)
         result = {"passed": verdict.passed, "run_id": verdict.run_id, "report_age_hours": verdict.age_hours,
-                  "reasons": verdict.reasons, "blockers": verdict.blockers}
+                  "reasons": verdict.reasons, "blockers": verdict.blockers, "blocked_hosts": verdict.blocked_hosts,
+                  "scope": policy.scope}
         if not verdict.passed:
             result.update(failed=True, msg="readiness gate closed for this phase: " + "; ".join(verdict.reasons))
         return result

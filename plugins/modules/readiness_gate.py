@@ -14,6 +14,10 @@ description:
     (host C((hierarchy))).
   - Errors are never answerable; failing findings of answerable rules are cleared by an answers-file entry
     and a new readiness run.
+  - With O(phase), the phase's policy from C(plugins/plugin_utils/data/phases.yml) applies. Findings of the rules
+    the phase remediates never close its gate, and only blocking findings of the rules it requires count.
+    A phase with scope C(host) stays open for the hosts without blockers and returns the others in
+    RV(blocked_hosts); a stale report or a hierarchy-wide blocker still closes it for every host.
 options:
   hosts:
     description: Hosts the phase is about to change. Defaults to the hosts of the play.
@@ -30,6 +34,11 @@ options:
         Roles pass C(sms_upgrade_report_max_age).
     type: raw
     default: 7d
+  phase:
+    description:
+      - Name of the phase asking, as listed in C(plugins/plugin_utils/data/phases.yml) (for example C(client_agents)).
+      - Without it every blocking finding counts and any blocker closes the gate for all hosts.
+    type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn
@@ -46,6 +55,13 @@ author:
 """
 
 EXAMPLES = r"""
+- name: Let the client agent phase go on for every client the report clears
+  sms.upgrade.readiness_gate:
+    phase: client_agents
+  register: gate
+  run_once: true
+  delegate_to: localhost
+
 - name: Refuse to change anything unless the readiness report clears these hosts
   sms.upgrade.readiness_gate:
     hosts: "{{ ansible_play_hosts_all }}"
@@ -77,4 +93,13 @@ blockers:
   description: Blocking findings per host (C(rule [checklist] message)), including C((hierarchy)).
   returned: when a report was read
   type: dict
+blocked_hosts:
+  description: Hosts of O(hosts) that may not proceed (blockers, not in the report, or a hierarchy-wide blocker).
+  returned: when a report was read
+  type: list
+  elements: str
+scope:
+  description: C(play) or C(host), from the phase policy.
+  returned: when a report was read
+  type: str
 """

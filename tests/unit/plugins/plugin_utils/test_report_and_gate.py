@@ -7,7 +7,8 @@ import pytest
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils import report_store
 from ansible_collections.sms.upgrade.plugins.plugin_utils.data_files import read_json
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gate import GateError, evaluate_gate, load_report, parse_max_age
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gate import (
+    ANY_PHASE, GateError, PhasePolicy, evaluate_gate, load_report, parse_max_age, phase_policy)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.readiness import host_inputs, run_readiness
 
 from .snapshots import client, site_database, site_server, write_fleet
@@ -144,3 +145,47 @@ def test_gate_without_report(tmp_path):
     (tmp_path / "latest.json").write_text('{"schema_version": "9.0"}', encoding="utf-8")
     with pytest.raises(GateError, match="not a readiness report of schema 1.x"):
         load_report(str(tmp_path))
+
+
+def _finding(host, rule, blocks=True):
+    return {"host": host, "rule": rule, "blocks": blocks, "checklist": ["PRE-27"], "message": "m"}
+
+
+def _report(findings, hosts=("WKS01", "WKS02", "WKS03")):
+    return {"run_id": "r1", "generated_at": "2026-11-25T11:00:00Z", "hosts": [{"host": h} for h in hosts],
+            "findings": findings}
+
+
+def test_phase_policy_comes_from_the_phases_data_file():
+    policy = phase_policy("client_agents")
+    assert policy.scope == "host" and "client.smsrun_registry" in policy.remediates
+    assert phase_policy(None) == ANY_PHASE
+    with pytest.raises(GateError, match="unknown phase 'nope' .*client_agents"):
+        phase_policy("nope")
+
+
+def test_phase_ignores_what_it_remediates_and_what_it_does_not_require():
+    report = _report([_finding("WKS01", "client.smsrun_registry"), _finding("WKS02", "client.duplicate_thing")])
+    policy = PhasePolicy("p", "play", ("snapshot.*", "client.duplicate_*"), ("client.smsrun_*",))
+    verdict = evaluate_gate(report, ["WKS01", "WKS02"], 86400, NOW, policy)
+    assert not verdict.passed and list(verdict.blockers) == ["WKS02"] and verdict.blocked_hosts == ["WKS02"]
+    assert evaluate_gate(report, ["WKS01"], 86400, NOW, policy).passed
+
+
+def test_host_scope_blocks_only_the_hosts_with_blockers():
+    report = _report([_finding("WKS02", "snapshot.valid"), _finding("WKS01", "client.smsrun_registry")])
+    policy = phase_policy("client_agents")
+    verdict = evaluate_gate(report, ["WKS01", "WKS02", "WKS03", "NEW01"], 86400, NOW, policy)
+    assert verdict.passed and verdict.reasons == []
+    assert verdict.blocked_hosts == ["NEW01", "WKS02"]
+    closed = evaluate_gate(report, ["WKS02", "NEW01"], 86400, NOW, policy)
+    assert not closed.passed and "every host of the phase client_agents is blocked" in closed.reasons[0]
+
+
+def test_host_scope_still_closes_for_hierarchy_blockers_and_age():
+    policy = phase_policy("client_agents")
+    report = _report([_finding("(hierarchy)", "snapshot.valid")])
+    verdict = evaluate_gate(report, ["WKS01"], 86400, NOW, policy)
+    assert not verdict.passed and verdict.blocked_hosts == ["WKS01"]
+    stale = evaluate_gate(_report([]), ["WKS01"], 60, NOW, policy)
+    assert not stale.passed and "days old" in stale.reasons[0]
