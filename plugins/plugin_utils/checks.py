@@ -8,6 +8,7 @@ import datetime
 import re
 from collections import defaultdict, namedtuple
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.data_files import read_yaml
 from ansible_collections.sms.upgrade.plugins.plugin_utils.fleet import client_smsid, is_sms_2
 from ansible_collections.sms.upgrade.plugins.plugin_utils.jmes import parse_timestamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.sizing import site_db_sizing, tempdb_sizing
@@ -218,6 +219,28 @@ def answer_old_enough(ctx, params):
         return outcome(False, "Confirmed at %s; clients need until %s (%s hours) to pick it up."
                        % (ctx.answer["at"], ready.isoformat(), hours))
     return outcome(True, ctx.answer["at"])
+
+
+def client_components():
+    """The client components of PROPERTY <Client Installation> with their bits (data/client_agents.yml)."""
+    return read_yaml("client_agents.yml")["client_components"]
+
+
+@check("client_components_quiet")
+def client_components_quiet(ctx, params):
+    """PRE-26 on the site: the actual site control auto-starts no client component, remote troubleshooting off."""
+    value = (ctx.snapshot.get("site_control") or {}).get("client_installation")
+    if value is None:
+        raise CheckError("the site control file has no PROPERTY <Client Installation>")
+    components = client_components()
+    starting = [c["name"] for c in components if value & c["autostart"]]
+    troubleshooting = bool(value & ctx.params["client_remote_troubleshooting_bits"])
+    problems = ["starts %s automatically" % ", ".join(starting)] if starting else []
+    if troubleshooting:
+        problems.append("remote troubleshooting on")
+    observed = "Client Installation 0x%X%s" % (value, ": " + "; ".join(problems) if problems else
+                                               ": no component starts automatically, remote troubleshooting off")
+    return outcome(not problems, observed, autostart=starting, remote_troubleshooting=troubleshooting)
 
 
 # ------------------------------------------------------------------ site database

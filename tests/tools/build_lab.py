@@ -50,7 +50,7 @@ def servers():
                                     used_mb=70, tempdb=(40, 8), history_oldest="2026-10-30T00:00:00Z")),
         ("sms_secondary", f.site_server("S01SRV01", "S01", "secondary", parent="CEN",
                                         os_info=f.nt_os("Service Pack 6a", product_type="domain_controller"),
-                                        tree=f.site_tree(custom=False, primary=False))),
+                                        tree=f.site_tree(custom=False, primary=False), client_installation=0x109)),
         ("sms_secondary", f.site_server("S02SRV01", "S02", "secondary", parent="P01", csdver="Service Pack 3",
                                         os_info=f.nt_os("Service Pack 5", version="3.51"), free_mb=300,
                                         tree=f.site_tree(custom=False, primary=False))),

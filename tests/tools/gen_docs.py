@@ -70,7 +70,8 @@ def checklist_doc(rules):
              "from `plugins/plugin_utils/data/checklist.yml`, `rules.yml` and `traceability.yml`; do not edit.", "",
              "| ID | Tier | Checklist item | Handled by |", "|---|---|---|---|"]
     for item in items:
-        handled = ", ".join("`%s`" % r for r in by_item.get(item["id"], [])) or cell(elsewhere.get(item["id"], "**not covered**"))
+        parts = [", ".join("`%s`" % r for r in by_item.get(item["id"], [])), cell(elsewhere.get(item["id"], ""))]
+        handled = "; ".join(part for part in parts if part) or "**not covered**"
         lines.append("| %s | %s | %s | %s |" % (item["id"], cell(item["tiers"]), cell(item["text"]), handled))
     params = default_params()
     lines += ["", "## Assessment parameters", "",

@@ -80,7 +80,7 @@ def site_tree(root="C:\\SMS", custom=True, smsls_netlogon="default", primary=Tru
 
 def site_server(host, site, role, parent=None, roles=("site", "logon"), os_info=None, ie="4.72.3110.8",
                 setup_version="786", csdver="Service Pack 4", tree=None, senders=None, helpers=(), children=(),
-                memory_mb=192, free_mb=2600, filesystem="NTFS", extra=None):
+                memory_mb=192, free_mb=2600, filesystem="NTFS", extra=None, client_installation=0x37B):
     """A site, helper or logon server snapshot."""
     roles = list(roles)
     snap = envelope("site_server", host)
@@ -106,7 +106,7 @@ def site_server(host, site, role, parent=None, roles=("site", "logon"), os_info=
             "helper_servers": [{"name": name, "components": list(components)} for name, components in helpers],
             "logon_servers": [{"name": host, "domain": "CORP"}],
             "child_sites": [{"site_code": code, "site_role": r} for code, r in children],
-            "automatic_logon_scripts": True}
+            "automatic_logon_scripts": True, "client_installation": client_installation}
     snap.update(extra or {})
     return snap
 
@@ -162,6 +162,20 @@ def site_database(host, site, version="6.50.281", computers=1000, data_mb=150, l
     return snap
 
 
+def win_ini_text(load, run):
+    """A WIN.INI as Windows 3.1/95 setup writes it (CRLF, comment, several sections), with the given load=/run=."""
+    return ("; WIN.INI for Windows\r\n[windows]\r\nload=%s\r\nrun=%s\r\nBeep=yes\r\nNullPort=None\r\n"
+            "device=HP LaserJet 4,HPPCL5MS,LPT1:\r\n\r\n[Desktop]\r\nWallpaper=(None)\r\nTileWallpaper=0\r\n\r\n"
+            "[intl]\r\nsCountry=United States\r\niCountry=1\r\n" % (load, run))
+
+
+def win_ini(path, load, run):
+    """The snapshot's win_ini section (the shape sms.upgrade's build_win_ini gives; the lab test compares)."""
+    text = win_ini_text(load, run)
+    return {"present": True, "path": path, "has_windows_section": True, "load": load, "run": run, "truncated": False,
+            "content": text, "sha256": hashlib.sha256(text.encode("latin-1")).hexdigest()}
+
+
 def client(host, site, family, number, smsid=None, load=None, run=None, users=None, wuser=None, errors=None,
            win_ini_run=None):
     """A client snapshot. ``users``: [(user, source, load, run)]; ``wuser``: (start_mode, state) on NT."""
@@ -178,9 +192,8 @@ def client(host, site, family, number, smsid=None, load=None, run=None, users=No
     })
     if family in ("windows_nt", "windows_9x", "windows_3x", "wfw"):
         snap["csdver"] = "Service Pack 4"
-        snap["win_ini"] = {"present": True, "path": "C:\\WINDOWS\\WIN.INI" if family != "windows_nt" else "C:\\WINNT\\WIN.INI",
-                           "has_windows_section": True, "load": load if family != "windows_nt" else "",
-                           "run": win_ini_run if win_ini_run is not None else ""}
+        snap["win_ini"] = win_ini("C:\\WINDOWS\\WIN.INI" if family != "windows_nt" else "C:\\WINNT\\WIN.INI",
+                                  load if family != "windows_nt" else "", win_ini_run if win_ini_run is not None else "")
     if family == "windows_nt":
         snap["os"]["csd_version"] = "Service Pack 5"
         snap["os"]["product_type"] = "workstation"

@@ -7,6 +7,7 @@ snapshot sections an unreadable source makes incomplete.
 """
 import base64
 import binascii
+import hashlib
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.data_files import read_yaml
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import database as db
@@ -219,6 +220,18 @@ def build_remote_control(raw):
     return {"present": False, "service": "Wuser32", "state": None, "start_mode": None}
 
 
+def build_win_ini(win_ini):
+    """The snapshot's ``win_ini``: the [windows] load/run values, and the whole text with its SHA-256 so that
+    the client_agents phase can plan a byte-exact edit (content and hash are null when the read was truncated)."""
+    if not win_ini["present"]:
+        return {"present": False, "path": win_ini["path"]}
+    truncated = bool(win_ini.get("truncated"))
+    content = None if truncated else (win_ini["content"] or "")
+    section = read_windows_section(win_ini["content"] or "")
+    return dict(section, present=True, path=win_ini["path"], truncated=truncated, content=content,
+                sha256=None if content is None else hashlib.sha256(content.encode("latin-1")).hexdigest())
+
+
 def build_client(raw, snapshot, family_hint=None):
     """Fill a client snapshot from the raw client_facts result."""
     snapshot["errors"].extend(section_errors("client", raw.get("errors")))
@@ -236,9 +249,7 @@ def build_client(raw, snapshot, family_hint=None):
     snapshot["site_code"] = ini_value(sections, "SMS", "SiteCode")
     csdver = _text(raw, "csdver")
     snapshot["csdver"] = parse_csdver(csdver["content"]) if csdver["present"] else None
-    win_ini = _text(raw, "win_ini")
-    snapshot["win_ini"] = dict({"present": win_ini["present"], "path": win_ini["path"]},
-                               **(read_windows_section(win_ini["content"]) if win_ini["present"] else {}))
+    snapshot["win_ini"] = build_win_ini(_text(raw, "win_ini"))
     if os_facts["family"] == "windows_nt" or raw.get("user_entries"):
         snapshot["user_entries"] = raw.get("user_entries") or []
     snapshot["remote_control"] = build_remote_control(raw)

@@ -200,6 +200,7 @@ def interpret_site_control(text):
         "logon_servers": _logon_servers(scf),
         "child_sites": _child_sites(scf, own, parent),
         "automatic_logon_scripts": None if logon_flags is None else bool(logon_flags & LOGON_SCRIPTS_AUTOMATIC),
+        "client_installation": _dword((props.get("client installation") or [None])[-1]),
     }
     identity = {
         "site_code": own or None,

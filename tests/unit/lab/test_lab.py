@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 import build_lab
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import build_win_ini
 from ansible_collections.sms.upgrade.plugins.plugin_utils.readiness import run_readiness
 from ansible_collections.sms.upgrade.plugins.plugin_utils.snapshot import validate_snapshot
 
@@ -108,6 +109,7 @@ PLANTED = [
     ("CENOS201", "client.unsupported_os", "fail"), ("CENNT001", "client.remote_control_agent", "pass"),
     ("CENNT099", "snapshot.valid", "error"), ("(hierarchy)", "hierarchy.duplicate_smsids", "fail"),
     ("(hierarchy)", "hierarchy.change_plan", "pass"), ("CENSRV01", "site.unsupported_clients", "fail"),
+    ("P01SRV01", "site.client_components_autostart", "fail"), ("S01SRV01", "site.client_components_autostart", "pass"),
 ]
 
 
@@ -124,6 +126,14 @@ def test_ready_site_and_answered_items(lab_report):
     assert sna["answer"]["by"].startswith("Lee Tran") and not sna["blocks"]
     assert "CENNT013" in findings[("CENNT013", "client.smsrun_registry")]["host"]
     assert "CORP\\jsmith" in findings[("CENNT013", "client.smsrun_registry")]["message"]
+
+
+def test_lab_win_ini_is_what_the_gather_builder_makes_of_its_text():
+    for name in sorted(os.listdir(os.path.join(LAB, "snapshots"))):
+        win_ini = snapshot(name[:-5]).get("win_ini")
+        if win_ini:
+            rebuilt = build_win_ini({"present": True, "path": win_ini["path"], "content": win_ini["content"]})
+            assert rebuilt == win_ini, name
 
 
 def test_inventory_parses_with_ansible_inventory():

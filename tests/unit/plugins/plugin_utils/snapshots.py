@@ -31,7 +31,8 @@ def site_server(host="SRV01", site="AAA", role="primary", parent=None, **overrid
                      "mstest_files": [], "collected_files": [], "site_control_files": [], "logon_scripts": []},
         "site_control": {"header": "SITE CONTROL FILE [786][1.08]", "build": 786,
                          "senders": [{"type": "lan", "server": host}], "helper_servers": [],
-                         "logon_servers": [{"name": host, "domain": "CORP"}], "child_sites": []},
+                         "logon_servers": [{"name": host, "domain": "CORP"}], "child_sites": [],
+                         "client_installation": 0x109},
     })
     snap.update(copy.deepcopy(overrides))
     return snap

@@ -257,3 +257,29 @@ def test_distribution_only_server_is_assessed_without_crashing(tmp_path):
 def test_host_tiers():
     assert host_tiers(site_server(roles=["site"], sms=dict(site_server()["sms"], site_role="secondary"))) == ["secondary"]
     assert host_tiers(site_database()) == ["sql"]
+
+
+@pytest.mark.parametrize("value,status,words", [
+    (0x109, "pass", ["no component starts automatically"]),
+    (0x37B, "fail", ["Package Command Manager", "MIF Entry", "remote troubleshooting on"]),
+    (0x129, "fail", ["remote troubleshooting on"]),
+    (0x10B, "fail", ["starts Package Command Manager automatically"]),
+])
+def test_site_client_components_from_the_site_control_bitmask(tmp_path, value, status, words):
+    server = site_server()
+    server["site_control"]["client_installation"] = value
+    finding = assess(tmp_path, [server])[0][("SRV01", "site.client_components_autostart")]
+    assert finding["status"] == status
+    for word in words:
+        assert word in finding["message"]
+
+
+def test_remote_troubleshooting_bits_are_an_overridable_assumption(tmp_path):
+    server = site_server()
+    server["site_control"]["client_installation"] = 0x129
+    findings, _records = assess(tmp_path, [server], params={"client_remote_troubleshooting_bits": 0})
+    assert findings[("SRV01", "site.client_components_autostart")]["status"] == "pass"
+    server["site_control"].pop("client_installation")
+    findings, _records = assess(tmp_path / "x", [server])
+    finding = findings[("SRV01", "site.client_components_autostart")]
+    assert finding["status"] == "error" and "Client Installation" in finding["message"]

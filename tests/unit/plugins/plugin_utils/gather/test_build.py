@@ -1,4 +1,6 @@
 """Raw module results become schema-valid snapshots; unreadable sources become section errors."""
+import hashlib
+
 import pytest
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import build, isql
@@ -70,10 +72,22 @@ def test_client_snapshot_from_raw():
     assert snapshot["site_code"] == "CEN"
     assert snapshot["remote_control"] == {"present": True, "service": "Wuser32", "state": "running", "start_mode": "auto"}
     assert [s["name"] for s in snapshot["services"]] == ["SMS_PACKAGE_COMMAND_MANAGER_NT"]
+    text = "[windows]\r\nload=\r\nrun=\r\n[Desktop]\r\nWallpaper=(None)\r\n"
     assert snapshot["win_ini"] == {"present": True, "path": "C:\\WINNT\\WIN.INI", "has_windows_section": True,
-                                   "load": "", "run": ""}
+                                   "load": "", "run": "", "truncated": False, "content": text,
+                                   "sha256": hashlib.sha256(text.encode("latin-1")).hexdigest()}
     assert snapshot["csdver"] is None
     assert snapshot["user_entries"][0]["load"].endswith("SMSRUN32.EXE")
+
+
+def test_win_ini_keeps_every_byte_and_drops_content_when_truncated():
+    text = "; caf\xe9\n[windows]\nload=C:\\MS\\SMS\\BIN\\SMSRUN16.EXE\r\n"
+    snapshot = build.build_win_ini({"path": "C:\\WINDOWS\\WIN.INI", "present": True, "content": text})
+    assert snapshot["content"].encode("latin-1") == text.encode("latin-1")
+    assert snapshot["load"] == "C:\\MS\\SMS\\BIN\\SMSRUN16.EXE"
+    cut = build.build_win_ini({"path": "C:\\WINDOWS\\WIN.INI", "present": True, "content": text[:20], "truncated": True})
+    assert (cut["truncated"], cut["content"], cut["sha256"]) == (True, None, None)
+    assert build.build_win_ini({"path": None, "present": False, "content": None}) == {"present": False, "path": None}
 
 
 def test_client_remote_control_from_registry_when_scm_unreadable():

@@ -61,6 +61,7 @@ def test_site_control_identity_senders_helpers_and_no_secrets():
     assert control["logon_servers"] == [{"name": "CENSRV01", "domain": "CORP"}, {"name": "CENLOG01", "domain": "CORP"}]
     assert control["child_sites"] == [{"site_code": "P01"}, {"site_code": "S02"}]
     assert control["automatic_logon_scripts"] is True
+    assert control["client_installation"] == 0x313
     text = repr(facts)
     for secret in ("8F3A0C11D2", "77AB3C0E9F", "5E6F7A", "0D1C2B", "9C8B7A", "22A9F0E1"):
         assert secret not in text
