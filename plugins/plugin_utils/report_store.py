@@ -59,12 +59,17 @@ def _write_text(path, text):
 
 
 def replace_atomically(path, text):
-    """Write ``text`` to ``path`` through a temporary file in the same directory: never half-written."""
+    """Write ``text`` (str as UTF-8, or bytes as they are) to ``path`` through a temporary file in the same
+    directory: never half-written."""
     directory = os.path.dirname(path)
     handle, temp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".partial", dir=directory)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
+        if isinstance(text, bytes):
+            with os.fdopen(handle, "wb") as out:
+                out.write(text)
+        else:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
         os.replace(temp, path)
     except BaseException:
         if os.path.exists(temp):
