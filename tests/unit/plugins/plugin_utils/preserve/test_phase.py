@@ -1,0 +1,266 @@
+"""One host through the preserve phase against a host in memory: copies, versions, repeat runs, faults."""
+import json
+import os
+
+import pytest
+
+from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.phase import HostRun, PreserveError
+from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import preservation
+
+from .fake_host import SMS_ROOT, sha, site_server
+
+ROOT = "C:\\PRESERVED-SMS12"
+
+
+def run(host, vault, check_mode=False, snapshot=None, **options):
+    opts = dict({"host": "CENSRV01", "site": "CEN", "vault_root": str(vault), "check_mode": check_mode}, **options)
+    return HostRun(opts, host.run_module, host.fetch, "2026-11-25T10:00:00Z").site_server(snapshot=snapshot)
+
+
+def vault_files(vault):
+    found = []
+    for directory, _dirs, files in os.walk(vault):
+        found += [os.path.relpath(os.path.join(directory, f), vault) for f in files]
+    return sorted(found)
+
+
+def test_first_run_copies_everything_to_the_host_and_the_vault(tmp_path):
+    host = site_server()
+    result = run(host, tmp_path)
+    assert result["problems"] == []
+    assert result["changed"] is True
+    assert result["copied"]["host_files"] == 12 and result["copied"]["vault_files"] == 12
+    assert host.get(ROOT + "\\v1\\package_definition_files\\ENU\\MSAPPS32.PDF") == host.get(
+        SMS_ROOT + "\\PRIMSITE.SRV\\IMPORT.SRC\\ENU\\MSAPPS32.PDF")
+    assert host.get(ROOT + "\\v1\\logon_scripts\\netlogon\\SMSLS.BAT").endswith(b"modified by corp IT\r\n")
+    assert host.get(ROOT + "\\v1\\registry\\SMS-registry.reg").startswith(b"REGEDIT4")
+    assert b"LAN Sender" in host.get(ROOT + "\\v1\\site_documents\\site-properties.md")
+    manifest = json.loads(host.get(ROOT + "\\MANIFEST.json"))
+    assert len(manifest["entries"]) == 14
+    stored = vault_files(tmp_path)
+    assert "CEN/CENSRV01/v1/collected_files/00000001.COL" in stored and "CEN/CENSRV01/manifest.json" in stored
+    assert "CEN/CENSRV01/v1/site_documents/site-properties.md" in stored
+    categories = result["categories"]
+    assert all(c["verified"] for c in categories.values()), categories
+    assert categories["collected_files"]["files"] == 2 and categories["registry"]["files"] == 1
+    assert result["module_calls"] == 3  # inventory, apply, finalize (site document needs the fetched SITECTRL.CT0)
+    # sources are never modified or deleted
+    assert host.get(SMS_ROOT + "\\SITE.SRV\\ISVMIF.BOX\\ASSETS.MIF") == b"START COMPONENT"
+
+
+def test_second_run_copies_nothing_and_reports_no_change(tmp_path):
+    host = site_server()
+    run(host, tmp_path)
+    before = vault_files(tmp_path)
+    host.calls.clear()
+    again = run(host, tmp_path)
+    assert again["changed"] is False and again["problems"] == []
+    assert again["copied"] == {"host_files": 0, "host_bytes": 0, "vault_files": 0, "vault_bytes": 0}
+    assert [c[1]["mode"] for c in host.calls] == ["inventory"]
+    assert vault_files(tmp_path) == before
+    assert {row["action"] for row in again["plan"]} == {"unchanged"}
+
+
+def test_a_changed_source_gets_a_new_version_and_the_old_one_stays(tmp_path):
+    host = site_server()
+    run(host, tmp_path)
+    pdf = SMS_ROOT + "\\PRIMSITE.SRV\\IMPORT.SRC\\ENU\\MSAPPS32.PDF"
+    old = host.get(pdf)
+    host.put(pdf, b"[PDF] edited")
+    result = run(host, tmp_path)
+    assert result["changed"] is True and result["copied"]["vault_files"] == 1
+    assert host.get(ROOT + "\\v1\\package_definition_files\\ENU\\MSAPPS32.PDF") == old
+    assert host.get(ROOT + "\\v2\\package_definition_files\\ENU\\MSAPPS32.PDF") == b"[PDF] edited"
+    with open(tmp_path / "CEN" / "CENSRV01" / "v1" / "package_definition_files" / "ENU" / "MSAPPS32.PDF", "rb") as handle:
+        assert handle.read() == old
+    manifest = json.loads((tmp_path / "CEN" / "CENSRV01" / "manifest.json").read_text())
+    entry = [e for e in manifest["entries"] if e["path"] == "ENU/MSAPPS32.PDF"][0]
+    assert entry["current"] == 2 and [v["sha256"] for v in entry["versions"]] == [sha(old), sha(b"[PDF] edited")]
+    assert "+package_definition_files/ENU/MSAPPS32.PDF" not in result["diff"]["before"]
+    assert "*package_definition_files/ENU/MSAPPS32.PDF v2" in result["diff"]["after"]
+
+
+def test_check_mode_lists_exactly_what_would_be_copied_and_changes_nothing(tmp_path):
+    host = site_server()
+    files_before = dict(host.files)
+    result = run(host, tmp_path, check_mode=True)
+    assert host.files == files_before and not os.path.exists(tmp_path / "CEN")
+    assert [c[1]["mode"] for c in host.calls] == ["inventory"]
+    copies = [row for row in result["plan"] if row["to_host"]]
+    assert len(copies) == 13  # 12 files and the registry export; the site document follows SITECTRL.CT0
+    assert result["would_copy"]["files"] == 13
+    assert result["would_copy"]["bytes"] == sum(len(d) for p, d in host.files.values() if not p.startswith(ROOT)) + \
+        [r for r in copies if r["category"] == "registry"][0]["size"]
+    assert result["changed"] is True
+
+
+def test_snapshot_plan_contacts_nothing(tmp_path):
+    host = site_server()
+    snapshot = {"sms_tree": {"root": "C:\\SMS", "package_definition_files": [
+        {"path": "C:\\SMS\\PRIMSITE.SRV\\IMPORT.SRC\\ENU\\A.PDF", "size": 100, "sha256": "a" * 64}],
+        "site_control_files": [{"path": "C:\\SMS\\SITE.SRV\\SITECFG.BOX\\SITECTRL.CT0", "size": 50, "sha256": "b" * 64}]}}
+    result = run(host, tmp_path, check_mode=True, snapshot=snapshot)
+    assert host.calls == [] and result["mode"] == "snapshot"
+    assert [(r["category"], r["path"], r["action"]) for r in result["plan"]] == [
+        ("package_definition_files", "ENU/A.PDF", "new"), ("site_control_files", "SITE.SRV/SITECFG.BOX/SITECTRL.CT0", "new"),
+        ("registry", "SMS-registry.reg", "export"), ("site_documents", "site-properties.md", "export")]
+    assert result["would_copy"] == {"files": 4, "bytes": 150, "unknown_sizes": 2}
+    with pytest.raises(PreserveError, match="sms_snapshots_only"):
+        run(host, tmp_path, snapshot=snapshot)
+
+
+def test_faults_give_per_file_results_and_everything_else_is_preserved(tmp_path):
+    long_dir = SMS_ROOT + "\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\" + "\\".join("SUBDIRECTORY%02d" % i for i in range(14))
+    host = site_server(**{long_dir + "\\DEEP.COL": b"deep", SMS_ROOT + "\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\CON": b"device",
+                          SMS_ROOT + "\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\Naïve file;1 [x].col": b"odd name"})
+    locked = SMS_ROOT + "\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\00000001.COL"
+    denied = SMS_ROOT + "\\SITE.SRV\\ISVMIF.BOX\\ASSETS.MIF"
+    vanishing = SMS_ROOT + "\\SYSTEM.MAP"
+    host.locked.add(locked.upper())
+    host.denied.add(denied.upper())
+    host.vanish_on_copy.add(vanishing.upper())
+    result = run(host, tmp_path)
+    causes = {(p["source"], p["cause"]) for p in result["problems"]}
+    assert (locked, "locked") in causes and (denied, "access_denied") in causes and (vanishing, "not_found") in causes
+    assert any(p["cause"] == "unsafe_name" and "CON" in p["message"] for p in result["problems"])
+    assert len(result["problems"]) == 4
+    assert host.get(ROOT + "\\v1\\collected_files\\Naïve file;1 [x].col") == b"odd name"
+    deep = [r for r in result["plan"] if r["path"].endswith("DEEP.COL")][0]
+    assert "/_long/" in deep["stored"] and host.get(ROOT + "\\" + deep["stored"].replace("/", "\\")) == b"deep"
+    assert result["categories"]["collected_files"]["verified"] is False
+    assert result["categories"]["package_definition_files"]["verified"] is True
+    # the problems are remembered: the readiness report sees the category as not verified until they are fixed
+    assert preservation(str(tmp_path), "now")["CENSRV01"]["collected_files"]["verified"] is False
+    host.locked.clear()
+    host.denied.clear()
+    host.files.pop((SMS_ROOT + "\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\CON").upper())
+    fixed = run(host, tmp_path)
+    assert fixed["problems"] == [] and fixed["copied"]["vault_files"] == 2
+    assert all(c["verified"] for c in fixed["categories"].values())
+
+
+def test_a_full_disk_stops_only_what_does_not_fit(tmp_path):
+    host = site_server(**{SMS_ROOT + "\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\BIG.COL": b"x" * 5000})
+    host.free_bytes = 32 * 1024 * 1024 + 3000
+    result = run(host, tmp_path)
+    full = [p for p in result["problems"] if p["cause"] == "disk_full"]
+    assert len(full) == 1 and full[0]["source"].endswith("BIG.COL") and "5000 bytes needed" in full[0]["message"]
+    assert host.exists(ROOT + "\\v1\\package_definition_files\\ENU\\MSAPPS32.PDF")
+
+
+def test_source_changing_during_the_copy_is_reported_and_taken_next_time(tmp_path):
+    host = site_server()
+    pdf = SMS_ROOT + "\\PRIMSITE.SRV\\IMPORT.SRC\\ENU\\SMS12SP4.PDF"
+    host.change_on_copy[pdf.upper()] = b"rewritten while copying"
+    result = run(host, tmp_path)
+    assert [(p["source"], p["cause"]) for p in result["problems"]] == [(pdf, "changed")]
+    assert not host.exists(ROOT + "\\v1\\package_definition_files\\ENU\\SMS12SP4.PDF")
+    again = run(host, tmp_path)
+    assert again["problems"] == []
+    assert host.get(ROOT + "\\v1\\package_definition_files\\ENU\\SMS12SP4.PDF") == b"rewritten while copying"
+
+
+def test_an_interrupted_transfer_resumes_without_copying_twice(tmp_path):
+    host = site_server()
+    mif_copy = ROOT + "\\v1\\mif_files\\ASSETS.MIF"
+    host.fail_fetch.add(mif_copy.upper())
+    first = run(host, tmp_path)
+    assert [(p["source"], p["cause"]) for p in first["problems"]] == [(SMS_ROOT + "\\SITE.SRV\\ISVMIF.BOX\\ASSETS.MIF", "transfer")]
+    assert first["categories"].get("mif_files") is None or not first["categories"]["mif_files"]["verified"]
+    assert os.listdir(tmp_path / "CEN" / "CENSRV01" / ".partial") == []
+    host.fail_fetch.clear()
+    host.calls.clear()
+    second = run(host, tmp_path)
+    assert second["problems"] == [] and second["copied"]["host_files"] == 0 and second["copied"]["vault_files"] == 1
+    assert [c[1]["mode"] for c in host.calls] == ["inventory", "apply"]  # only the host manifest is rewritten
+    assert second["categories"]["mif_files"]["verified"] is True
+
+
+def test_a_tampered_host_copy_is_never_overwritten(tmp_path):
+    host = site_server()
+    run(host, tmp_path)
+    copy = ROOT + "\\v1\\collected_files\\00000002.COL"
+    host.put(copy, b"edited by hand")
+    result = run(host, tmp_path)
+    assert [p["cause"] for p in result["problems"]] == ["conflict"]
+    assert host.get(copy) == b"edited by hand"
+    assert result["categories"]["collected_files"]["verified"] is False
+
+
+def test_bad_settings_fail_the_host_with_a_clear_message(tmp_path):
+    host = site_server()
+    with pytest.raises(PreserveError, match="inside the SMS tree"):
+        run(host, tmp_path, host_root="C:\\SMS\\KEEP")
+    with pytest.raises(ValueError, match="not absolute"):
+        run(host, tmp_path, host_root="KEEP")
+    host.run_module = lambda name, args: {"failed": True, "msg": "The network path was not found"}
+    with pytest.raises(PreserveError, match="cannot list CENSRV01: The network path was not found"):
+        run(host, tmp_path)
+
+
+def test_relay_mode_passes_the_computer_and_fetches_over_its_share(tmp_path):
+    host = site_server()
+    host.io_root = lambda root: "\\\\CENSRV01\\C$" + root[2:]
+    store = dict(host.files)
+    original_fetch = host.fetch
+
+    def fetch(remote, local):
+        assert remote.startswith("\\\\CENSRV01\\C$\\PRESERVED-SMS12\\v1\\")
+        return original_fetch("C:" + remote[len("\\\\CENSRV01\\C$"):], local)
+    host.fetch = fetch
+    result = run(host, tmp_path, computer="CENSRV01")
+    assert result["problems"] == [] and result["mode"] == "relay"
+    assert all(args.get("computer") == "CENSRV01" for _name, args in host.calls)
+    assert len(host.files) > len(store)
+
+
+# ------------------------------------------------------------------ site database
+ISQL = """SMSUPG>>physical_disks
+ DiskIndex  Size    FreeSpace
+ ---------- ------- ---------
+ C:         4096    1024
+ D:         8192    (null)
+
+(2 rows affected)
+SMSUPG>>job_details
+Msg 208, Level 16, State 1
+Invalid object name 'SMS_CEN..JobDetails'.
+"""
+
+
+def sql_run(host, vault, check_mode=False, snapshot=None, **options):
+    opts = dict({"host": "CENSQL01", "site": "CEN", "vault_root": str(vault), "check_mode": check_mode,
+                 "database": "SMS_CEN"}, **options)
+    return HostRun(opts, host.run_module, host.fetch, "2026-11-25T10:00:00Z").site_database(
+        snapshot=snapshot, from_snapshot=options.pop("from_snapshot", False))
+
+
+def test_site_database_exports_become_documents(tmp_path):
+    host = site_server()
+    host.sql_output = ISQL
+    snapshot = {"site_database": "SMS_CEN", "site_code": "CEN", "machine_groups": [{"name": "Accounting", "id": "CEN00002"}],
+                "jobs": [{"id": "CEN00117", "name": "Office", "system": False, "active": True, "status": "Pending"}]}
+    result = sql_run(host, tmp_path, snapshot=snapshot)
+    name, args = host.calls[0]
+    assert name == "sms.upgrade.sql_facts" and "Disk_SPEC" in args["script"] and "JobDetails" in args["script"]
+    assert host.get(ROOT + "\\v1\\database_documents\\physical_disks.csv") == b"DiskIndex,Size,FreeSpace\r\nC:,4096,1024\r\nD:,8192,\r\n"
+    summary = host.get(ROOT + "\\v1\\database_documents\\database-summary.md").decode("utf-8")
+    assert "CEN00117" in summary and "Invalid object name" in summary and "not configured" in summary
+    assert [(p["source"], p["cause"]) for p in result["problems"]] == [("query job_details", "other")]
+    assert result["categories"]["database_documents"]["verified"] is False
+    host.calls.clear()
+    fixed = sql_run(host, tmp_path, snapshot=snapshot, sql_queries={"job_details": None})
+    assert fixed["problems"] == [] and fixed["categories"]["database_documents"]["verified"] is True
+    again = sql_run(host, tmp_path, snapshot=snapshot, sql_queries={"job_details": None})
+    assert again["changed"] is False and again["copied"]["vault_files"] == 0
+    with pytest.raises(PreserveError, match="unknown exports: bogus"):
+        sql_run(host, tmp_path, sql_queries={"bogus": "select 1"})
+    with pytest.raises(PreserveError, match="not a read-only"):
+        sql_run(host, tmp_path, sql_queries={"queries": "delete from Queries"})
+
+
+def test_site_database_plan_from_a_snapshot(tmp_path):
+    host = site_server()
+    result = sql_run(host, tmp_path, check_mode=True, snapshot={"site_database": "SMS_CEN"}, from_snapshot=True)
+    assert host.calls == [] and [r["path"] for r in result["plan"]] == [
+        "physical_disks.csv", "job_details.csv", "database-summary.md"]
