@@ -33,6 +33,7 @@ $script:Latin1 = [System.Text.Encoding]::GetEncoding(28591)
 $script:SmsGatherKinds = @{
     site_facts = @{ service_patterns = @('SMS_*'); read_disks = $true; read_profiles = $false }
     client_facts = @{ service_patterns = @('Wuser32', 'SMS_*'); read_disks = $false; read_profiles = $true }
+    preserve_files = @{ service_patterns = @(); read_disks = $false; read_profiles = $false }
 }
 
 Function Get-SmsGatherSpec {
@@ -232,6 +233,23 @@ Function Get-SmsServiceRecords {
             -State $(if ($state) { $state } else { 'unknown' }) -StartMode $start
         $service.Dispose()
     }
+}
+
+Function Get-SmsServiceStatus {
+    <# State and start mode of one service (snapshot enum values); $null when the service does not exist. #>
+    param($Target, [String]$Name)
+    $service = if ($Target.IsLocal) { New-Object -TypeName System.ServiceProcess.ServiceController -ArgumentList $Name } `
+    else { New-Object -TypeName System.ServiceProcess.ServiceController -ArgumentList $Name, $Target.Name }
+    try {
+        try { $status = "$($service.Status)" }
+        catch [System.InvalidOperationException] {
+            if ($_.Exception.InnerException -is [System.ComponentModel.Win32Exception] -and $_.Exception.InnerException.NativeErrorCode -eq 1060) { return $null }
+            throw
+        }
+        $state = $script:SmsServiceStates[$status]
+        @{ state = $(if ($state) { $state } else { 'unknown' }); start_mode = $script:SmsStartModes["$($service.StartType)"] }
+    }
+    finally { $service.Dispose() }
 }
 
 Function Get-SmsShareRecords {
@@ -507,4 +525,5 @@ Function Invoke-SmsGather {
 }
 
 Export-ModuleMember -Function Get-SmsGatherSpec, Get-SmsTarget, Get-SmsErrorCause, Invoke-SmsSection, New-SmsSectionError, Invoke-SmsGather, `
-    ConvertTo-SmsRemotePath, Read-SmsTextFile
+    ConvertTo-SmsRemotePath, ConvertTo-SmsLocalPath, Read-SmsTextFile, Resolve-SmsPathToken, Get-SmsFileHash, Open-SmsBaseKey, `
+    ConvertTo-SmsRegistryData, Open-SmsBaseKey, Get-SmsServiceStatus, Get-SmsFileHash

@@ -15,7 +15,7 @@ import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sms.upgrade.plugins.plugin_utils.snapshot import validators  # noqa: E402
 
 REPO = ps_contracts.REPO
-MODULES = ("site_facts", "client_facts", "sql_facts")
+MODULES = ("site_facts", "client_facts", "sql_facts", "client_agents")
 ANSIBLE_DOC = shutil.which("ansible-doc", path=os.path.dirname(sys.executable)) or shutil.which("ansible-doc")
 DOC_KEYS = ("type", "elements", "required", "default", "choices")
 
@@ -69,9 +69,12 @@ def _compare_options(spec_options, doc_options, where):
     return problems
 
 
+def _action_module(module):
+    return __import__("ansible_collections.sms.upgrade.plugins.action.%s" % module, fromlist=["ActionModule"]).ActionModule
+
+
 def _action_options(module):
-    action = __import__("ansible_collections.sms.upgrade.plugins.action.%s" % module, fromlist=["ActionModule"])
-    return action.ActionModule.ACTION_OPTIONS
+    return _action_module(module).ACTION_OPTIONS
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -84,6 +87,26 @@ def test_spec_matches_documentation(module, docs):
     assert _compare_options(action_options, doc_options, module + " (action)") == []
     documented_only = set(doc_options) - set(spec["options"]) - set(action_options)
     assert documented_only == set(), "documented but neither in $spec nor in the action: %s" % documented_only
+
+
+def test_apply_action_passes_only_what_the_module_takes():
+    spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "client_agents.ps1"))
+    module_options = _action_module("client_agents").MODULE_OPTIONS
+    assert set(module_options) | {"changes"} == set(spec["options"])
+    assert _compare_options(module_options, spec["options"], "client_agents (action to module)") == []
+
+
+def test_change_results_are_what_the_apply_action_reads():
+    from ansible_collections.sms.upgrade.plugins.plugin_utils import apply_action
+    psm1 = _read("plugins", "module_utils", "SmsApply.psm1")
+    keys = set(ps_contracts.record_keys(psm1, "New-SmsChangeResult"))
+    assert set(apply_action.RESULT_KEYS) | {"current"} == keys
+    statuses = set(ps_contracts.literal_values_for(psm1, "Status"))
+    assert statuses == set(apply_action.APPLIED + apply_action.BAD) | {"unchanged"}
+    causes = set(ps_contracts.function_string_returns(_read("plugins", "module_utils", "SmsGather.psm1"), "Get-SmsErrorCause"))
+    assert "unreachable" in causes, "all_unreachable() relies on this cause"
+    kinds = set(re.findall(r"^\s+'([a-z_]+)' \{ Invoke-Sms", psm1, re.MULTILINE))
+    assert kinds == {"service", "user_value", "file_content"}
 
 
 def test_spec_check_detects_a_mismatch(docs):

@@ -1,0 +1,125 @@
+using Microsoft.Win32;
+using Microsoft.Win32.SafeHandles;
+using System;
+using System.ComponentModel;
+using System.Runtime.InteropServices;
+using System.Threading;
+
+// Calls that change a (possibly remote, Windows NT 4.0) machine for the sms.upgrade apply modules:
+// a service's start type through the service control manager, and a user hive loaded from an
+// NTUSER.DAT through RegLoadKey on the machine's HKEY_USERS. Only the explicit changes planned on
+// the controller go through here.
+namespace ansible_collections.sms.upgrade.plugins.module_utils.SmsChange
+{
+    internal static class NativeMethods
+    {
+        [DllImport("Advapi32.dll", CharSet = CharSet.Unicode, SetLastError = true)]
+        public static extern IntPtr OpenSCManagerW(string machineName, string databaseName, uint desiredAccess);
+
+        [DllImport("Advapi32.dll", CharSet = CharSet.Unicode, SetLastError = true)]
+        public static extern IntPtr OpenServiceW(IntPtr manager, string serviceName, uint desiredAccess);
+
+        [DllImport("Advapi32.dll", CharSet = CharSet.Unicode, SetLastError = true)]
+        [return: MarshalAs(UnmanagedType.Bool)]
+        public static extern bool ChangeServiceConfigW(IntPtr service, uint serviceType, uint startType, uint errorControl,
+            string binaryPathName, string loadOrderGroup, IntPtr tagId, string dependencies, string serviceStartName,
+            string password, string displayName);
+
+        [DllImport("Advapi32.dll", SetLastError = true)]
+        [return: MarshalAs(UnmanagedType.Bool)]
+        public static extern bool CloseServiceHandle(IntPtr handle);
+
+        [DllImport("Advapi32.dll", CharSet = CharSet.Unicode)]
+        public static extern int RegConnectRegistryW(string machineName, UIntPtr hive, out SafeRegistryHandle result);
+
+        [DllImport("Advapi32.dll", CharSet = CharSet.Unicode)]
+        public static extern int RegLoadKeyW(SafeRegistryHandle key, string subKey, string file);
+
+        [DllImport("Advapi32.dll", CharSet = CharSet.Unicode)]
+        public static extern int RegUnLoadKeyW(SafeRegistryHandle key, string subKey);
+    }
+
+    public static class ServiceConfig
+    {
+        private const uint SC_MANAGER_CONNECT = 0x0001;
+        private const uint SERVICE_QUERY_CONFIG = 0x0001;
+        private const uint SERVICE_CHANGE_CONFIG = 0x0002;
+        private const uint SERVICE_NO_CHANGE = 0xFFFFFFFF;
+
+        // Sets the start type (2 automatic, 3 manual, 4 disabled) of a service on a machine (null: this one).
+        public static void SetStartType(string machine, string service, uint startType)
+        {
+            IntPtr manager = NativeMethods.OpenSCManagerW(machine, null, SC_MANAGER_CONNECT);
+            if (manager == IntPtr.Zero)
+                throw new Win32Exception(Marshal.GetLastWin32Error(), String.Format("OpenSCManager on {0} failed", machine ?? "localhost"));
+            try
+            {
+                IntPtr handle = NativeMethods.OpenServiceW(manager, service, SERVICE_QUERY_CONFIG | SERVICE_CHANGE_CONFIG);
+                if (handle == IntPtr.Zero)
+                    throw new Win32Exception(Marshal.GetLastWin32Error(), String.Format("OpenService {0} failed", service));
+                try
+                {
+                    if (!NativeMethods.ChangeServiceConfigW(handle, SERVICE_NO_CHANGE, startType, SERVICE_NO_CHANGE,
+                            null, null, IntPtr.Zero, null, null, null, null))
+                        throw new Win32Exception(Marshal.GetLastWin32Error(), String.Format("ChangeServiceConfig {0} failed", service));
+                }
+                finally
+                {
+                    NativeMethods.CloseServiceHandle(handle);
+                }
+            }
+            finally
+            {
+                NativeMethods.CloseServiceHandle(manager);
+            }
+        }
+    }
+
+    // A user hive file (NTUSER.DAT) loaded under HKEY_USERS\<name> of a machine, writable; disposing
+    // unloads it. The file path is as the machine sees it. The caller holds SeBackupPrivilege and
+    // SeRestorePrivilege (on the machine whose registry it is).
+    public sealed class HiveMount : IDisposable
+    {
+        private static readonly UIntPtr HKEY_USERS = new UIntPtr(0x80000003u);
+        private readonly SafeRegistryHandle users;
+        private bool loaded;
+        public readonly string Name;
+
+        public HiveMount(string machine, string hiveFile, string name)
+        {
+            Name = name;
+            int rc = NativeMethods.RegConnectRegistryW(machine, HKEY_USERS, out users);
+            if (rc != 0)
+                throw new Win32Exception(rc, String.Format("RegConnectRegistry HKEY_USERS on {0} failed", machine ?? "localhost"));
+            rc = NativeMethods.RegLoadKeyW(users, name, hiveFile);
+            if (rc != 0)
+            {
+                users.Dispose();
+                throw new Win32Exception(rc, String.Format("RegLoadKey {0} failed", hiveFile));
+            }
+            loaded = true;
+        }
+
+        public void Dispose()
+        {
+            if (loaded)
+            {
+                // Handles to keys inside the hive keep it busy for a moment after they are closed.
+                int rc = 0;
+                for (int attempt = 0; attempt < 10; attempt++)
+                {
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                    rc = NativeMethods.RegUnLoadKeyW(users, Name);
+                    if (rc == 0)
+                        break;
+                    Thread.Sleep(200);
+                }
+                loaded = false;
+                users.Dispose();
+                if (rc != 0)
+                    throw new Win32Exception(rc, String.Format("RegUnLoadKey {0} failed", Name));
+            }
+        }
+    }
+}
