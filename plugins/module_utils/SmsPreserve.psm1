@@ -1,0 +1,355 @@
+# Hands of the sms.upgrade preserve phase: list and hash the SMS files, dump registry keys, list the host copy,
+# copy a source to a versioned path under the host root if it still has the content the controller saw
+# (compare-and-set), and write documents the controller rendered. Sources are only ever opened for reading.
+# Nothing here decides what to keep, where it goes or which version it is: plugins/plugin_utils/preserve does.
+# Works on the machine the module runs on (direct) or on a legacy machine over its admin shares and remote
+# registry from a relay (computer option), like SmsGather.psm1.
+
+#AnsibleRequires -CSharpUtil ansible_collections.sms.upgrade.plugins.module_utils.SmsNative
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsGather
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 2.0
+
+# A copy in progress carries this suffix until it is verified and renamed; leftovers are removed by the next apply.
+$script:SmsPartialSuffix = '.smsupg-partial'
+# Paths this long or longer are opened with the \\?\ prefix (.NET 4.6.2+ then allows up to 32,767 characters).
+$script:SmsLongPathAt = 240
+$script:SmsCopyBuffer = 1048576
+
+Function Get-SmsPreserveSpec {
+    <# The gather read-list options (kind preserve_files) plus the preserve options (documented in preserve_files.yml). #>
+    $spec = Get-SmsGatherSpec -Kind 'preserve_files'
+    $options = @{
+        mode = @{ type = 'str'; default = 'inventory'; choices = @('inventory', 'apply') }
+        host_root = @{ type = 'str'; required = $true }
+        registry_export = @{ type = 'list'; elements = 'str'; default = @() }
+        copies = @{
+            type = 'list'
+            elements = 'dict'
+            default = @()
+            options = @{
+                id = @{ type = 'str'; required = $true }
+                source = @{ type = 'str'; required = $true }
+                dest = @{ type = 'str'; required = $true }
+                sha256 = @{ type = 'str'; required = $true }
+                size = @{ type = 'int' }
+            }
+        }
+        documents = @{
+            type = 'list'
+            elements = 'dict'
+            default = @()
+            options = @{
+                id = @{ type = 'str'; required = $true }
+                dest = @{ type = 'str'; required = $true }
+                content = @{ type = 'str'; required = $true }
+                sha256 = @{ type = 'str'; required = $true }
+                replace = @{ type = 'bool'; default = $false }
+            }
+        }
+    }
+    foreach ($name in $options.Keys) { $spec.options[$name] = $options[$name] }
+    $spec
+}
+
+Function ConvertTo-SmsIoPath {
+    <# A path .NET opens past MAX_PATH: \\?\C:\... or \\?\UNC\server\share\... when it is long. #>
+    param([String]$Path)
+    if ($Path.StartsWith('\\?\') -or $Path.Length -lt $script:SmsLongPathAt) { return $Path }
+    if ($Path.StartsWith('\\')) { return '\\?\UNC\' + $Path.Substring(2) }
+    '\\?\' + $Path
+}
+
+Function ConvertFrom-SmsIoPath {
+    param([String]$Path)
+    if ($Path.StartsWith('\\?\UNC\')) { return '\\' + $Path.Substring(8) }
+    if ($Path.StartsWith('\\?\')) { return $Path.Substring(4) }
+    $Path
+}
+
+Function Get-SmsPreserveCause {
+    <# Map an exception to a per-file cause: locked, disk_full, path_too_long, or the gather's causes. #>
+    param([System.Exception]$Exception)
+    $e = $Exception
+    while ($e.InnerException -and $e -is [System.Management.Automation.MethodInvocationException]) { $e = $e.InnerException }
+    $code = $e.HResult -band 0xFFFF
+    if ($e -is [System.IO.PathTooLongException] -or $code -eq 206) { return 'path_too_long' }
+    if ($code -in @(32, 33)) { return 'locked' }
+    if ($code -in @(39, 112)) { return 'disk_full' }
+    $cause = Get-SmsErrorCause -Exception $Exception
+    if ($cause -eq 'hive_in_use') { return 'locked' }
+    $cause
+}
+
+Function New-SmsPreserveOutcome {
+    <# One per-file result of an apply: status copied, present, written, replaced, would_copy, would_write or failed. #>
+    param([String]$Id, [String]$Dest, [String]$Status, [String]$Cause, [String]$Message)
+    @{ id = $Id; dest = $Dest; status = $Status; cause = $Cause; message = $Message }
+}
+
+Function Get-SmsBufferHash {
+    param([byte[]]$Bytes)
+    $sha = [System.Security.Cryptography.SHA256]::Create()
+    try { ([System.BitConverter]::ToString($sha.ComputeHash($Bytes))).Replace('-', '').ToLowerInvariant() }
+    finally { $sha.Dispose() }
+}
+
+Function Get-SmsPreserveFileRecords {
+    <# Files of one set with size, SHA-256 and time; a file that cannot be hashed gets an error of its own. #>
+    param($Target, [String]$LocalPath, [String[]]$Include, [Bool]$Recurse)
+    $remote = ConvertTo-SmsRemotePath -Target $Target -LocalPath $LocalPath
+    $io = ConvertTo-SmsIoPath -Path $remote
+    if (-not [System.IO.Directory]::Exists($io)) { return }
+    $option = if ($Recurse) { [System.IO.SearchOption]::AllDirectories } else { [System.IO.SearchOption]::TopDirectoryOnly }
+    $seen = @{}
+    foreach ($pattern in $Include) {
+        foreach ($file in [System.IO.Directory]::EnumerateFiles($io, $pattern, $option)) {
+            if ($seen.ContainsKey($file)) { continue }
+            $seen[$file] = $true
+            $local = ConvertTo-SmsLocalPath -Target $Target -RemotePath (ConvertFrom-SmsIoPath -Path $file) -LocalRoot $LocalPath -RemoteRoot $remote
+            try {
+                $info = New-Object -TypeName System.IO.FileInfo -ArgumentList $file
+                $sha = Get-SmsFileHash -Path $file
+                @{ path = $local; size = $info.Length; sha256 = $sha; modified = $info.LastWriteTimeUtc.ToString('yyyy-MM-ddTHH:mm:ssZ') }
+            }
+            catch {
+                @{ path = $local; error = @{ cause = (Get-SmsPreserveCause -Exception $_.Exception); message = $_.Exception.Message } }
+            }
+        }
+    }
+}
+
+Function Get-SmsRegistryTree {
+    <# A key and all its subkeys: @{ path; values = @(@{ name; type; value }) } in depth-first order. #>
+    param($BaseKey, [String]$Path)
+    $key = $BaseKey.OpenSubKey($Path)
+    if ($null -eq $key) { return }
+    try {
+        $values = @(foreach ($name in $key.GetValueNames()) {
+                $data = ConvertTo-SmsRegistryData -Key $key -Name $name
+                @{ name = $name; type = $data.type; value = $data.value }
+            })
+        @{ path = $Path; values = $values }
+        foreach ($sub in $key.GetSubKeyNames()) { Get-SmsRegistryTree -BaseKey $BaseKey -Path "$Path\$sub" }
+    }
+    finally { $key.Dispose() }
+}
+
+Function Get-SmsHostCopy {
+    <# Every file under the host root (relative path, size, SHA-256) and the leftovers of interrupted copies. #>
+    param([String]$IoRoot)
+    $files = New-Object -TypeName 'System.Collections.Generic.List[Object]'
+    $partials = New-Object -TypeName 'System.Collections.Generic.List[Object]'
+    $io = ConvertTo-SmsIoPath -Path $IoRoot
+    if ([System.IO.Directory]::Exists($io)) {
+        foreach ($file in [System.IO.Directory]::EnumerateFiles($io, '*', [System.IO.SearchOption]::AllDirectories)) {
+            $relative = $file.Substring($io.TrimEnd('\').Length + 1)
+            if ($relative.EndsWith($script:SmsPartialSuffix, [System.StringComparison]::OrdinalIgnoreCase)) {
+                $partials.Add($relative)
+                continue
+            }
+            $info = New-Object -TypeName System.IO.FileInfo -ArgumentList $file
+            $sha = try { Get-SmsFileHash -Path $file } catch { $null }
+            $files.Add(@{ path = $relative; size = $info.Length; sha256 = $sha })
+        }
+    }
+    @{ files = @($files); partials = @($partials) }
+}
+
+Function Get-SmsFreeByte {
+    <# Free bytes on the volume of the host root (or of its nearest existing parent); $null when unknown. #>
+    param([String]$IoRoot)
+    $dir = ConvertFrom-SmsIoPath -Path $IoRoot
+    while ($dir -and -not [System.IO.Directory]::Exists((ConvertTo-SmsIoPath -Path $dir))) { $dir = [System.IO.Path]::GetDirectoryName($dir) }
+    if (-not $dir) { return $null }
+    $space = [ansible_collections.sms.upgrade.plugins.module_utils.SmsNative.Volumes]::SpaceMB($dir.TrimEnd('\') + '\')
+    [Int64]$space[1] * 1048576
+}
+
+Function Copy-SmsStream {
+    <# Copy Source to a new file Destination (never replacing one); return the SHA-256 and size of the bytes read. #>
+    param([String]$Source, [String]$Destination)
+    $sha = [System.Security.Cryptography.SHA256]::Create()
+    $in = [System.IO.File]::Open($Source, 'Open', 'Read', [System.IO.FileShare]'ReadWrite, Delete')
+    try {
+        $out = New-Object -TypeName System.IO.FileStream -ArgumentList $Destination, ([System.IO.FileMode]::CreateNew), ([System.IO.FileAccess]::Write), ([System.IO.FileShare]::None)
+        try {
+            $buffer = New-Object -TypeName byte[] -ArgumentList $script:SmsCopyBuffer
+            $size = [Int64]0
+            while (($read = $in.Read($buffer, 0, $buffer.Length)) -gt 0) {
+                [void]$sha.TransformBlock($buffer, 0, $read, $null, 0)
+                $out.Write($buffer, 0, $read)
+                $size += $read
+            }
+            [void]$sha.TransformFinalBlock($buffer, 0, 0)
+            $out.Flush($true)
+        }
+        finally { $out.Dispose() }
+        @{ sha256 = ([System.BitConverter]::ToString($sha.Hash)).Replace('-', '').ToLowerInvariant(); size = $size }
+    }
+    finally {
+        $in.Dispose()
+        $sha.Dispose()
+    }
+}
+
+Function Remove-SmsPartialFile {
+    param([String]$Path)
+    try { if ([System.IO.File]::Exists($Path)) { [System.IO.File]::Delete($Path) } } catch { $null = $_ }
+}
+
+Function Copy-SmsPreserveFile {
+    <# Copy one source to <host root>\<dest> if the source still has the expected SHA-256; never overwrite. #>
+    param($Target, [String]$IoRoot, $Copy, [Bool]$CheckMode)
+    $dest = ConvertTo-SmsIoPath -Path ($IoRoot.TrimEnd('\') + '\' + $Copy.dest)
+    $temp = $dest + $script:SmsPartialSuffix
+    try {
+        if ([System.IO.File]::Exists($dest)) {
+            $held = Get-SmsFileHash -Path $dest
+            if ($held -eq $Copy.sha256) { return New-SmsPreserveOutcome -Id $Copy.id -Dest $Copy.dest -Status 'present' }
+            return New-SmsPreserveOutcome -Id $Copy.id -Dest $Copy.dest -Status 'failed' -Cause 'conflict' `
+                -Message "$(ConvertFrom-SmsIoPath -Path $dest) exists with other content (SHA-256 $held); it is kept and not overwritten"
+        }
+        $source = ConvertTo-SmsIoPath -Path (ConvertTo-SmsRemotePath -Target $Target -LocalPath $Copy.source)
+        if (-not [System.IO.File]::Exists($source)) {
+            return New-SmsPreserveOutcome -Id $Copy.id -Dest $Copy.dest -Status 'failed' -Cause 'not_found' -Message "$($Copy.source) no longer exists"
+        }
+        if ($CheckMode) { return New-SmsPreserveOutcome -Id $Copy.id -Dest $Copy.dest -Status 'would_copy' }
+        [void][System.IO.Directory]::CreateDirectory([System.IO.Path]::GetDirectoryName($dest))
+        $read = Copy-SmsStream -Source $source -Destination $temp
+        if ($read.sha256 -ne $Copy.sha256) {
+            Remove-SmsPartialFile -Path $temp
+            return New-SmsPreserveOutcome -Id $Copy.id -Dest $Copy.dest -Status 'failed' -Cause 'changed' `
+                -Message "$($Copy.source) changed since it was listed (SHA-256 now $($read.sha256)); it is taken at the next run"
+        }
+        $written = Get-SmsFileHash -Path $temp
+        if ($written -ne $Copy.sha256) {
+            Remove-SmsPartialFile -Path $temp
+            return New-SmsPreserveOutcome -Id $Copy.id -Dest $Copy.dest -Status 'failed' -Cause 'other' `
+                -Message "the copy of $($Copy.source) reads back with SHA-256 $written; the disk did not keep what was written"
+        }
+        [System.IO.File]::SetLastWriteTimeUtc($temp, [System.IO.File]::GetLastWriteTimeUtc($source))
+        [System.IO.File]::Move($temp, $dest)
+        New-SmsPreserveOutcome -Id $Copy.id -Dest $Copy.dest -Status 'copied'
+    }
+    catch {
+        Remove-SmsPartialFile -Path $temp
+        New-SmsPreserveOutcome -Id $Copy.id -Dest $Copy.dest -Status 'failed' -Cause (Get-SmsPreserveCause -Exception $_.Exception) `
+            -Message "$($Copy.source): $($_.Exception.Message)"
+    }
+}
+
+Function Write-SmsPreserveDocument {
+    <# Write a controller-rendered document to <host root>\<dest>; replace an existing one only when told to. #>
+    param([String]$IoRoot, $Document, [Bool]$CheckMode)
+    $dest = ConvertTo-SmsIoPath -Path ($IoRoot.TrimEnd('\') + '\' + $Document.dest)
+    $temp = $dest + $script:SmsPartialSuffix
+    try {
+        $bytes = [System.Convert]::FromBase64String($Document.content)
+        if ((Get-SmsBufferHash -Bytes $bytes) -ne $Document.sha256) {
+            return New-SmsPreserveOutcome -Id $Document.id -Dest $Document.dest -Status 'failed' -Cause 'other' `
+                -Message "the content sent for $($Document.dest) does not match its SHA-256"
+        }
+        $exists = [System.IO.File]::Exists($dest)
+        if ($exists) {
+            $held = Get-SmsFileHash -Path $dest
+            if ($held -eq $Document.sha256) { return New-SmsPreserveOutcome -Id $Document.id -Dest $Document.dest -Status 'present' }
+            if (-not $Document.replace) {
+                return New-SmsPreserveOutcome -Id $Document.id -Dest $Document.dest -Status 'failed' -Cause 'conflict' `
+                    -Message "$(ConvertFrom-SmsIoPath -Path $dest) exists with other content (SHA-256 $held); it is kept and not overwritten"
+            }
+        }
+        if ($CheckMode) { return New-SmsPreserveOutcome -Id $Document.id -Dest $Document.dest -Status 'would_write' }
+        [void][System.IO.Directory]::CreateDirectory([System.IO.Path]::GetDirectoryName($dest))
+        Remove-SmsPartialFile -Path $temp
+        [System.IO.File]::WriteAllBytes($temp, $bytes)
+        if ((Get-SmsFileHash -Path $temp) -ne $Document.sha256) {
+            Remove-SmsPartialFile -Path $temp
+            return New-SmsPreserveOutcome -Id $Document.id -Dest $Document.dest -Status 'failed' -Cause 'other' `
+                -Message "$($Document.dest) reads back with another SHA-256; the disk did not keep what was written"
+        }
+        if ($exists) {
+            [System.IO.File]::Replace($temp, $dest, $null)
+            return New-SmsPreserveOutcome -Id $Document.id -Dest $Document.dest -Status 'replaced'
+        }
+        [System.IO.File]::Move($temp, $dest)
+        New-SmsPreserveOutcome -Id $Document.id -Dest $Document.dest -Status 'written'
+    }
+    catch {
+        Remove-SmsPartialFile -Path $temp
+        New-SmsPreserveOutcome -Id $Document.id -Dest $Document.dest -Status 'failed' -Cause (Get-SmsPreserveCause -Exception $_.Exception) `
+            -Message "$($Document.dest): $($_.Exception.Message)"
+    }
+}
+
+Function Invoke-SmsPreserveInventory {
+    <# Mode inventory (read-only): SMS root and shares (through the gather), file sets, registry keys, host copy. #>
+    param($Module, $Target, [String]$IoRoot)
+    $params = $Module.Params
+    $fileSets = @($params.file_sets)
+    $Module.Params.file_sets = @()
+    Invoke-SmsGather -Module $Module
+    $errors = New-Object -TypeName 'System.Collections.Generic.List[Object]'
+    foreach ($item in @($Module.Result.errors)) { $errors.Add($item) }
+    $tokens = @{ SMS_ROOT = $Module.Result.sms_root; SYSTEM_ROOT = $Module.Result.system_root }
+    foreach ($share in @($Module.Result.shares)) { if ($share.path) { $tokens["SHARE:$($share.name.ToUpperInvariant())"] = $share.path } }
+    $Module.Result.file_sets = @(foreach ($set in $fileSets) {
+            $path = Resolve-SmsPathToken -Path $set.path -Tokens $tokens
+            if (-not $path) { continue }
+            $files = Invoke-SmsSection -Errors $errors -Section "files.$($set.name)" -Read {
+                @(Get-SmsPreserveFileRecords -Target $Target -LocalPath $path -Include $set.include -Recurse $set.recurse)
+            }
+            @{ name = $set.name; path = $path; files = @($files) }
+        })
+    $Module.Result.registry_tree = $null
+    if (@($params.registry_export).Count -gt 0) {
+        $Module.Result.registry_tree = @(Invoke-SmsSection -Errors $errors -Section 'registry_export' -Read {
+            $base = Open-SmsBaseKey -Target $Target -Hive LocalMachine
+            try { @(foreach ($key in $params.registry_export) { Get-SmsRegistryTree -BaseKey $base -Path $key }) }
+            finally { $base.Dispose() }
+        })
+    }
+    $copy = Invoke-SmsSection -Errors $errors -Section 'host_root' -Read { Get-SmsHostCopy -IoRoot $IoRoot }
+    $Module.Result.host_files = if ($copy) { $copy.files } else { @() }
+    $Module.Result.host_partials = if ($copy) { $copy.partials } else { @() }
+    $Module.Result.host_free_bytes = try { Get-SmsFreeByte -IoRoot $IoRoot } catch { $null }
+    $Module.Result.errors = @($errors)
+}
+
+Function Invoke-SmsPreserveApply {
+    <# Mode apply: remove leftovers of interrupted copies, then copy and write what the controller decided. #>
+    param($Module, $Target, [String]$IoRoot)
+    $check = $Module.CheckMode
+    $io = ConvertTo-SmsIoPath -Path $IoRoot
+    if (-not $check -and [System.IO.Directory]::Exists($io)) {
+        $leftovers = @([System.IO.Directory]::EnumerateFiles($io, "*$($script:SmsPartialSuffix)", [System.IO.SearchOption]::AllDirectories))
+        foreach ($partial in $leftovers) { Remove-SmsPartialFile -Path $partial }
+        $Module.Result.removed_partials = @($leftovers | ForEach-Object { $_.Substring($io.TrimEnd('\').Length + 1) })
+    }
+    $copies = @(foreach ($copy in @($Module.Params.copies)) { Copy-SmsPreserveFile -Target $Target -IoRoot $IoRoot -Copy $copy -CheckMode $check })
+    $documents = @(foreach ($document in @($Module.Params.documents)) { Write-SmsPreserveDocument -IoRoot $IoRoot -Document $document -CheckMode $check })
+    $Module.Result.copies = $copies
+    $Module.Result.documents = $documents
+    $done = @(@($copies) + @($documents) | Where-Object { $_.status -in @('copied', 'written', 'replaced', 'would_copy', 'would_write') })
+    $Module.Result.changed = $done.Count -gt 0
+    $Module.Diff.before = @{ host_root = $IoRoot; files = @() }
+    $Module.Diff.after = @{ host_root = $IoRoot; files = @($done | ForEach-Object { $_.dest }) }
+    $Module.Result.host_free_bytes = try { Get-SmsFreeByte -IoRoot $IoRoot } catch { $null }
+}
+
+Function Invoke-SmsPreserve {
+    <# The whole preserve module: inventory (read-only) or apply (copies and documents). #>
+    param($Module)
+    $params = $Module.Params
+    $target = Get-SmsTarget -Computer $params.computer
+    if ($params.share_map) { foreach ($drive in $params.share_map.Keys) { $target.ShareMap[$drive.TrimEnd(':').ToUpperInvariant()] = $params.share_map[$drive] } }
+    $ioRoot = ConvertTo-SmsRemotePath -Target $target -LocalPath $params.host_root
+    $Module.Result.computer = $target.Name
+    $Module.Result.host_root_io = $ioRoot
+    if ($params.mode -eq 'apply') { Invoke-SmsPreserveApply -Module $Module -Target $target -IoRoot $ioRoot }
+    else { Invoke-SmsPreserveInventory -Module $Module -Target $target -IoRoot $ioRoot }
+}
+
+Export-ModuleMember -Function Get-SmsPreserveSpec, Invoke-SmsPreserve, Get-SmsPreserveCause, ConvertTo-SmsIoPath, ConvertFrom-SmsIoPath, `
+    Copy-SmsStream, Get-SmsBufferHash, New-SmsPreserveOutcome, Remove-SmsPartialFile
