@@ -22,7 +22,7 @@ Function Get-SmsPreserveSpec {
     $spec = Get-SmsGatherSpec -Kind 'preserve_files'
     $options = @{
         mode = @{ type = 'str'; default = 'inventory'; choices = @('inventory', 'apply') }
-        host_root = @{ type = 'str'; required = $true }
+        host_root = @{ type = 'str' }
         registry_export = @{ type = 'list'; elements = 'str'; default = @() }
         copies = @{
             type = 'list'
@@ -342,6 +342,9 @@ Function Invoke-SmsPreserve {
     <# The whole preserve module: inventory (read-only) or apply (copies and documents). #>
     param($Module)
     $params = $Module.Params
+    if (-not $params.host_root) {
+        $Module.FailJson('host_root is empty: run sms.upgrade.preserve_files as a task, so that its action plugin decides the host root and what to copy')
+    }
     $target = Get-SmsTarget -Computer $params.computer
     if ($params.share_map) { foreach ($drive in $params.share_map.Keys) { $target.ShareMap[$drive.TrimEnd(':').ToUpperInvariant()] = $params.share_map[$drive] } }
     $ioRoot = ConvertTo-SmsRemotePath -Target $target -LocalPath $params.host_root

@@ -1,0 +1,111 @@
+"""Static proof for the preserve_files PowerShell module: $spec matches the documentation, the action sets only
+documented options, the results and causes it returns are the ones the Python brains read."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ps_contracts = pytest.importorskip("ps_contracts")
+import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.sms.upgrade.plugins.action.preserve_files import ActionModule, SET_BY_ACTION  # noqa: E402
+from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve import phase  # noqa: E402
+from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.selection import PROBLEM_CAUSES  # noqa: E402
+
+REPO = ps_contracts.REPO
+ANSIBLE_DOC = shutil.which("ansible-doc", path=os.path.dirname(sys.executable)) or shutil.which("ansible-doc")
+DOC_KEYS = ("type", "elements", "required", "default", "choices")
+PSM1 = os.path.join(REPO, "plugins", "module_utils", "SmsPreserve.psm1")
+
+
+def _read(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+@pytest.fixture(scope="module")
+def doc():
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree())
+    result = subprocess.run([ANSIBLE_DOC, "-j", "sms.upgrade.preserve_files"], capture_output=True, text=True, check=True, env=env)
+    return json.loads(result.stdout)["sms.upgrade.preserve_files"]["doc"]
+
+
+def spec():
+    """Get-SmsPreserveSpec: the gather spec of kind preserve_files plus its own options table."""
+    merged = ps_contracts.gather_spec("preserve_files")
+    with open(PSM1, "rb") as handle:
+        root, source = ps_contracts.parse(handle.read())
+    function = ps_contracts.function_node(root, source, "Get-SmsPreserveSpec")
+    own = ps_contracts.hashtable(ps_contracts._last_hashtable(function), source)  # pylint: disable=protected-access
+    merged["options"].update(own)
+    return merged
+
+
+def _normalised(option):
+    return {key: option.get(key, False if key == "required" else None) for key in DOC_KEYS}
+
+
+def compare(spec_options, doc_options, where):
+    problems = []
+    for name, option in spec_options.items():
+        if name not in doc_options:
+            problems.append("%s: option %s is in $spec but not documented" % (where, name))
+            continue
+        mine, documented = _normalised(option), _normalised(doc_options[name])
+        for key in DOC_KEYS:
+            if isinstance(mine[key], ps_contracts.Expr):
+                continue
+            if mine[key] != documented[key] and not (key == "default" and mine[key] in ([], {}) and documented[key] in ([], {})):
+                problems.append("%s: option %s %s is %r in $spec but %r in the docs" % (where, name, key, mine[key], documented[key]))
+        if option.get("options"):
+            problems += compare(option["options"], doc_options[name].get("suboptions", {}), "%s.%s" % (where, name))
+    return problems
+
+
+def test_spec_and_action_options_match_the_documentation(doc):
+    module_spec = spec()
+    assert module_spec["supports_check_mode"] is True
+    assert compare(module_spec["options"], doc["options"], "preserve_files") == []
+    assert compare(ActionModule.ACTION_OPTIONS, doc["options"], "preserve_files (action)") == []
+    documented_only = set(doc["options"]) - set(module_spec["options"]) - set(ActionModule.ACTION_OPTIONS)
+    assert documented_only == set()
+    assert set(SET_BY_ACTION) <= set(module_spec["options"])
+    assert ActionModule.ACTION_OPTIONS["login_password"]["no_log"] is True
+
+
+def test_the_check_detects_a_mismatch(doc):
+    module_spec = spec()
+    module_spec["options"]["copies"]["options"]["sha256"]["required"] = False
+    module_spec["options"]["undocumented"] = {"type": "str"}
+    problems = compare(module_spec["options"], doc["options"], "preserve_files")
+    assert any("copies: option sha256 required" in p or "copies: option sha256" in p for p in problems)
+    assert any("undocumented" in p for p in problems)
+
+
+def test_the_brains_read_only_what_the_module_returns():
+    returned = set(ps_contracts.result_keys(_read(PSM1))) | set(ps_contracts.result_keys(
+        _read(os.path.join(REPO, "plugins", "module_utils", "SmsGather.psm1"))))
+    source = _read(phase.__file__)
+    read = set(re.findall(r"(?:inventory|applied|result)\.get\(\"([a-z_]+)\"", source))
+    assert read - {"failed", "msg"} <= returned, read - returned
+    assert {"host_root_io", "host_files", "host_free_bytes", "registry_tree", "file_sets", "errors", "copies",
+            "documents"} <= read
+
+
+def test_outcome_records_statuses_and_causes_are_what_python_expects():
+    psm1 = _read(PSM1)
+    assert set(ps_contracts.record_keys(psm1, "New-SmsPreserveOutcome")) == {"id", "dest", "status", "cause", "message"}
+    statuses = set(ps_contracts.literal_values_for(psm1, "Status"))
+    assert statuses == {"copied", "present", "written", "replaced", "would_copy", "would_write", "failed"}
+    assert set(phase.OK_COPY) | set(phase.OK_WRITE) <= statuses
+    causes = set(ps_contracts.function_string_returns(psm1, "Get-SmsPreserveCause")) | set(
+        ps_contracts.literal_values_for(psm1, "Cause"))
+    gather_causes = set(ps_contracts.function_string_returns(
+        _read(os.path.join(REPO, "plugins", "module_utils", "SmsGather.psm1")), "Get-SmsErrorCause"))
+    mapped = {phase._cause(c) for c in causes | gather_causes}  # pylint: disable=protected-access
+    assert mapped <= set(PROBLEM_CAUSES), mapped - set(PROBLEM_CAUSES)
+    assert {"locked", "disk_full", "path_too_long", "conflict", "changed", "not_found"} <= causes | gather_causes
