@@ -201,7 +201,7 @@ class ApplyAction(ActionBase):
         if planned:
             parts.append("%d planned" % planned)
         if not parts:
-            parts.append("nothing to %s" % ("roll back" if args["rollback"] else "change"))
+            parts.append("nothing applied" if problems else "nothing to %s" % ("roll back" if args["rollback"] else "change"))
         text = "%s: %s%s" % (host, self.PHASE + (" rollback" if args["rollback"] else ""), ": " + ", ".join(parts))
         if problems:
             text += "; not planned: " + "; ".join(problems)

@@ -15,7 +15,8 @@ except ImportError:  # pragma: no cover - older ansible-core
 
 from ansible_collections.sms.upgrade.plugins.filter import sizing, startup, versions
 
-FILTERS = ["site_db_sizing", "tempdb_sizing", "version_at_least", "version_compare", "parse_version", "remove_startup_program"]
+FILTERS = ["site_db_sizing", "tempdb_sizing", "version_at_least", "version_compare", "parse_version", "remove_startup_program",
+           "phase_summary"]
 
 
 def render(expression):
@@ -55,3 +56,33 @@ def test_ansible_doc_renders(name):
     result = subprocess.run([ansible_doc, "-t", "filter", "sms.upgrade.%s" % name], capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 0, result.stderr
     assert "EXAMPLES" in result.stdout and "RETURN" in result.stdout.upper()
+
+
+def test_phase_summary_sorts_every_host_into_one_outcome():
+    from ansible_collections.sms.upgrade.plugins.filter.phases import phase_summary
+    hostvars = {
+        "A": {"r": {"changed": True, "changes": [{"status": "changed"}, {"status": "unchanged"}]}},
+        "B": {"r": {"changed": False, "changes": [{"status": "unchanged"}]}},
+        "C": {"r": {"failed": True, "msg": "C: access denied"}},
+        "D": {"r": {"unreachable": True, "msg": "relay down"}},
+        "E": {"r": {"unreachable_target": True, "changes": [{"status": "failed"}], "msg": "E could not be reached"}},
+        "F": {},
+        "G": {"r": {"changes": [{"status": "planned"}]}},
+        "H": {"r": {"changes": [{"status": "would_change"}, {"status": "unchanged"}]}},
+    }
+    summary = phase_summary(hostvars, list(hostvars), "r")
+    assert summary["hosts"] == {"changed": ["A"], "unchanged": ["B"], "failed": ["C"], "unreachable": ["D", "E"],
+                                "not_run": ["F"], "planned": ["G"], "would_change": ["H"]}
+    assert summary["lines"][0] == ("7 of 8 host(s) processed: 1 changed, 1 would change, 1 planned, 1 unchanged, "
+                                   "1 failed, 2 unreachable")
+    assert "failed C: C: access denied" in summary["lines"] and "unreachable D: relay down" in summary["lines"]
+    assert summary["lines"][-1].endswith(": F")
+
+
+def test_phase_summary_rejects_bad_input():
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.sms.upgrade.plugins.filter.phases import phase_summary
+    with pytest.raises(AnsibleFilterError, match="hosts must be a list"):
+        phase_summary({}, "A", "r")
+    with pytest.raises(AnsibleFilterError, match="NOPE is not in the inventory"):
+        phase_summary({}, ["NOPE"], "r")

@@ -123,7 +123,7 @@ def test_plan_only_contacts_nobody(snapshots, tmp_path):
 
 def test_what_cannot_be_planned_fails_the_host_by_name(snapshots, tmp_path):
     result = run(FakeClient(lab("CENNT014")), args(snapshots, tmp_path), host="CENNT014")
-    assert result["failed"] is True and result["msg"].startswith("CENNT014: client_agents: nothing to change; not planned:")
+    assert result["failed"] is True and result["msg"].startswith("CENNT014: client_agents: nothing applied; not planned:")
     assert "remote_registry_stopped" in result["msg"]
 
 
