@@ -1,0 +1,105 @@
+"""The preserve playbook through ansible-playbook over the embedded lab, and the readiness report fed by the vault."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import collection_tree
+from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.phase import HostRun
+
+from ..plugins.plugin_utils.preserve.fake_host import FakeHost
+
+REPO = collection_tree.REPO
+LAB = os.path.join(REPO, "inventories", "lab", "hosts.yml")
+PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+pytestmark = pytest.mark.skipif(not os.path.exists(PLAYBOOK), reason="ansible-playbook is not installed next to python")
+
+
+def playbook(name, *extra):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree(), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    return subprocess.run([PLAYBOOK, "-i", LAB, name] + list(extra), capture_output=True, text=True, env=env, cwd=REPO,
+                          check=False)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("reports")
+    result = playbook("sms.upgrade.readiness", "--check", "-e", "sms_upgrade_report_dir=%s" % directory)
+    assert result.returncode == 0, result.stdout[-3000:]
+    return directory
+
+
+def findings(report_dir):
+    with open(os.path.join(str(report_dir), "latest.json"), encoding="utf-8") as handle:
+        return {(f["host"], f["rule"]): f for f in json.load(handle)["findings"]}
+
+
+def test_check_mode_plans_every_server_from_its_snapshot(report, tmp_path):
+    vault = tmp_path / "vault"
+    result = playbook("sms.upgrade.preserve", "--check", "--diff", "-e", "sms_upgrade_report_dir=%s" % report,
+                      "-e", "sms_upgrade_vault_dir=%s" % vault)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "CENSRV01: 19 file(s) or document(s) would be copied" in result.stdout
+    for item in ("collected_files/00000004.COL", "package_definition_files/D/PDF/OFFICE97.PDF", "logon_scripts/netlogon/SMSLS.BAT",
+                 "registry/SMS-registry.reg", "site_documents/site-properties.md"):
+        assert item in result.stdout.replace("\n        ", " ")
+    assert "CENSQL01: 3 file(s) or document(s) would be copied" in result.stdout
+    assert "database_documents/database-summary.md" in result.stdout
+    assert not vault.exists()
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_without_check_mode_the_lab_is_refused_by_name(report, tmp_path):
+    result = playbook("sms.upgrade.preserve", "--limit", "localhost,CENSRV01", "-e", "sms_upgrade_report_dir=%s" % report,
+                      "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"))
+    assert result.returncode != 0
+    assert "CENSRV01 is in sms_snapshots_only: nothing can be copied from a saved snapshot; run with --check" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_the_gate_stops_the_phase_on_a_stale_report(report, tmp_path):
+    result = playbook("sms.upgrade.preserve", "--check", "-e", "sms_upgrade_report_dir=%s" % report,
+                      "-e", "sms_upgrade_report_max_age=0h", "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"))
+    assert result.returncode != 0 and "readiness gate closed for this phase" in result.stdout
+    assert "would be copied" not in result.stdout
+
+
+def lab_host():
+    """CENSRV01 of the lab as a live host: the files its snapshot lists, with made-up content."""
+    with open(os.path.join(REPO, "inventories", "lab", "snapshots", "CENSRV01.json"), encoding="utf-8") as handle:
+        tree = json.load(handle)["sms_tree"]
+    files = {entry["path"]: ("content of %s" % entry["path"]).encode("utf-8")
+             for name, entries in tree.items() if name != "root" for entry in entries}
+    return FakeHost(files)
+
+
+def test_a_verified_vault_makes_the_preserve_rules_pass(tmp_path):
+    reports, vault = tmp_path / "reports", tmp_path / "vault"
+    assert playbook("sms.upgrade.readiness", "--check", "-e", "sms_upgrade_report_dir=%s" % reports,
+                    "-e", "sms_upgrade_vault_dir=%s" % vault).returncode == 0
+    before = findings(reports)
+    assert before[("CENSRV01", "preserve.collected_files")]["status"] == "fail"
+    assert before[("CENSRV01", "site.smsls_bat")]["status"] == "fail"
+    host = lab_host()
+    outcome = HostRun({"host": "CENSRV01", "site": "CEN", "vault_root": str(vault), "extra_sources": [
+        {"category": "package_definition_files", "path": "D:\\PDF", "include": ["*.PDF"]}]},
+        host.run_module, host.fetch, "2026-11-25T10:00:00Z").site_server()
+    assert outcome["problems"] == []
+    result = playbook("sms.upgrade.readiness", "--check", "-e", "sms_upgrade_report_dir=%s" % reports,
+                      "-e", "sms_upgrade_vault_dir=%s" % vault)
+    assert result.returncode == 0, result.stdout[-3000:]
+    after = findings(reports)
+    for rule in ("preserve.xnf_files", "preserve.package_definition_files", "preserve.mif_files", "preserve.collected_files",
+                 "preserve.mstest_files", "preserve.logon_scripts", "preserve.site_control", "site.smsls_bat"):
+        assert after[("CENSRV01", rule)]["status"] == "pass", (rule, after[("CENSRV01", rule)]["message"])
+    assert "verified at" in after[("CENSRV01", "preserve.collected_files")]["message"]
+    assert after[("P01SRV01", "preserve.package_definition_files")]["status"] == "fail"
+    # a vault file damaged afterwards is caught by the next assessment
+    damaged = vault / "CEN" / "CENSRV01" / "v1" / "collected_files" / "00000003.COL"
+    damaged.write_bytes(b"bit rot")
+    assert playbook("sms.upgrade.readiness", "--check", "-e", "sms_upgrade_report_dir=%s" % reports,
+                    "-e", "sms_upgrade_vault_dir=%s" % vault).returncode == 0
+    assert findings(reports)[("CENSRV01", "preserve.collected_files")]["status"] == "fail"
