@@ -191,7 +191,8 @@ def _verified(ctx, category):
 def preserved(ctx, params):
     """Files of one category of the SMS tree have a verified copy in the vault.
 
-    ``exclude`` lists file names that ship with SMS (e.g. the default UINFO.XNF) and need no copy.
+    ``exclude`` lists file names that ship with SMS (e.g. the default UINFO.XNF) and need no copy. ``also`` lists
+    generated categories of the preserve phase (e.g. the registry export) that must verify as well.
     """
     category = params["category"]
     excluded = {name.upper() for name in params.get("exclude", [])}
@@ -201,10 +202,29 @@ def preserved(ctx, params):
         return Result("not_applicable", "No %s to preserve." % category.replace("_", " "))
     size_mb = sum(f["size"] for f in files) / 1e6
     record = _verified(ctx, category)
+    missing = [name.replace("_", " ") for name in params.get("also", []) if not _verified(ctx, name)]
+    if record and record.get("files", 0) >= len(files) and not missing:
+        return outcome(True, "%d file(s), %.1f MB, verified at %s%s." % (
+            len(files), size_mb, record.get("verified_at"),
+            " with %s" % ", ".join(n.replace("_", " ") for n in params.get("also", [])) if params.get("also") else ""))
     if record and record.get("files", 0) >= len(files):
-        return outcome(True, "%d file(s), %.1f MB, verified at %s." % (len(files), size_mb, record.get("verified_at")))
+        return outcome(False, "%d file(s) verified at %s, but no verified %s yet." % (
+            len(files), record.get("verified_at"), " or ".join(missing)), files=len(files))
     return outcome(False, "%d file(s), %.1f MB (e.g. %s) have no verified copy outside the SMS tree."
                    % (len(files), size_mb, files[0]["path"]), files=len(files))
+
+
+@check("preserved_documents")
+def preserved_documents(ctx, params):
+    """Documents the preserve phase generated for this host (e.g. the site database exports) verify in the vault."""
+    category = params["category"]
+    record = ((ctx.preservation or {}).get(ctx.host) or {}).get(category)
+    if record and record.get("verified"):
+        return outcome(True, "%d document(s) verified at %s." % (record.get("files", 0), record.get("verified_at")))
+    if record:
+        return outcome(False, "%s do not verify: %s" % (category.replace("_", " "), "; ".join(
+            record.get("problems") or ["unknown problem"])[:500]))
+    return outcome(False, "No verified %s yet: run the preserve playbook." % category.replace("_", " "))
 
 
 @check("answer_old_enough")
