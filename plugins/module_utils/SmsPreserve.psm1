@@ -354,5 +354,109 @@ Function Invoke-SmsPreserve {
     else { Invoke-SmsPreserveInventory -Module $Module -Target $target -IoRoot $ioRoot }
 }
 
-Export-ModuleMember -Function Get-SmsPreserveSpec, Invoke-SmsPreserve, Get-SmsPreserveCause, ConvertTo-SmsIoPath, ConvertFrom-SmsIoPath, `
+Function Get-SmsRestoreSpec {
+    <# The options of sms.upgrade.restore_files (documented in restore_files.yml). #>
+    @{
+        options = @{
+            computer = @{ type = 'str' }
+            share_map = @{ type = 'dict'; default = @{} }
+            mode = @{ type = 'str'; default = 'inventory'; choices = @('inventory', 'apply') }
+            files = @{
+                type = 'list'
+                elements = 'dict'
+                default = @()
+                options = @{
+                    id = @{ type = 'str'; required = $true }
+                    target = @{ type = 'str'; required = $true }
+                    staged = @{ type = 'str' }
+                    sha256 = @{ type = 'str' }
+                    expect_sha256 = @{ type = 'str' }
+                    backup = @{ type = 'str' }
+                }
+            }
+        }
+        supports_check_mode = $true
+    }
+}
+
+Function Get-SmsRestoreTargetState {
+    <# Whether a restore target exists, with size and SHA-256 (as the target sees it). #>
+    param($Target, $File)
+    try {
+        $io = ConvertTo-SmsIoPath -Path (ConvertTo-SmsRemotePath -Target $Target -LocalPath $File.target)
+        if (-not [System.IO.File]::Exists($io)) { return @{ id = $File.id; target = $File.target; exists = $false } }
+        $info = New-Object -TypeName System.IO.FileInfo -ArgumentList $io
+        @{ id = $File.id; target = $File.target; exists = $true; size = $info.Length; sha256 = (Get-SmsFileHash -Path $io) }
+    }
+    catch {
+        @{ id = $File.id; target = $File.target; error = @{ cause = (Get-SmsPreserveCause -Exception $_.Exception); message = $_.Exception.Message } }
+    }
+}
+
+Function Restore-SmsFile {
+    <# Put one staged vault file at its target if the target is still as planned; an existing file is moved to backup. #>
+    param($Target, $File, [Bool]$CheckMode)
+    $io = ConvertTo-SmsIoPath -Path (ConvertTo-SmsRemotePath -Target $Target -LocalPath $File.target)
+    $temp = $io + $script:SmsPartialSuffix
+    try {
+        $exists = [System.IO.File]::Exists($io)
+        if ($exists) {
+            $held = Get-SmsFileHash -Path $io
+            if ($held -eq $File.sha256) { return New-SmsPreserveOutcome -Id $File.id -Dest $File.target -Status 'present' }
+            if ($held -ne $File.expect_sha256 -or -not $File.backup) {
+                return New-SmsPreserveOutcome -Id $File.id -Dest $File.target -Status 'failed' -Cause 'conflict' `
+                    -Message "$($File.target) changed since it was checked (SHA-256 now $held); nothing was written"
+            }
+        }
+        elseif ($File.expect_sha256) {
+            return New-SmsPreserveOutcome -Id $File.id -Dest $File.target -Status 'failed' -Cause 'conflict' `
+                -Message "$($File.target) vanished since it was checked; nothing was written"
+        }
+        if ($CheckMode) { return New-SmsPreserveOutcome -Id $File.id -Dest $File.target -Status 'would_copy' }
+        $staged = ConvertTo-SmsIoPath -Path $File.staged
+        if ((Get-SmsFileHash -Path $staged) -ne $File.sha256) {
+            return New-SmsPreserveOutcome -Id $File.id -Dest $File.target -Status 'failed' -Cause 'other' `
+                -Message "the staged copy of $($File.target) does not match the vault's SHA-256 (damaged in transfer)"
+        }
+        [void][System.IO.Directory]::CreateDirectory([System.IO.Path]::GetDirectoryName($io))
+        $read = Copy-SmsStream -Source $staged -Destination $temp
+        if ($read.sha256 -ne $File.sha256 -or (Get-SmsFileHash -Path $temp) -ne $File.sha256) {
+            Remove-SmsPartialFile -Path $temp
+            return New-SmsPreserveOutcome -Id $File.id -Dest $File.target -Status 'failed' -Cause 'other' `
+                -Message "the copy written to $($File.target) does not read back with the vault's SHA-256"
+        }
+        if ($exists) {
+            $backup = ConvertTo-SmsIoPath -Path (ConvertTo-SmsRemotePath -Target $Target -LocalPath $File.backup)
+            [System.IO.File]::Move($io, $backup)
+        }
+        [System.IO.File]::Move($temp, $io)
+        New-SmsPreserveOutcome -Id $File.id -Dest $File.target -Status 'copied'
+    }
+    catch {
+        Remove-SmsPartialFile -Path $temp
+        New-SmsPreserveOutcome -Id $File.id -Dest $File.target -Status 'failed' -Cause (Get-SmsPreserveCause -Exception $_.Exception) `
+            -Message "$($File.target): $($_.Exception.Message)"
+    }
+}
+
+Function Invoke-SmsRestore {
+    <# The whole restore module: inventory (hash the targets) or apply (write the staged files). #>
+    param($Module)
+    $params = $Module.Params
+    $target = Get-SmsTarget -Computer $params.computer
+    if ($params.share_map) { foreach ($drive in $params.share_map.Keys) { $target.ShareMap[$drive.TrimEnd(':').ToUpperInvariant()] = $params.share_map[$drive] } }
+    $Module.Result.computer = $target.Name
+    if ($params.mode -eq 'inventory') {
+        $Module.Result.targets = @(foreach ($file in @($params.files)) { Get-SmsRestoreTargetState -Target $target -File $file })
+        return
+    }
+    $restored = @(foreach ($file in @($params.files)) { Restore-SmsFile -Target $target -File $file -CheckMode $Module.CheckMode })
+    $Module.Result.restored = $restored
+    $done = @($restored | Where-Object { $_.status -in @('copied', 'would_copy') })
+    $Module.Result.changed = $done.Count -gt 0
+    $Module.Diff.before = @{ files = @() }
+    $Module.Diff.after = @{ files = @($done | ForEach-Object { $_.dest }) }
+}
+
+Export-ModuleMember -Function Get-SmsPreserveSpec, Get-SmsRestoreSpec, Invoke-SmsPreserve, Invoke-SmsRestore, Get-SmsPreserveCause, ConvertTo-SmsIoPath, ConvertFrom-SmsIoPath, `
     Copy-SmsStream, Get-SmsBufferHash, New-SmsPreserveOutcome, Remove-SmsPartialFile

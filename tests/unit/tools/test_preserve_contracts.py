@@ -109,3 +109,19 @@ def test_outcome_records_statuses_and_causes_are_what_python_expects():
     mapped = {phase._cause(c) for c in causes | gather_causes}  # pylint: disable=protected-access
     assert mapped <= set(PROBLEM_CAUSES), mapped - set(PROBLEM_CAUSES)
     assert {"locked", "disk_full", "path_too_long", "conflict", "changed", "not_found"} <= causes | gather_causes
+
+
+def test_restore_spec_matches_the_documentation():
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree())
+    out = subprocess.run([ANSIBLE_DOC, "-j", "sms.upgrade.restore_files"], capture_output=True, text=True, check=True, env=env)
+    doc = json.loads(out.stdout)["sms.upgrade.restore_files"]["doc"]
+    from ansible_collections.sms.upgrade.plugins.action.restore_files import ActionModule as Restore
+    with open(PSM1, "rb") as handle:
+        root, source = ps_contracts.parse(handle.read())
+    restore_spec = ps_contracts.hashtable(ps_contracts._last_hashtable(  # pylint: disable=protected-access
+        ps_contracts.function_node(root, source, "Get-SmsRestoreSpec")), source)
+    assert restore_spec["supports_check_mode"] is True
+    assert compare(restore_spec["options"], doc["options"], "restore_files") == []
+    assert compare(Restore.ACTION_OPTIONS, doc["options"], "restore_files (action)") == []
+    assert set(doc["options"]) == set(restore_spec["options"]) | set(Restore.ACTION_OPTIONS)
+    assert set(ps_contracts.result_keys(_read(PSM1))) >= {"targets", "restored"}

@@ -47,9 +47,33 @@ class FakeHost:
             if self.sql_output is None:
                 return {"failed": True, "msg": "SQL client 'isql.exe' not found"}
             return {"output": self.sql_output, "rc": 0, "computer": self.computer}
+        if name == "sms.upgrade.restore_files":
+            return self.restore(args)
         if args.get("mode") == "apply":
             return self.apply(args)
         return self.inventory(args)
+
+    def restore(self, args):
+        if args.get("mode") == "inventory":
+            return {"targets": [dict({"id": f["id"], "target": f["target"], "exists": self.exists(f["target"])},
+                                     **({"size": len(self.get(f["target"])), "sha256": sha(self.get(f["target"]))}
+                                        if self.exists(f["target"]) else {})) for f in args["files"]]}
+        restored = []
+        for item in args["files"]:
+            target, held = item["target"], self.get(item["target"])
+            outcome = {"id": item["id"], "dest": target}
+            if held is not None and sha(held) == item["sha256"]:
+                restored.append(dict(outcome, status="present"))
+                continue
+            if (held is None and item.get("expect_sha256")) or (held is not None and sha(held) != item.get("expect_sha256")):
+                restored.append(dict(outcome, status="failed", cause="conflict", message="%s changed" % target))
+                continue
+            data = self.get(item["staged"])
+            if held is not None:
+                self.put(item["backup"], held)
+            self.put(target, data)
+            restored.append(dict(outcome, status="copied"))
+        return {"restored": restored, "changed": any(r["status"] == "copied" for r in restored)}
 
     def _resolve(self, path):
         path = path.replace("%SMS_ROOT%", SMS_ROOT)

@@ -1,0 +1,26 @@
+#!powershell
+
+# Copyright: sms.upgrade contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+#AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsGather
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsPreserve
+
+# Puts files back from the preserve vault: hashes the targets (inventory), then writes each staged file only
+# where the target is still as the controller saw it (apply); a replaced file is moved aside, never deleted.
+# The action plugin of the same name chooses the files, versions and targets and stages the vault copies.
+
+$spec = Get-SmsRestoreSpec
+$module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
+$module.Result.changed = $false
+
+try {
+    Invoke-SmsRestore -Module $module
+}
+catch {
+    $computer = if ($module.Params.computer) { $module.Params.computer } else { $env:COMPUTERNAME }
+    $module.FailJson("Failed to restore files on $($computer): $($_.Exception.Message)", $_)
+}
+
+$module.ExitJson()
