@@ -112,9 +112,9 @@ class ApplyAction(ActionBase):
             result.update(changed=False, changes=[], msg=self._summary(host, [], problems, args))
             return self._with_failure(result, problems, [])
         if args["plan_only"]:
-            result.update(changed=bool(check_mode), changes=[{"id": c["id"], "status": "planned", "description": self.describe(c)}
-                                                           for c in changes],
-                          diff=[self.diff(c) for c in changes], msg=self._summary(host, [], problems, args, planned=len(changes)))
+            planned = [{"id": c["id"], "status": "planned", "description": self.describe(c)} for c in changes]
+            result.update(changed=bool(check_mode), changes=planned, diff=[self.diff(c) for c in changes],
+                          msg=self._summary(host, [], problems, args, planned=len(changes)))
             if not check_mode:
                 result["warnings"] = ["%s: plan only (the host is assessed from its snapshot); nothing was applied" % host]
             return self._with_failure(result, problems, [])
