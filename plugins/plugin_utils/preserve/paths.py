@@ -25,6 +25,7 @@ DEVICE_NAMES = frozenset(
 INVALID_CHARS = frozenset('<>:"|?*\\/') | frozenset(chr(c) for c in range(32))
 _DRIVE = re.compile(r"^([A-Za-z]):(?:[\\/]|$)")
 _SHA_HEX = re.compile(r"^[0-9a-f]{64}$")
+_INVALID = re.compile(r'[<>:"|?*\\/\x00-\x1f]')
 
 
 class UnsafePath(ValueError):
@@ -37,7 +38,7 @@ def segment_problem(segment):
         return "is not a string"
     if segment in ("", ".", ".."):
         return "is empty or a '.'/'..' segment" if segment != ".." else "climbs out with '..'"
-    bad = sorted({c for c in segment if c in INVALID_CHARS})
+    bad = sorted({c for c in segment if c in INVALID_CHARS}) if _INVALID.search(segment) else None
     if bad:
         return "contains characters Windows does not allow in a name (%s)" % ", ".join(repr(c) for c in bad)
     if segment[-1] in ". ":

@@ -33,8 +33,8 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.paths import 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.selection import (
     Item, extra_file_sets, preserve_data, problem, select_files)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import (
-    HOST_MANIFEST, MANIFEST, PARTIAL, VaultError, VaultFiles, decide, host_dir, host_manifest_text, load_manifest,
-    record, save_manifest, sha256_file, verify)
+    HOST_MANIFEST, MANIFEST, PARTIAL, VaultError, VaultFiles, decide, entries_by_key, host_dir, host_manifest_text,
+    load_manifest, record, save_manifest, sha256_file, verify)
 
 PRESERVE_MODULE = "sms.upgrade.preserve_files"
 SQL_MODULE = "sms.upgrade.sql_facts"
@@ -79,6 +79,7 @@ class HostRun:
         self.host_root = check_host_root(self.o.get("host_root") or self.data["host_root"])
         self.manifest = load_manifest(self.manifest_path, self.o["site"], self.o["host"], self.o.get("computer"),
                                       self.host_root)
+        self.index = entries_by_key(self.manifest)
         self.before = self._manifest_lines()
         self.vault = VaultFiles(self.directory)
         self.host_root_io = None
@@ -210,7 +211,7 @@ class HostRun:
         decisions = []
         for item in items:
             try:
-                decisions.append(decide(self.manifest, item, self.host_root, host_files, self.vault))
+                decisions.append(decide(self.manifest, item, self.host_root, host_files, self.vault, self.index))
             except (UnsafePath, VaultError, OSError) as exc:
                 self._problem(item.category, item.source, "unsafe_name" if isinstance(exc, UnsafePath) else "vault",
                               "refused: %s" % exc)
@@ -281,7 +282,7 @@ class HostRun:
         """Record what verified on both sides, then write the manifest (controller) and its host copy."""
         for decision, host_ok, vault_ok in decisions_docs:
             if host_ok and vault_ok:
-                record(self.manifest, decision, self.now)
+                record(self.manifest, decision, self.now, index=self.index)
         self.manifest["open_problems"] = self.problems
         self.manifest["updated_at"] = self.now
         try:
@@ -467,8 +468,9 @@ class HostRun:
     def _predicted_host_manifest(self, decisions):
         """The host's MANIFEST.json as it will be when every decision verifies (sent with the apply call)."""
         manifest = copy.deepcopy(self.manifest)
+        index = entries_by_key(manifest)
         for decision in decisions:
-            record(manifest, decision, self.now)
+            record(manifest, decision, self.now, index=index)
         return host_manifest_text(manifest)
 
     def _sync_host_manifest(self, host_files):

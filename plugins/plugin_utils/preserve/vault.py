@@ -125,10 +125,19 @@ def load_manifest(path, site, host, computer=None, host_root=None):
     return manifest
 
 
+def dump_manifest(document):
+    """Stable JSON with one entry per line: readable and diffable, and fast for tens of thousands of files."""
+    head = dict(document)
+    entries = head.pop("entries")
+    text = json.dumps(head, indent=1, sort_keys=True)
+    body = ",\n".join("  " + json.dumps(entry, sort_keys=True) for entry in entries)
+    return text[:-2] + ',\n "entries": [\n%s\n ]\n}\n' % body if entries else text[:-2] + ',\n "entries": []\n}\n'
+
+
 def save_manifest(path, manifest):
     """Replace the manifest atomically (sorted, stable JSON)."""
     manifest["entries"].sort(key=lambda e: (e["category"], e["path"].upper()))
-    replace_atomically(path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    replace_atomically(path, dump_manifest(manifest))
 
 
 def entry_key(category, relative):
@@ -149,16 +158,25 @@ class VaultFiles:
     def __init__(self, directory):
         self.directory = directory
         self._cache = {}
+        self._dirs = {}
+        self._real = os.path.realpath(directory)
 
     def path(self, stored):
         return controller_join(self.directory, stored)
+
+    def _inside(self, path):
+        """The file (not a link) and its directory resolve inside the vault directory (directories cached)."""
+        parent = os.path.dirname(path)
+        if parent not in self._dirs:
+            real = os.path.realpath(parent)
+            self._dirs[parent] = os.path.commonpath([real, self._real]) == self._real
+        return self._dirs[parent] and not os.path.islink(path)
 
     def digest(self, stored):
         """``(sha256, size)`` of a stored file, or None when it is absent."""
         if stored not in self._cache:
             path = self.path(stored)
-            real_dir = os.path.realpath(self.directory)
-            if os.path.commonpath([os.path.realpath(path), real_dir]) != real_dir:
+            if not self._inside(path):
                 raise VaultError("%s resolves outside the vault directory %s" % (path, self.directory))
             self._cache[stored] = sha256_file(path) if os.path.isfile(path) else None
         return self._cache[stored]
@@ -180,14 +198,15 @@ def _slot_taken(stored, sha256, host_files, vault_files):
     return found is not None and found[0] != sha256
 
 
-def decide(manifest, item, host_root, host_files, vault_files):
+def decide(manifest, item, host_root, host_files, vault_files, index=None):
     """The decision for one selected item (``Item`` of selection.py, with a sha256 and size).
 
     ``host_files`` maps upper-cased stored paths under the host root to ``{size, sha256}`` (None when the host
     copy is unknown, e.g. a plan from a snapshot). Kinds: ``new`` (first version), ``changed`` (a new version),
     ``reverted`` (an earlier version is current again), ``unchanged``, ``unknown`` (no hash to compare).
+    ``index`` is ``entries_by_key(manifest)``, built once by callers that decide many items.
     """
-    entry = entries_by_key(manifest).get(entry_key(item.category, item.relative))
+    entry = (index if index is not None else entries_by_key(manifest)).get(entry_key(item.category, item.relative))
     if item.sha256 is None:
         version = entry["current"] if entry else 1
         stored = current_version(entry)["stored"] if entry else stored_path(1, item.category, item.relative, host_root)
@@ -222,15 +241,16 @@ def decide(manifest, item, host_root, host_files, vault_files):
     return Decision(item, kind, number, stored, item.size, sha, need_host, need_vault, note)
 
 
-def record(manifest, decision, now, host_verified=True):
-    """Record a decision whose host copy and vault copy are both verified."""
+def record(manifest, decision, now, host_verified=True, index=None):
+    """Record a decision whose host copy and vault copy are both verified (``index`` as for decide, kept current)."""
     item = decision.item
-    entries = entries_by_key(manifest)
+    entries = index if index is not None else entries_by_key(manifest)
     entry = entries.get(entry_key(item.category, item.relative))
     if entry is None:
         entry = {"category": item.category, "path": item.relative, "source": item.source, "versions": [],
                  "current": decision.version}
         manifest["entries"].append(entry)
+        entries[entry_key(item.category, item.relative)] = entry
     entry["source"] = item.source
     version = next((v for v in entry["versions"] if v["version"] == decision.version), None)
     if version is None:
@@ -254,7 +274,7 @@ def host_manifest_text(manifest):
                                      for v in entry["versions"]]})
     document = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "site": manifest["site"], "host": manifest["host"],
                 "computer": manifest.get("computer"), "entries": entries}
-    return (json.dumps(document, indent=1, sort_keys=True) + "\n").replace("\n", "\r\n").encode("utf-8")
+    return dump_manifest(document).replace("\n", "\r\n").encode("utf-8")
 
 
 def verify(directory, manifest, now, vault_files=None):
