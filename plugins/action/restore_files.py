@@ -21,7 +21,7 @@ MODULE = "sms.upgrade.restore_files"
 class ActionModule(ActionBase):
     """Restores the selected vault files on one host; check mode and diff show what would change."""
 
-    TRANSFERS_FILES = True
+    TRANSFERS_FILES = False  # the staging directory is made only when something is to be written (see _write)
     _supports_check_mode = True
     _supports_async = False
     ACTION_OPTIONS = {

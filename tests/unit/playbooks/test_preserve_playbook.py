@@ -103,3 +103,13 @@ def test_a_verified_vault_makes_the_preserve_rules_pass(tmp_path):
     assert playbook("sms.upgrade.readiness", "--check", "-e", "sms_upgrade_report_dir=%s" % reports,
                     "-e", "sms_upgrade_vault_dir=%s" % vault).returncode == 0
     assert findings(reports)[("CENSRV01", "preserve.collected_files")]["status"] == "fail"
+
+
+def test_restore_needs_a_selection_and_a_vault(tmp_path):
+    missing = playbook("sms.upgrade.restore", "--check", "--limit", "CENSRV01")
+    assert missing.returncode != 0 and "Name the files to restore with -e" in missing.stdout
+    empty = playbook("sms.upgrade.restore", "--check", "--limit", "CENSRV01", "-e", "sms_upgrade_vault_dir=%s" % tmp_path,
+                     "-e", '{"restore_select": ["package_definition_files/*"]}')
+    assert empty.returncode != 0
+    assert "CENSRV01: nothing preserved for CENSRV01: no vault manifest" in empty.stdout
+    assert "Traceback" not in empty.stdout + empty.stderr
