@@ -126,9 +126,9 @@ class ActionModule(ActionBase):
         if outcome["problems"] and args["fail_on_problems"] and not check_mode:
             listed = "; ".join("%s (%s): %s" % (p["source"], p["cause"], p["message"]) for p in outcome["problems"][:MAX_LISTED])
             more = len(outcome["problems"]) - MAX_LISTED
-            outcome.update(failed=True, msg="%s: %d file(s) or document(s) not preserved, everything else was preserved "
-                                            "and verified: %s%s" % (host, len(outcome["problems"]), listed,
-                                                                   "; and %d more" % more if more > 0 else ""))
+            message = "%s: %d file(s) or document(s) not preserved, everything else was preserved and verified: %s%s" % (
+                host, len(outcome["problems"]), listed, "; and %d more" % more if more > 0 else "")
+            outcome.update(failed=True, msg=message)
         return outcome
 
     def _fetch(self, remote, local):

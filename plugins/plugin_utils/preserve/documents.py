@@ -121,7 +121,7 @@ def _cell(value):
 
 
 def _table(headers, rows):
-    lines = ["| %s |" % " | ".join(headers), "|%s|" % "|".join("---" for _ in headers)]
+    lines = ["| %s |" % " | ".join(headers), "|%s|" % "|".join("---" for _header in headers)]
     lines += ["| %s |" % " | ".join(_cell(v) for v in row) for row in rows]
     return lines
 
@@ -189,8 +189,8 @@ def database_summary(snapshot, exports):
     ``exports`` maps export name to ``{title, status, file, rows, error}``.
     """
     site = snapshot.get("site_code") or "?"
-    lines = ["# SMS 1.2 site database %s (site %s): what the conversion does not keep" % (
-        snapshot.get("site_database"), site), "",
+    title = "# SMS 1.2 site database %s (site %s): what the conversion does not keep" % (snapshot.get("site_database"), site)
+    lines = [title, "",
              "KB Q199238: jobs, queries, security settings and physical-disk data are not converted; machine groups",
              "become static collections. Keep this page with the CSV files next to it.", "", "## Machine groups", ""]
     groups = snapshot.get("machine_groups")

@@ -91,7 +91,7 @@ def split_source(path):
     elif text.startswith("\\\\?\\"):
         text = text[4:]
     if text.startswith("\\\\"):
-        parts = [p for p in text[2:].split("\\")]
+        parts = text[2:].split("\\")
         if len(parts) < 2 or not parts[0] or not parts[1]:
             raise UnsafePath("source path %r is a UNC path without server and share" % path)
         anchor, rest = "UNC/%s/%s" % (parts[0], parts[1]), parts[2:]

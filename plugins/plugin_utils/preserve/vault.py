@@ -110,8 +110,8 @@ def load_manifest(path, site, host, computer=None, host_root=None):
             str(manifest.get("schema_version", "")).split(".", maxsplit=1)[0] != "1":
         raise VaultError("%s is not a vault manifest of schema %s 1.x" % (path, SCHEMA))
     if manifest.get("site") != site.upper() or manifest.get("host") != host:
-        raise VaultError("%s belongs to %s/%s, not %s/%s" % (path, manifest.get("site"), manifest.get("host"),
-                                                            site.upper(), host))
+        raise VaultError("%s belongs to %s/%s, not %s/%s" % (
+            path, manifest.get("site"), manifest.get("host"), site.upper(), host))
     if not isinstance(manifest.get("entries"), list):
         raise VaultError("%s: 'entries' is not a list" % path)
     problems = [p for index, entry in enumerate(manifest["entries"]) for p in _entry_problems(entry, index)]

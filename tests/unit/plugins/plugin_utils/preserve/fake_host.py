@@ -96,8 +96,8 @@ class FakeHost:
                 if not any(fnmatch.fnmatchcase(name.upper(), p.upper()) for p in file_set.get("include", ["*"])):
                     continue
                 if full.upper() in self.locked:
-                    files.append({"path": full, "error": {"cause": "locked", "message": "The process cannot access the file"
-                                                                                      " because it is being used by another process"}})
+                    busy = "The process cannot access the file because it is being used by another process"
+                    files.append({"path": full, "error": {"cause": "locked", "message": busy}})
                     continue
                 if full.upper() in self.denied:
                     files.append({"path": full, "error": {"cause": "access_denied", "message": "Access is denied"}})

@@ -56,9 +56,10 @@ def test_duplicates_collisions_exclusions_and_unsafe_names():
 def test_extra_sources_are_checked():
     assert extra_file_sets([{"category": "package_definition_files", "path": "D:\\PDF", "include": "*.PDF"}]) == [
         {"name": "package_definition_files", "path": "D:\\PDF", "include": ["*.PDF"], "recurse": True}]
-    for bad, message in (([{"path": "D:\\PDF"}], "needs 'category'"), ([{"category": "logon_scripts", "path": "C:\\X"}],
-                                                                        "is not one of"),
-                         ([{"category": "mif_files", "path": "relative\\dir"}], "not absolute")):
+    cases = (([{"path": "D:\\PDF"}], "needs 'category'"),
+             ([{"category": "logon_scripts", "path": "C:\\X"}], "is not one of"),
+             ([{"category": "mif_files", "path": "relative\\dir"}], "not absolute"))
+    for bad, message in cases:
         with pytest.raises(ValueError, match=message):
             extra_file_sets(bad)
 
@@ -192,4 +193,4 @@ def test_any_history_keeps_every_content_once_and_never_reuses_a_version(history
         assert len(shas) == len(set(shas))
         assert len({v["stored"] for v in entry["versions"]}) == len(shas)
         assert all(vault_relpath(v["stored"]) == v["stored"] for v in entry["versions"])
-    assert len(manifest["entries"]) == len({rel.upper() for rel, _ in history})
+    assert len(manifest["entries"]) == len({rel.upper() for rel, _sha in history})
