@@ -14,7 +14,8 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.snapshot import load_s
 
 HostInput = namedtuple("HostInput", ["host", "snapshot_path", "expected_kind", "site"])
 HostRecord = namedtuple("HostRecord", ["host", "kind", "tiers", "site", "site_role", "os", "snapshot",
-                                       "collected_at"])
+                                       "collected_at", "plans"])
+HostRecord.__new__.__defaults__ = (None,)
 KIND_TIER = {"client": "client", "site_database": "sql", "site_server": "site"}
 MAX_LISTED_PROBLEMS = 10
 
@@ -167,18 +168,22 @@ def _rules_for(rules, tiers):
     return [r for r in rules if set(r.tiers) & set(tiers)]
 
 
-def _record(host_input, snapshot, tiers, site):
+def _record(host_input, snapshot, tiers, site, planner=None):
     data = snapshot.data or {}
+    plans = planner(data["kind"], data) if planner and snapshot.valid else None
     os_info = data.get("os") or {}
     return HostRecord(host_input.host, data.get("kind") or host_input.expected_kind, tiers, site,
                       (data.get("sms") or {}).get("site_role"),
                       " ".join(filter(None, [os_info.get("name") or os_info.get("family"), os_info.get("version"),
                                              os_info.get("csd_version")])) or None,
-                      snapshot.source, data.get("collected_at"))
+                      snapshot.source, data.get("collected_at"), plans)
 
 
-def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, progress=None):
-    """Assess every host and the hierarchy; return ``(findings, host_records)``."""
+def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, progress=None, planner=None):
+    """Assess every host and the hierarchy; return ``(findings, host_records)``.
+
+    ``planner(kind, snapshot)``, when given, adds to each valid host's record what the changing phases would do.
+    """
     assessor = Assessor(rules, answers, params, now, preservation)
     snapshots = [load_snapshot(h.host, h.snapshot_path, h.expected_kind) for h in host_inputs]
     fleet = Fleet({s.host: s.data for s in snapshots if s.valid})
@@ -197,7 +202,7 @@ def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, pr
             findings += assessor.assess_host(ctx, [r for r in host_rules if r.id != rule_valid.id])
         else:
             findings += assessor.invalid_host(rule_valid, ctx, snapshot.problems, host_rules)
-        records.append(_record(host_input, snapshot, tiers, site))
+        records.append(_record(host_input, snapshot, tiers, site, planner))
         if progress and index % 1000 == 0:
             progress(index, len(host_inputs))
     hierarchy = Context(HIERARCHY_HOST, None, ["hierarchy"], {}, params, fleet, assessor.preservation, None, now)

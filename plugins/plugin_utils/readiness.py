@@ -10,6 +10,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.catalog import load_ca
 from ansible_collections.sms.upgrade.plugins.plugin_utils.checks import CHECKS
 from ansible_collections.sms.upgrade.plugins.plugin_utils.data_files import collection_version
 from ansible_collections.sms.upgrade.plugins.plugin_utils.params import merge_params
+from ansible_collections.sms.upgrade.plugins.plugin_utils.plan.planners import plan_host
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report import build_report
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report_store import (
     check_report_dir, free_run_id, read_previous, run_id_for, write_report)
@@ -54,7 +55,7 @@ def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=Non
     answers = load_answers(answers_file, {r.id: r for r in rules})
     merged = merge_params(params)
     inputs = host_inputs(hosts, groups, snapshot_dir)
-    findings, records = assess_fleet(inputs, rules, answers, merged, now, preservation, progress)
+    findings, records = assess_fleet(inputs, rules, answers, merged, now, preservation, progress, plan_host)
     check_report_dir(report_dir)
     previous, warning = read_previous(report_dir)
     meta = {"run_id": free_run_id(report_dir, run_id_for(now)), "generated_at": now.isoformat(),

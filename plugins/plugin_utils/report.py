@@ -22,10 +22,13 @@ def _group_summary(records, findings_by_host):
 
 
 def _host_entry(record, findings):
-    return {"host": record.host, "kind": record.kind, "tiers": list(record.tiers), "tier": record.tiers[0],
-            "site": record.site, "site_role": record.site_role, "os": record.os, "snapshot": record.snapshot,
-            "collected_at": record.collected_at, "blocked": any(f["blocks"] for f in findings),
-            "counts": count(findings)}
+    entry = {"host": record.host, "kind": record.kind, "tiers": list(record.tiers), "tier": record.tiers[0],
+             "site": record.site, "site_role": record.site_role, "os": record.os, "snapshot": record.snapshot,
+             "collected_at": record.collected_at, "blocked": any(f["blocks"] for f in findings),
+             "counts": count(findings)}
+    if record.plans:
+        entry["plans"] = record.plans
+    return entry
 
 
 def _by_rule(findings, rules):

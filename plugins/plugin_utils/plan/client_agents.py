@@ -11,6 +11,7 @@ What is turned off comes from ``data/client_agents.yml``; the token editing is
 exactly the entries that name the program and leaves every other byte alone.
 """
 import base64
+import functools
 import hashlib
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.data_files import read_yaml
@@ -25,8 +26,9 @@ class PlanError(ValueError):
     """A change cannot be planned from what the snapshot holds (named item and cause)."""
 
 
+@functools.lru_cache(maxsize=1)
 def phase_data():
-    """The phase's data file: services, user values, WIN.INI program and backup name."""
+    """The phase's data file: services, user values, WIN.INI program and backup name (read once per process)."""
     return read_yaml("client_agents.yml")
 
 
@@ -212,6 +214,10 @@ def _user_value_label(change):
     return "%s (%s) %s\\%s" % (change["user"], hive, change["key"], change["value"])
 
 
+def _quoted(value):
+    return "(absent)" if value is None else "'%s'" % value
+
+
 def describe(change):
     """One line: what changes from what to what."""
     if change["kind"] == "service":
@@ -219,8 +225,8 @@ def describe(change):
                  for field in ("start_mode", "state") if field in change]
         return "service %s: %s" % (change["name"], ", ".join(parts))
     if change["kind"] == "user_value":
-        return "%s: %r -> %r" % (_user_value_label(change), change["from"], change["to"])
-    edits = ", ".join("%s=%r -> %r" % (e["key"], e["old"], e["new"]) for e in change.get("edits", []))
+        return "%s: %s -> %s" % (_user_value_label(change), _quoted(change["from"]), _quoted(change["to"]))
+    edits = ", ".join("%s=%s -> %s" % (e["key"], _quoted(e["old"]), _quoted(e["new"])) for e in change.get("edits", []))
     return "%s [windows] %s (backup %s first)" % (change["path"], edits, change["backup_pattern"].replace("{0:000}", "nnn"))
 
 

@@ -50,3 +50,15 @@ def short_list(items, limit=50):
     items = list(items)
     text = ", ".join(items[:limit])
     return text + (" … and %d more" % (len(items) - limit) if len(items) > limit else "")
+
+
+PLANS_LISTED = 200
+
+
+def planned_by_phase(report):
+    """``[(phase, [(host, plan)])]``: the hosts each changing phase would change, from the report's host plans."""
+    phases = {}
+    for host in report["hosts"]:
+        for phase, plan in sorted((host.get("plans") or {}).items()):
+            phases.setdefault(phase, []).append((host["host"], plan))
+    return sorted(phases.items())

@@ -10,7 +10,8 @@ import html
 import json
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.render.common import (
-    SEVERITY_ORDER, STATUS_ORDER, blocking_by_rule, ordered_tiers, short_list, verdict, what_to_do)
+    PLANS_LISTED, SEVERITY_ORDER, STATUS_ORDER, blocking_by_rule, ordered_tiers, planned_by_phase, short_list, verdict,
+    what_to_do)
 
 PASS_LIMIT = 20000
 FIELDS = ("host", "rule", "checklist", "tier", "site", "status", "severity", "blocks", "message", "hint", "command",
@@ -183,6 +184,20 @@ def _hosts(report):
             '</details></section>' % (len(report["hosts"]), head, rows))
 
 
+def _plans(report):
+    parts = []
+    for phase, hosts in planned_by_phase(report):
+        items = "".join("<li><b>%s</b><ul>%s%s</ul></li>" % (
+            esc(host), "".join("<li>%s</li>" % esc(c) for c in plan["changes"]),
+            "".join("<li>not planned: %s</li>" % esc(p) for p in plan["problems"])) for host, plan in hosts[:PLANS_LISTED])
+        more = "<li>… and %d more hosts (readiness.json lists all)</li>" % (len(hosts) - PLANS_LISTED) if len(hosts) > PLANS_LISTED else ""
+        parts.append("<details><summary>phase %s: %d hosts</summary><ul>%s%s</ul></details>" % (esc(phase), len(hosts), items, more))
+    if not parts:
+        return ""
+    return ('<section id="plans"><h2>Planned changes</h2><p class="note">Planned from each host\'s snapshot; the phase '
+            'shows them again with --check --diff before anything is applied.</p>%s</section>' % "".join(parts))
+
+
 def render_html(report):
     """Return the report as one self-contained HTML page."""
     title = "SMS 1.2 → 2.0 readiness %s" % report["run_id"]
@@ -190,7 +205,7 @@ def render_html(report):
         report["run_id"], report["generated_at"], ", check mode" if report["check_mode"] else "",
         report.get("answers_file") or "none")
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-            '<title>%s</title><style>%s</style></head><body><header><h1>%s</h1><div>%s</div></header><main>%s%s%s%s%s%s</main>'
+            '<title>%s</title><style>%s</style></head><body><header><h1>%s</h1><div>%s</div></header><main>%s%s%s%s%s%s%s</main>'
             '<script>%s</script></body></html>\n' % (
                 esc(title), CSS, esc(title), esc(meta), _summary(report), _blocking(report), _groups(report),
-                _diff(report), _findings(report), _hosts(report), SCRIPT))
+                _diff(report), _findings(report), _hosts(report), _plans(report), SCRIPT))

@@ -1,6 +1,7 @@
 """The readiness report as Markdown."""
 from ansible_collections.sms.upgrade.plugins.plugin_utils.render.common import (
-    STATUS_ORDER, blocking_by_rule, failing_by_host, ordered_tiers, short_list, verdict, what_to_do)
+    PLANS_LISTED, STATUS_ORDER, blocking_by_rule, failing_by_host, ordered_tiers, planned_by_phase, short_list, verdict,
+    what_to_do)
 
 
 def cell(value):
@@ -97,6 +98,22 @@ def _hosts(report):
     return lines
 
 
+def _plans(report):
+    lines = []
+    for phase, hosts in planned_by_phase(report):
+        lines += ["## Planned changes: phase %s (%d hosts)" % (phase, len(hosts)), "",
+                  "Planned from each host's snapshot; `ansible-playbook ... sms.upgrade.%s --check --diff` shows them "
+                  "again before anything is applied." % phase, ""]
+        for host, plan in hosts[:PLANS_LISTED]:
+            lines += ["- **%s**" % cell(host)] + ["  - %s" % cell(c) for c in plan["changes"]]
+            lines += ["  - not planned: %s" % cell(p) for p in plan["problems"]]
+        if len(hosts) > PLANS_LISTED:
+            lines.append("- … and %d more hosts (readiness.json lists all)" % (len(hosts) - PLANS_LISTED))
+        lines.append("")
+    return lines
+
+
 def render_markdown(report):
     """Return the whole report as Markdown text."""
-    return "\n".join(_header(report) + _blocking(report) + _groups(report) + _diff(report) + _hosts(report)) + "\n"
+    return "\n".join(_header(report) + _blocking(report) + _groups(report) + _diff(report) + _hosts(report)
+                     + _plans(report)) + "\n"

@@ -11,6 +11,7 @@ import yaml
 import build_lab
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import build_win_ini
 from ansible_collections.sms.upgrade.plugins.plugin_utils.readiness import run_readiness
+from ansible_collections.sms.upgrade.plugins.plugin_utils.render import render_html, render_markdown
 from ansible_collections.sms.upgrade.plugins.plugin_utils.snapshot import validate_snapshot
 
 LAB = build_lab.LAB
@@ -157,3 +158,18 @@ def test_generated_fleet_is_valid_and_parses(tmp_path):
     with open(tmp_path / "hosts.yml", encoding="utf-8") as handle:
         tree = yaml.safe_load(handle)
     assert len(tree["all"]["children"]["sms_upgrade"]["children"]["sms_clients"]["hosts"]) == 60
+
+
+def test_report_shows_what_the_client_agents_phase_would_change(lab_report):
+    _findings, report = lab_report
+    plans = {h["host"]: h["plans"]["client_agents"] for h in report["hosts"] if h.get("plans")}
+    assert sorted(plans) == ["CEN31001", "CEN95003", "CENNT013", "CENNT014", "P01NT006"]
+    assert plans["P01NT006"] == {"changes": ["service Wuser32: start mode auto -> disabled, state running -> stopped"],
+                                 "problems": []}
+    assert len(plans["CENNT013"]["changes"]) == 4
+    assert plans["CENNT014"]["changes"] == [] and "remote_registry_stopped" in plans["CENNT014"]["problems"][0]
+    markdown = render_markdown(report)
+    assert "## Planned changes: phase client_agents (5 hosts)" in markdown
+    assert "  - C:\\\\WINDOWS\\\\WIN.INI [windows] load='C:\\\\MS\\\\SMS\\\\BIN\\\\SMSRUN16.EXE NAV.EXE' -> 'NAV.EXE'" in markdown
+    html = render_html(report)
+    assert "<summary>phase client_agents: 5 hosts</summary>" in html and "<b>P01NT006</b>" in html
