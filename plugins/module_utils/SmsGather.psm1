@@ -526,4 +526,4 @@ Function Invoke-SmsGather {
 
 Export-ModuleMember -Function Get-SmsGatherSpec, Get-SmsTarget, Get-SmsErrorCause, Invoke-SmsSection, New-SmsSectionError, Invoke-SmsGather, `
     ConvertTo-SmsRemotePath, ConvertTo-SmsLocalPath, Read-SmsTextFile, Resolve-SmsPathToken, Get-SmsFileHash, Open-SmsBaseKey, `
-    ConvertTo-SmsRegistryData, Open-SmsBaseKey, Get-SmsServiceStatus, Get-SmsFileHash
+    ConvertTo-SmsRegistryData, Get-SmsServiceStatus

@@ -46,9 +46,18 @@ def test_batches_show_progress(report_dir):
     result = run_playbook("sms.upgrade.client_agents", "--check", "--limit", "CEN95*:CENNT00*", "-e",
                           "sms_upgrade_report_dir=%s sms_upgrade_client_batch=5" % report_dir)
     assert result.returncode == 0, result.stdout[-2000:]
-    progress = [line for line in result.stdout.splitlines() if "host(s) processed" in line]
-    assert progress[0].strip().startswith('"msg": "5 of 12 host(s) processed')
+    progress = [line.strip() for line in result.stdout.splitlines() if "batch ending at client" in line]
+    assert progress[0].startswith('"msg": "batch ending at client 5 of 12: 5 of 5 host(s) processed')
+    assert progress[-1].startswith('"msg": "batch ending at client 12 of 12: 2 of 2 host(s) processed')
     assert "12 of 12 host(s) processed: 1 planned, 11 unchanged" in result.stdout
+
+
+def test_a_failed_client_counts_in_its_batch_and_against_the_threshold(report_dir):
+    result = run_playbook("sms.upgrade.client_agents", "--check", "--limit", "CENNT01*", "-e",
+                          "sms_upgrade_report_dir=%s sms_upgrade_client_batch=5 sms_upgrade_client_max_fail_percentage=0" % report_dir)
+    assert result.returncode != 0
+    assert "batch ending at client 5 of 5: 5 of 5 host(s) processed: 1 planned, 3 unchanged, 1 failed" in result.stdout
+    assert "MAX FAIL PERCENTAGE" in result.stdout.upper() or "NO MORE HOSTS LEFT" in result.stdout.upper()
 
 
 def test_a_stale_report_stops_every_client(report_dir):
