@@ -90,6 +90,17 @@ def _section_error(snapshot, section):
     return None
 
 
+def _add(changes, problems, planner, *args):
+    """Append what ``planner(*args)`` plans to ``changes``, or why it cannot to ``problems``."""
+    try:
+        change = planner(*args)
+    except PlanError as exc:
+        problems.append(str(exc))
+        return
+    if change:
+        changes.append(change)
+
+
 def _plan_services(snapshot, data, changes, problems):
     family = snapshot["os"]["family"]
     for spec in data["services"]:
@@ -102,13 +113,7 @@ def _plan_services(snapshot, data, changes, problems):
             continue
         if not section.get("present"):
             continue
-        try:
-            change = plan_service(spec, section.get("start_mode"), section.get("state"))
-        except PlanError as exc:
-            problems.append(str(exc))
-            continue
-        if change:
-            changes.append(change)
+        _add(changes, problems, plan_service, spec, section.get("start_mode"), section.get("state"))
 
 
 def _plan_user_values(snapshot, data, changes, problems):
@@ -124,13 +129,7 @@ def _plan_user_values(snapshot, data, changes, problems):
             if old is not None and not isinstance(old, str):
                 problems.append("user %s: %s is a %s, not a string" % (entry["user"], value_name, type(old).__name__))
                 continue
-            try:
-                change = plan_user_value(entry, value_name, old, spec["program"], spec["key"])
-            except PlanError as exc:
-                problems.append(str(exc))
-                continue
-            if change:
-                changes.append(change)
+            _add(changes, problems, plan_user_value, entry, value_name, old, spec["program"], spec["key"])
 
 
 def _plan_win_ini(snapshot, data, changes, problems):
@@ -149,13 +148,7 @@ def _plan_win_ini(snapshot, data, changes, problems):
         problems.append("WIN.INI %s starts %s but its text is not in the snapshot (%s): gather it again" % (
             win_ini.get("path"), spec["program"], "larger than the read limit" if win_ini.get("truncated") else "older snapshot"))
         return
-    try:
-        change = plan_win_ini(win_ini["path"], win_ini["content"], spec["program"], spec["backup_pattern"])
-    except PlanError as exc:
-        problems.append(str(exc))
-        return
-    if change:
-        changes.append(change)
+    _add(changes, problems, plan_win_ini, win_ini["path"], win_ini["content"], spec["program"], spec["backup_pattern"])
 
 
 def plan_client(snapshot, data=None):
