@@ -27,90 +27,155 @@ Function Get-SmsBytesHash {
 }
 
 Function Invoke-SmsServiceChange {
-    <# Start mode from -> to (compare-and-set), then stop the service when the plan says so. #>
+    <# Start mode from -> to (compare-and-set), then stop (or start) the service when the plan says so. #>
     param($Target, [Hashtable]$Change, [Bool]$CheckMode, [Int32]$TimeoutSeconds)
     $now = Get-SmsServiceStatus -Target $Target -Name $Change.name
-    if ($null -eq $now) { return New-SmsChangeResult -Id $Change.id -Status 'conflict' -Message "service $($Change.name) does not exist" -Current @{} }
+    if ($null -eq $now) { return New-SmsChangeResult -Id $Change.id -Status 'conflict' -Message "service $($Change.name) does not exist" }
     $setMode = $Change.ContainsKey('start_mode') -and $now.start_mode -ne $Change.start_mode.to
     if ($setMode -and $now.start_mode -ne $Change.start_mode.from) {
         return New-SmsChangeResult -Id $Change.id -Status 'conflict' -Current $now `
             -Message "service $($Change.name) starts $($now.start_mode), the plan expected $($Change.start_mode.from)"
     }
+    if ($setMode -and -not $script:SmsStartTypes.ContainsKey("$($Change.start_mode.to)")) {
+        throw [System.ArgumentException]"cannot set start mode '$($Change.start_mode.to)' (auto, manual or disabled)"
+    }
     $wantState = if ($Change.ContainsKey('state')) { $Change.state.to } else { $null }
     $setState = $wantState -and $now.state -ne $wantState
     if (-not ($setMode -or $setState)) { return New-SmsChangeResult -Id $Change.id -Status 'unchanged' -Current $now }
     if ($CheckMode) { return New-SmsChangeResult -Id $Change.id -Status 'would_change' -Current $now }
-    $machine = if ($Target.IsLocal) { $null } else { $Target.Name }
+    $machine = if ($Target.IsLocal) { [NullString]::Value } else { $Target.Name }
     if ($setMode) {
         [ansible_collections.sms.upgrade.plugins.module_utils.SmsChange.ServiceConfig]::SetStartType($machine, $Change.name, $script:SmsStartTypes[$Change.start_mode.to])
     }
     if ($setState) {
-        $service = if ($machine) { New-Object -TypeName System.ServiceProcess.ServiceController -ArgumentList $Change.name, $machine } `
-        else { New-Object -TypeName System.ServiceProcess.ServiceController -ArgumentList $Change.name }
+        $service = if ($Target.IsLocal) { New-Object -TypeName System.ServiceProcess.ServiceController -ArgumentList $Change.name } `
+        else { New-Object -TypeName System.ServiceProcess.ServiceController -ArgumentList $Change.name, $Target.Name }
+        $timeout = [TimeSpan]::FromSeconds($TimeoutSeconds)
         try {
-            if ($wantState -eq 'stopped') { $service.Stop() } else { $service.Start() }
-            $service.WaitForStatus($(if ($wantState -eq 'stopped') { 'Stopped' } else { 'Running' }), [TimeSpan]::FromSeconds($TimeoutSeconds))
+            # A service already on its way (pending, e.g. after an earlier timeout) is not sent the control again.
+            if ($wantState -eq 'stopped') {
+                if ($now.state -eq 'start_pending') { $service.WaitForStatus('Running', $timeout) }
+                if ($now.state -ne 'stop_pending') { $service.Stop() }
+                $service.WaitForStatus('Stopped', $timeout)
+            }
+            else {
+                if ($now.state -ne 'start_pending') { $service.Start() }
+                $service.WaitForStatus('Running', $timeout)
+            }
         }
         finally { $service.Dispose() }
     }
     New-SmsChangeResult -Id $Change.id -Status 'changed' -Current (Get-SmsServiceStatus -Target $Target -Name $Change.name)
 }
 
+Function Compare-SmsHiveValue {
+    <# unchanged, conflict or $null (go ahead) for a value read now; a value that is not a string is never planned again. #>
+    param([Hashtable]$Change, $Current, [String]$Kind)
+    if ($null -ne $Current -and $Current -isnot [String]) {
+        return New-SmsChangeResult -Id $Change.id -Status 'conflict' -Message "$($Change.value) is a $Kind value, not a string"
+    }
+    if ($Current -ceq $Change.to) { return New-SmsChangeResult -Id $Change.id -Status 'unchanged' -Current @{ value = $Current } }
+    if ($Current -cne $Change.from) {
+        return New-SmsChangeResult -Id $Change.id -Status 'conflict' -Current @{ value = $Current } -Message "$($Change.value) changed since it was read"
+    }
+    $null
+}
+
 Function Set-SmsHiveValue {
-    <# Compare-and-set one string value under an open hive root. #>
+    <# Compare-and-set one string value under an open hive root (read-only in check mode). #>
     param($HiveRoot, [Hashtable]$Change, [Bool]$CheckMode)
     $key = $HiveRoot.OpenSubKey($Change.key, (-not $CheckMode))
-    if ($null -eq $key) {
-        return New-SmsChangeResult -Id $Change.id -Status 'conflict' -Current @{ value = $null } -Message "key $($Change.key) does not exist"
-    }
+    if ($null -eq $key) { return Compare-SmsHiveValue -Change $Change -Current $null -Kind 'missing' }
     try {
-        $current = if ($key.GetValueNames() -contains $Change.value) {
-            $key.GetValue($Change.value, $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
+        $current = $null
+        $kind = 'missing'
+        if ($key.GetValueNames() -contains $Change.value) {
+            $current = $key.GetValue($Change.value, $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
+            $kind = "$($key.GetValueKind($Change.value))"
         }
-        else { $null }
-        if ($null -ne $current -and $current -isnot [String]) {
-            return New-SmsChangeResult -Id $Change.id -Status 'conflict' -Current @{ value = "$current" } `
-                -Message "$($Change.value) is a $($key.GetValueKind($Change.value)) value, not a string"
-        }
-        if ($current -ceq $Change.to) { return New-SmsChangeResult -Id $Change.id -Status 'unchanged' -Current @{ value = $current } }
-        if ($current -cne $Change.from) {
-            return New-SmsChangeResult -Id $Change.id -Status 'conflict' -Current @{ value = $current } -Message "$($Change.value) changed since it was read"
-        }
+        $verdict = Compare-SmsHiveValue -Change $Change -Current $current -Kind $kind
+        if ($verdict) { return $verdict }
         if ($CheckMode) { return New-SmsChangeResult -Id $Change.id -Status 'would_change' -Current @{ value = $current } }
-        $kind = $key.GetValueKind($Change.value)
-        $key.SetValue($Change.value, [String]$Change.to, $kind)
+        $key.SetValue($Change.value, [String]$Change.to, $key.GetValueKind($Change.value))
         New-SmsChangeResult -Id $Change.id -Status 'changed' -Current @{ value = $Change.to }
     }
     finally { $key.Dispose() }
 }
 
+Function Invoke-SmsProfileHiveChange {
+    <# A value in a profile's NTUSER.DAT that is not loaded: check mode reads a read-only copy (as the gather does);
+       otherwise the file is loaded with RegLoadKey, changed, and always unloaded. A failed unload after a
+       successful write keeps the change (it was made) and says the hive is still loaded. #>
+    param($Target, $Users, [Hashtable]$Change, [Bool]$CheckMode)
+    if ($CheckMode) {
+        $read = Read-SmsUnloadedHive -Target $Target -ProfilePath $Change.profile_path -ValuePaths @{ value = "$($Change.key)\$($Change.value)" }
+        $verdict = Compare-SmsHiveValue -Change $Change -Current $read.value -Kind 'non-string'
+        if ($verdict) { return $verdict }
+        return New-SmsChangeResult -Id $Change.id -Status 'would_change' -Current @{ value = $read.value }
+    }
+    $file = [System.IO.Path]::Combine($Change.profile_path, 'NTUSER.DAT')
+    $name = 'sms-upgrade-' + [Guid]::NewGuid().ToString('N')
+    $machine = if ($Target.IsLocal) { [NullString]::Value } else { $Target.Name }
+    # RegLoadKey needs both privileges (on the machine whose registry it is); not strict: a relay's token may lack them
+    # while the remote machine grants them to the administrator it authenticates.
+    $privileges = New-Object -TypeName Ansible.Privilege.PrivilegeEnabler -ArgumentList @($false, 'SeBackupPrivilege', 'SeRestorePrivilege')
+    try {
+        $mount = New-Object -TypeName ansible_collections.sms.upgrade.plugins.module_utils.SmsChange.HiveMount -ArgumentList $machine, $file, $name
+        $result = $null
+        try {
+            $root = $Users.OpenSubKey($name)
+            if ($null -eq $root) { throw [System.IO.IOException]"HKU\$name is not visible after loading $file" }
+            try { $result = Set-SmsHiveValue -HiveRoot $root -Change $Change -CheckMode $false } finally { $root.Dispose() }
+        }
+        finally {
+            $unloadError = $mount.Unload()
+            if ($unloadError) {
+                if ($null -eq $result) { throw [System.IO.IOException]"$file stays loaded as HKU\$($name): $unloadError" }
+                $result.cause = 'hive_in_use'
+                $result.message = ("$($result.message) $file stays loaded as HKU\$($name) until it is unloaded or the machine " +
+                    "restarts: $unloadError").Trim()
+            }
+        }
+        $result
+    }
+    finally { $privileges.Dispose() }
+}
+
 Function Invoke-SmsUserValueChange {
-    <# A value in a loaded user hive (HKU\<sid>), or in an NTUSER.DAT loaded for the change and always unloaded. #>
+    <# A value in a user hive: the loaded hive HKU\<sid> when the user is logged on now, else the profile's NTUSER.DAT. #>
     param($Target, [Hashtable]$Change, [Bool]$CheckMode)
     $users = Open-SmsBaseKey -Target $Target -Hive Users
     try {
-        if ($Change.source -eq 'loaded_hive' -or ($Change.sid -and $users.GetSubKeyNames() -contains $Change.sid)) {
-            $root = $users.OpenSubKey($Change.sid, (-not $CheckMode))
-            if ($null -eq $root) { return New-SmsChangeResult -Id $Change.id -Status 'conflict' -Current @{ value = $null } -Message "HKU\$($Change.sid) is no longer loaded" }
-            try { return Set-SmsHiveValue -HiveRoot $root -Change $Change -CheckMode $CheckMode } finally { $root.Dispose() }
+        if ($Change.sid -and ($users.GetSubKeyNames() -contains $Change.sid)) {
+            $root = $users.OpenSubKey($Change.sid)
+            if ($null -ne $root) { try { return Set-SmsHiveValue -HiveRoot $root -Change $Change -CheckMode $CheckMode } finally { $root.Dispose() } }
         }
-        $file = Join-Path -Path $Change.profile_path -ChildPath 'NTUSER.DAT'
-        $name = 'sms-upgrade-' + [Guid]::NewGuid().ToString('N')
-        $machine = if ($Target.IsLocal) { $null } else { $Target.Name }
-        # RegLoadKey needs both privileges (on the machine whose registry it is); not strict: a relay's token may lack them
-        # while the remote machine grants them to the administrator it authenticates.
-        $privileges = New-Object -TypeName Ansible.Privilege.PrivilegeEnabler -ArgumentList @($false, 'SeBackupPrivilege', 'SeRestorePrivilege')
-        try {
-            $mount = New-Object -TypeName ansible_collections.sms.upgrade.plugins.module_utils.SmsChange.HiveMount -ArgumentList $machine, $file, $name
-            try {
-                $root = $users.OpenSubKey($name, (-not $CheckMode))
-                try { Set-SmsHiveValue -HiveRoot $root -Change $Change -CheckMode $CheckMode } finally { $root.Dispose() }
-            }
-            finally { $mount.Dispose() }
+        if (-not $Change.profile_path) {
+            return New-SmsChangeResult -Id $Change.id -Status 'conflict' `
+                -Message "HKU\$($Change.sid) is no longer loaded and no profile path is known for its NTUSER.DAT"
         }
-        finally { $privileges.Dispose() }
+        Invoke-SmsProfileHiveChange -Target $Target -Users $users -Change $Change -CheckMode $CheckMode
     }
     finally { $users.Dispose() }
+}
+
+Function Write-SmsNewFile {
+    <# Write bytes to a file that must not exist yet; a partial file from a failed write is removed. $false if it exists. #>
+    param([String]$Path, [byte[]]$Bytes)
+    try { $stream = New-Object -TypeName System.IO.FileStream -ArgumentList $Path, 'CreateNew', 'Write' }
+    catch [System.IO.IOException] { if ([System.IO.File]::Exists($Path)) { return $false } else { throw } }
+    try {
+        $stream.Write($Bytes, 0, $Bytes.Length)
+        $stream.Flush()
+    }
+    catch {
+        $stream.Dispose()
+        $stream = $null
+        [System.IO.File]::Delete($Path)
+        throw
+    }
+    finally { if ($stream) { $stream.Dispose() } }
+    $true
 }
 
 Function Invoke-SmsFileContentChange {
@@ -130,26 +195,25 @@ Function Invoke-SmsFileContentChange {
     $directory = [System.IO.Path]::GetDirectoryName($path)
     $backup = $null
     for ($n = 1; $n -le 999 -and -not $backup; $n++) {
-        $candidate = Join-Path -Path $directory -ChildPath ($Change.backup_pattern -f $n)
-        try {
-            $stream = New-Object -TypeName System.IO.FileStream -ArgumentList $candidate, 'CreateNew', 'Write'
-            try { $stream.Write($bytes, 0, $bytes.Length) } finally { $stream.Dispose() }
-            $backup = $candidate
-        }
-        catch [System.IO.IOException] { if ([System.IO.File]::Exists($candidate)) { continue } else { throw } }
+        $candidate = [System.IO.Path]::Combine($directory, ($Change.backup_pattern -f $n))
+        if (Write-SmsNewFile -Path $candidate -Bytes $bytes) { $backup = $candidate }
     }
     if (-not $backup) { throw [System.IO.IOException]"no free backup name $($Change.backup_pattern) in $directory" }
     if ((Get-SmsFileHash -Path $backup) -ne $sha) { throw [System.IO.InvalidDataException]"backup $backup does not verify" }
-    $temp = Join-Path -Path $directory -ChildPath ($Change.backup_pattern -f 0)
-    [System.IO.File]::WriteAllBytes($temp, $new)
-    if ((Get-SmsFileHash -Path $temp) -ne $Change.to_sha256) { throw [System.IO.InvalidDataException]"$temp does not verify" }
-    try { [System.IO.File]::Replace($temp, $path, $null) }
-    catch [System.IO.IOException], [System.PlatformNotSupportedException] {
-        [System.IO.File]::Copy($temp, $path, $true)
-        [System.IO.File]::Delete($temp)
-    }
-    $final = Get-SmsFileHash -Path $path
     $localBackup = $Change.path.Substring(0, $Change.path.LastIndexOf('\') + 1) + [System.IO.Path]::GetFileName($backup)
+    $temp = [System.IO.Path]::Combine($directory, ($Change.backup_pattern -f 0))
+    if ([System.IO.File]::Exists($temp)) { [System.IO.File]::Delete($temp) }
+    try {
+        [void](Write-SmsNewFile -Path $temp -Bytes $new)
+        if ((Get-SmsFileHash -Path $temp) -ne $Change.to_sha256) { throw [System.IO.InvalidDataException]"$temp does not verify" }
+        # [NullString]::Value: PowerShell would pass $null to a string parameter as "", which File.Replace refuses.
+        try { [System.IO.File]::Replace($temp, $path, [NullString]::Value) }
+        catch [System.IO.IOException], [System.PlatformNotSupportedException] {
+            [System.IO.File]::Copy($temp, $path, $true)
+        }
+    }
+    finally { if ([System.IO.File]::Exists($temp)) { [System.IO.File]::Delete($temp) } }
+    $final = Get-SmsFileHash -Path $path
     if ($final -ne $Change.to_sha256) {
         return New-SmsChangeResult -Id $Change.id -Status 'failed' -Cause 'other' -Backup $localBackup -Current @{ sha256 = $final } `
             -Message "$($Change.path) does not verify after the write; the original is in $localBackup"

@@ -39,6 +39,20 @@ namespace ansible_collections.sms.upgrade.plugins.module_utils.SmsChange
         public static extern int RegUnLoadKeyW(SafeRegistryHandle key, string subKey);
     }
 
+    internal static class Errors
+    {
+        // "<what> failed (<Windows message>, Win32ErrorCode <code>)", keeping the system's text (as win_regedit does).
+        public static Win32Exception Failed(int code, string what)
+        {
+            return new Win32Exception(code, String.Format("{0} failed ({1}, Win32ErrorCode {2})", what, new Win32Exception(code).Message, code));
+        }
+
+        public static string Machine(string machine)
+        {
+            return String.IsNullOrEmpty(machine) ? "localhost" : machine;
+        }
+    }
+
     public static class ServiceConfig
     {
         private const uint SC_MANAGER_CONNECT = 0x0001;
@@ -46,22 +60,22 @@ namespace ansible_collections.sms.upgrade.plugins.module_utils.SmsChange
         private const uint SERVICE_CHANGE_CONFIG = 0x0002;
         private const uint SERVICE_NO_CHANGE = 0xFFFFFFFF;
 
-        // Sets the start type (2 automatic, 3 manual, 4 disabled) of a service on a machine (null: this one).
+        // Sets the start type (2 automatic, 3 manual, 4 disabled) of a service on a machine (null or empty: this one).
         public static void SetStartType(string machine, string service, uint startType)
         {
             IntPtr manager = NativeMethods.OpenSCManagerW(machine, null, SC_MANAGER_CONNECT);
             if (manager == IntPtr.Zero)
-                throw new Win32Exception(Marshal.GetLastWin32Error(), String.Format("OpenSCManager on {0} failed", machine ?? "localhost"));
+                throw Errors.Failed(Marshal.GetLastWin32Error(), String.Format("OpenSCManager on {0}", Errors.Machine(machine)));
             try
             {
                 IntPtr handle = NativeMethods.OpenServiceW(manager, service, SERVICE_QUERY_CONFIG | SERVICE_CHANGE_CONFIG);
                 if (handle == IntPtr.Zero)
-                    throw new Win32Exception(Marshal.GetLastWin32Error(), String.Format("OpenService {0} failed", service));
+                    throw Errors.Failed(Marshal.GetLastWin32Error(), String.Format("OpenService {0}", service));
                 try
                 {
                     if (!NativeMethods.ChangeServiceConfigW(handle, SERVICE_NO_CHANGE, startType, SERVICE_NO_CHANGE,
                             null, null, IntPtr.Zero, null, null, null, null))
-                        throw new Win32Exception(Marshal.GetLastWin32Error(), String.Format("ChangeServiceConfig {0} failed", service));
+                        throw Errors.Failed(Marshal.GetLastWin32Error(), String.Format("ChangeServiceConfig {0}", service));
                 }
                 finally
                 {
@@ -75,9 +89,9 @@ namespace ansible_collections.sms.upgrade.plugins.module_utils.SmsChange
         }
     }
 
-    // A user hive file (NTUSER.DAT) loaded under HKEY_USERS\<name> of a machine, writable; disposing
-    // unloads it. The file path is as the machine sees it. The caller holds SeBackupPrivilege and
-    // SeRestorePrivilege (on the machine whose registry it is).
+    // A user hive file (NTUSER.DAT) loaded under HKEY_USERS\<name> of a machine, writable. Unload() unloads it and
+    // returns null, or the reason it could not; Dispose() unloads without throwing. The file path is as the machine
+    // sees it. The caller holds SeBackupPrivilege and SeRestorePrivilege (on the machine whose registry it is).
     public sealed class HiveMount : IDisposable
     {
         private static readonly UIntPtr HKEY_USERS = new UIntPtr(0x80000003u);
@@ -90,36 +104,41 @@ namespace ansible_collections.sms.upgrade.plugins.module_utils.SmsChange
             Name = name;
             int rc = NativeMethods.RegConnectRegistryW(machine, HKEY_USERS, out users);
             if (rc != 0)
-                throw new Win32Exception(rc, String.Format("RegConnectRegistry HKEY_USERS on {0} failed", machine ?? "localhost"));
+                throw Errors.Failed(rc, String.Format("RegConnectRegistry HKEY_USERS on {0}", Errors.Machine(machine)));
             rc = NativeMethods.RegLoadKeyW(users, name, hiveFile);
             if (rc != 0)
             {
                 users.Dispose();
-                throw new Win32Exception(rc, String.Format("RegLoadKey {0} failed", hiveFile));
+                throw Errors.Failed(rc, String.Format("RegLoadKey {0}", hiveFile));
             }
             loaded = true;
         }
 
+        public string Unload()
+        {
+            if (!loaded)
+                return null;
+            // Handles to keys inside the hive keep it busy for a moment after they are closed.
+            int rc = 0;
+            for (int attempt = 0; attempt < 10; attempt++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                rc = NativeMethods.RegUnLoadKeyW(users, Name);
+                if (rc == 0)
+                    break;
+                Thread.Sleep(200);
+            }
+            if (rc != 0)
+                return Errors.Failed(rc, String.Format("RegUnLoadKey {0}", Name)).Message;
+            loaded = false;
+            users.Dispose();
+            return null;
+        }
+
         public void Dispose()
         {
-            if (loaded)
-            {
-                // Handles to keys inside the hive keep it busy for a moment after they are closed.
-                int rc = 0;
-                for (int attempt = 0; attempt < 10; attempt++)
-                {
-                    GC.Collect();
-                    GC.WaitForPendingFinalizers();
-                    rc = NativeMethods.RegUnLoadKeyW(users, Name);
-                    if (rc == 0)
-                        break;
-                    Thread.Sleep(200);
-                }
-                loaded = false;
-                users.Dispose();
-                if (rc != 0)
-                    throw new Win32Exception(rc, String.Format("RegUnLoadKey {0} failed", Name));
-            }
+            Unload();
         }
     }
 }

@@ -120,7 +120,14 @@ Function Get-SmsErrorCause {
     <# Map an exception to the snapshot's error causes. #>
     param([System.Exception]$Exception)
     $e = $Exception
-    while ($e.InnerException -and $e -is [System.Management.Automation.MethodInvocationException]) { $e = $e.InnerException }
+    # PowerShell's wrappers (MethodInvocation, GetValueInvocation, CmdletInvocation) and ServiceController's
+    # InvalidOperationException carry the real error as their InnerException.
+    while ($e.InnerException -and (
+            $e -is [System.Management.Automation.RuntimeException] -or
+            $e -is [System.Reflection.TargetInvocationException] -or
+            ($e -is [System.InvalidOperationException] -and $e.InnerException -is [System.ComponentModel.Win32Exception]))) {
+        $e = $e.InnerException
+    }
     $code = if ($e -is [System.ComponentModel.Win32Exception]) { $e.NativeErrorCode } else { $e.HResult -band 0xFFFF }
     if ($e -is [System.UnauthorizedAccessException] -or $e -is [System.Security.SecurityException] -or $code -eq 5) {
         return 'access_denied'
@@ -130,7 +137,10 @@ Function Get-SmsErrorCause {
     }
     if ($e -is [System.InvalidOperationException] -and $e.Message -like '*Remote Registry service*') { return 'remote_registry_stopped' }
     if ($code -in @(32, 33)) { return 'hive_in_use' }
-    if ($e -is [System.TimeoutException] -or $code -eq 1460) { return 'timeout' }
+    # ServiceController.WaitForStatus throws System.ServiceProcess.TimeoutException, which is not a System.TimeoutException.
+    if ($e -is [System.TimeoutException] -or $e.GetType().FullName -eq 'System.ServiceProcess.TimeoutException' -or $code -eq 1460) {
+        return 'timeout'
+    }
     if ($code -in @(51, 53, 64, 67, 1219, 1722, 1727)) { return 'unreachable' }
     'other'
 }
@@ -367,7 +377,9 @@ Function Read-SmsUserValues {
         $key = $HiveKey.OpenSubKey($path.Substring(0, $split))
         $found[$name] = $null
         if ($null -ne $key) {
-            try { $found[$name] = $key.GetValue($path.Substring($split + 1), $null) } finally { $key.Dispose() }
+            # Unexpanded, as the apply modules compare it (and as the target, not the relay, would expand it).
+            try { $found[$name] = $key.GetValue($path.Substring($split + 1), $null, [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames) }
+            finally { $key.Dispose() }
         }
     }
     $found
@@ -376,7 +388,8 @@ Function Read-SmsUserValues {
 Function Read-SmsUnloadedHive {
     <# Copy NTUSER.DAT to a private temp directory, load the copy read-only, read, always unload and delete. #>
     param($Target, [String]$ProfilePath, [Hashtable]$ValuePaths)
-    $source = ConvertTo-SmsRemotePath -Target $Target -LocalPath (Join-Path -Path $ProfilePath -ChildPath 'NTUSER.DAT')
+    # Path.Combine, not Join-Path: the drive is the target's and need not exist on the relay.
+    $source = ConvertTo-SmsRemotePath -Target $Target -LocalPath ([System.IO.Path]::Combine($ProfilePath, 'NTUSER.DAT'))
     $temp = Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath ("sms-upgrade-" + [Guid]::NewGuid().ToString('N'))
     [void][System.IO.Directory]::CreateDirectory($temp)
     try {
@@ -526,4 +539,4 @@ Function Invoke-SmsGather {
 
 Export-ModuleMember -Function Get-SmsGatherSpec, Get-SmsTarget, Get-SmsErrorCause, Invoke-SmsSection, New-SmsSectionError, Invoke-SmsGather, `
     ConvertTo-SmsRemotePath, ConvertTo-SmsLocalPath, Read-SmsTextFile, Resolve-SmsPathToken, Get-SmsFileHash, Open-SmsBaseKey, `
-    ConvertTo-SmsRegistryData, Get-SmsServiceStatus
+    ConvertTo-SmsRegistryData, Get-SmsServiceStatus, Read-SmsUnloadedHive

@@ -131,6 +131,10 @@ class ApplyAction(ActionBase):
                                    "backup": outcome.get("backup")} for change, outcome in zip(applied, outcomes)]}
             phase = self.PHASE + ("_rollback" if args["rollback"] else "")
             journal = write_record(args["journal_dir"], host, phase, utc_stamp(), record)
+        warnings = ["%s: %s: %s" % (host, o["description"], o["message"]) for o in outcomes
+                    if o["status"] in APPLIED and o.get("cause") and o.get("message")]
+        if warnings:
+            result["warnings"] = warnings
         result.update(changed=any(o["status"] in APPLIED for o in outcomes), changes=outcomes, journal_path=journal,
                       diff=[self.diff(c) for c, o in zip(applied, outcomes) if o["status"] in APPLIED],
                       msg=self._summary(host, outcomes, problems, args))

@@ -29,6 +29,7 @@ class FakeClient:
         self.backups = {}
         self.unreachable = unreachable
         self.calls = []
+        self.answers = {}  # change id -> the result the client gives instead (to model what the model does not)
 
     def snapshot_after(self, snapshot):
         """The snapshot a new gather would produce from the current state."""
@@ -50,6 +51,8 @@ class FakeClient:
     def apply(self, change, check_mode):
         if self.unreachable:
             return {"id": change["id"], "status": "failed", "cause": "unreachable", "message": "The network path was not found"}
+        if change["id"] in self.answers:
+            return dict(self.answers[change["id"]], id=change["id"])
         kind = change["kind"]
         return getattr(self, "_" + kind)(change, check_mode)
 

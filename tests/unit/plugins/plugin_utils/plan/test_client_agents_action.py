@@ -159,3 +159,27 @@ def test_rollback_without_a_journal_dir_or_with_a_corrupt_record(snapshots, tmp_
     (bad / "client_agents-20261125T080000Z.json").write_text("{}", encoding="utf-8")
     with pytest.raises(AnsibleActionFail, match="not an sms.upgrade journal record"):
         run(FakeClient(lab("CENNT013")), args(snapshots, tmp_path, rollback=True))
+
+
+def test_a_conflict_without_the_current_value_is_not_planned_away(snapshots, tmp_path):
+    fake = FakeClient(lab("CENNT013"))
+    jsmith = "user:S-1-5-21-1004336348-1177238915-682003330-1000:Load"
+    fake.answers[jsmith] = {"status": "conflict", "message": "HKU\\S-1-5-21-... is no longer loaded and no profile path is known"}
+    result = run(fake, args(snapshots, tmp_path))
+    assert result["failed"] is True and len(fake.calls) == 1
+    outcome = next(c for c in result["changes"] if c["id"] == jsmith)
+    assert outcome["status"] == "conflict" and "no longer loaded" in result["msg"]
+    assert [c["status"] for c in result["changes"] if c["id"] != jsmith] == ["changed"] * 3
+
+
+def test_a_change_made_but_its_hive_left_loaded_is_journaled_as_changed(snapshots, tmp_path):
+    fake = FakeClient(lab("CENNT013"))
+    akumar = "user:S-1-5-21-1004336348-1177238915-682003330-1001:Run"
+    fake.answers[akumar] = {"status": "changed", "cause": "hive_in_use",
+                            "message": "C:\\WINNT\\Profiles\\akumar\\NTUSER.DAT stays loaded as HKU\\sms-upgrade-1"}
+    result = run(fake, args(snapshots, tmp_path))
+    record = latest_record(str(tmp_path / "journal"), "CENNT013", "client_agents")[1]
+    assert [e["status"] for e in record["changes"] if e["change"]["id"] == akumar] == ["changed"]
+    outcome = next(c for c in result["changes"] if c["id"] == akumar)
+    assert outcome["cause"] == "hive_in_use" and "stays loaded" in outcome["message"]
+    assert result.get("failed") is not True and "akumar" in result["warnings"][0] and "stays loaded" in result["warnings"][0]
