@@ -52,9 +52,11 @@ options:
     default: {}
   preservation:
     description:
-      - Verified copies per host and category, as recorded by the preserve phase
-        (a mapping HOST -> CATEGORY -> C(verified), C(files), C(verified_at)); preservation rules pass only
-        for verified categories.
+      - Verified copies per host and category, as M(sms.upgrade.vault_verify) returns them
+        (a mapping HOST -> CATEGORY -> C(verified), C(files), C(verified_at), C(host_verified_at), C(problems),
+        C(sources), C(exclude)). The preservation rules pass only when each file the snapshot lists has a verified
+        vault version of its source with the snapshot's SHA-256 (C(sources)); files the preserve run left out on
+        purpose (C(exclude)) are reported as such.
     type: dict
     default: {}
   fail_on_blocking:

@@ -9,10 +9,13 @@ short_description: Verify the preserve vault against its manifests and return wh
 version_added: 0.1.0
 description:
   - Runs on the controller. Reads every C(<vault_dir>/<SITE>/<host>/manifest.json) written by
-    M(sms.upgrade.preserve_files), hashes the current version of every file again and compares size and SHA-256 with
+    M(sms.upgrade.preserve_files), hashes every version of every file again and compares size and SHA-256 with
     the manifest.
-  - A category (for example C(collected_files)) is verified when every current file is in the vault unchanged, its host
-    copy was verified by the preserve run, and that run left no problem open in the category.
+  - A category (for example C(collected_files)) is verified when every version of every file is in the vault unchanged,
+    the current versions' host copies were verified by the preserve run, and that run left no problem open in the
+    category.
+  - Per category, C(sources) lists for each source path the SHA-256 of every version that verifies (in the vault and
+    on the host): the readiness rules match each file of the snapshot against it.
   - RV(preservation) is what M(sms.upgrade.readiness_report) takes as its C(preservation) option; the readiness role
     passes it, so the C(preserve.*) rules pass only for what the vault verifies at assessment time.
   - A manifest that cannot be read gives its host an unverified C(vault) entry naming the cause. A missing vault
@@ -64,12 +67,23 @@ EXAMPLES = r"""
 
 RETURN = r"""
 preservation:
-  description: HOST -> CATEGORY -> C(verified), C(files), C(bytes), C(verified_at), C(problems).
+  description:
+    - HOST -> CATEGORY -> C(verified), C(files), C(bytes) (current versions that verify), C(verified_at) (now),
+      C(host_verified_at) (the oldest verification of a current host copy), C(problems), C(sources) (source path in
+      upper case -> SHA-256 of every verified version) and C(exclude) (patterns the last preserve run left out on purpose).
   returned: always
   type: dict
   sample:
     CENSRV01:
-      collected_files: {verified: true, files: 4, bytes: 16394, verified_at: "2026-11-25T10:00:00Z", problems: []}
+      collected_files:
+        verified: true
+        files: 1
+        bytes: 4097
+        verified_at: "2026-11-25T10:00:00Z"
+        host_verified_at: "2026-11-24T18:00:00Z"
+        problems: []
+        sources: {'C:\SMS\SITE.SRV\DATALOAD.BOX\FILES.COL\00000001.COL': [49c856347da3cb151fb4be1e4ef804a25b2f43653fbac8ebe7a0b128cf68c36e]}
+        exclude: ['*.TMP']
 summary:
   description: Per host, the verified and unverified categories and the number of files and bytes verified.
   returned: always

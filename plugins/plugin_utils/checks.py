@@ -11,6 +11,7 @@ from collections import defaultdict, namedtuple
 from ansible_collections.sms.upgrade.plugins.plugin_utils.data_files import read_yaml
 from ansible_collections.sms.upgrade.plugins.plugin_utils.fleet import client_smsid, is_sms_2
 from ansible_collections.sms.upgrade.plugins.plugin_utils.jmes import parse_timestamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve import evidence
 from ansible_collections.sms.upgrade.plugins.plugin_utils.sizing import site_db_sizing, tempdb_sizing
 
 Result = namedtuple("Result", ["status", "observed", "expected", "evidence"])
@@ -153,65 +154,89 @@ def site_unsupported_clients(ctx, params):
 
 
 def _smsls_copies(ctx):
-    copies = [f for f in (ctx.snapshot.get("sms_tree") or {}).get("logon_scripts") or []
+    """``[(host, file record)]``: this server's SMSLS.BAT copies and, for comparison, the site server's MAINCFG.BOX one."""
+    copies = [(ctx.host, f) for f in (ctx.snapshot.get("sms_tree") or {}).get("logon_scripts") or []
               if re.split(r"[\\/]", f["path"])[-1].upper() == "SMSLS.BAT"]
     server = ctx.fleet.site_server(ctx.site)
     if server and server[0] != ctx.host:
-        copies += [f for f in (server[1].get("sms_tree") or {}).get("logon_scripts") or []
+        copies += [(server[0], f) for f in (server[1].get("sms_tree") or {}).get("logon_scripts") or []
                    if f.get("location") == "maincfg" and re.split(r"[\\/]", f["path"])[-1].upper() == "SMSLS.BAT"]
     return copies
 
 
+def _sms_root(snapshot):
+    return (snapshot.get("sms_tree") or {}).get("root") or (snapshot.get("sms") or {}).get("install_dir")
+
+
 @check("smsls_preserved")
 def smsls_preserved(ctx, params):
-    """A modified SMSLS.BAT (copies differ) needs a verified backup."""
+    """A modified SMSLS.BAT (copies differ) needs a verified backup of this server's copies, with the snapshot's content."""
     copies = _smsls_copies(ctx)
-    if not copies:
+    own = [c for h, c in copies if h == ctx.host]
+    if not own:
         return Result("not_applicable", "No SMSLS.BAT on this server.")
-    if any(not c.get("sha256") for c in copies):
-        raise CheckError("SMSLS.BAT copies without sha256: %s" % ", ".join(c["path"] for c in copies if not c.get("sha256")))
-    hashes = {c["sha256"] for c in copies}
+    if any(not c.get("sha256") for _host, c in copies):
+        raise CheckError("SMSLS.BAT copies without sha256: %s" % ", ".join(c["path"] for _h, c in copies if not c.get("sha256")))
+    hashes = {c["sha256"] for _host, c in copies}
     if len(copies) > 1 and len(hashes) == 1:
         return outcome(True, "SMSLS.BAT is unmodified (%d identical copies)." % len(copies))
-    reason = "SMSLS.BAT differs between %s" % ", ".join(c["path"] for c in copies) if len(hashes) > 1 \
-        else "only one copy of SMSLS.BAT (%s), so changes cannot be ruled out" % copies[0]["path"]
-    verified = _verified(ctx, "logon_scripts")
-    if verified:
-        return outcome(True, "%s; backup verified at %s." % (reason, verified.get("verified_at")))
-    return outcome(False, "%s; no verified backup yet." % reason)
+    reason = "SMSLS.BAT differs between %s" % ", ".join(c["path"] for _h, c in copies) if len(hashes) > 1 \
+        else "only one copy of SMSLS.BAT (%s), so changes cannot be ruled out" % copies[0][1]["path"]
+    record = _record(ctx, "logon_scripts")
+    found = evidence.match_files("logon_scripts", own, record)
+    gaps = evidence.describe(found)
+    if found.excluded:
+        gaps.append("left out on purpose by sms_upgrade_preserve_exclude: %s" % ", ".join(c["path"] for c in found.excluded))
+    if gaps:
+        return outcome(False, "%s; no verified backup of it yet: %s." % (reason, "; ".join(gaps)))
+    return outcome(True, "%s; %d copy(ies) of this server verified in the vault with the snapshot's SHA-256 at %s." % (
+        reason, len(found.verified), record.get("verified_at")))
 
 
 # ------------------------------------------------------------------ preservation
+def _record(ctx, category, host=None):
+    return ((ctx.preservation or {}).get(host or ctx.host) or {}).get(category) or {}
+
+
 def _verified(ctx, category):
-    record = ((ctx.preservation or {}).get(ctx.host) or {}).get(category) or {}
+    record = _record(ctx, category)
     return record if record.get("verified") else None
 
 
 @check("preserved")
 def preserved(ctx, params):
-    """Files of one category of the SMS tree have a verified copy in the vault.
+    """Each file of one category of the SMS tree has a verified copy of the snapshot's content in the vault.
 
-    ``exclude`` lists file names that ship with SMS (e.g. the default UINFO.XNF) and need no copy. ``also`` lists
-    generated categories of the preserve phase (e.g. the registry export) that must verify as well.
+    The files are selected as the preserve phase selects them (same exclusions, recorded in the vault manifest),
+    and each needs a vault version of its source with the snapshot's SHA-256 that verified in the vault and on the
+    host. ``exclude`` lists file names that ship with SMS (e.g. the default UINFO.XNF) and need no copy. ``also``
+    lists generated categories of the preserve phase (e.g. the registry export) that must verify as well.
     """
     category = params["category"]
-    excluded = {name.upper() for name in params.get("exclude", [])}
+    shipped = {name.upper() for name in params.get("exclude", [])}
     files = [f for f in ctx.snapshot["sms_tree"].get(category) or []
-             if re.split(r"[\\/]", f["path"])[-1].upper() not in excluded]
+             if re.split(r"[\\/]", f["path"])[-1].upper() not in shipped]
     if not files:
         return Result("not_applicable", "No %s to preserve." % category.replace("_", " "))
-    size_mb = sum(f["size"] for f in files) / 1e6
-    record = _verified(ctx, category)
+    record = _record(ctx, category)
+    found = evidence.match_files(category, files, record, _sms_root(ctx.snapshot))
+    size_mb = sum(f["size"] for f in found.verified) / 1e6
     missing = [name.replace("_", " ") for name in params.get("also", []) if not _verified(ctx, name)]
-    if record and record.get("files", 0) >= len(files) and not missing:
-        return outcome(True, "%d file(s), %.1f MB, verified at %s%s." % (
-            len(files), size_mb, record.get("verified_at"),
-            " with %s" % ", ".join(n.replace("_", " ") for n in params.get("also", [])) if params.get("also") else ""))
-    if record and record.get("files", 0) >= len(files):
-        return outcome(False, "%d file(s) verified at %s, but no verified %s yet." % (
-            len(files), record.get("verified_at"), " or ".join(missing)), files=len(files))
-    return outcome(False, "%d file(s), %.1f MB (e.g. %s) have no verified copy outside the SMS tree."
-                   % (len(files), size_mb, files[0]["path"]), files=len(files))
+    note = evidence.excluded_note(found)
+    if not evidence.complete(found):
+        open_files = [f for f in files if f not in found.verified and f not in found.excluded]
+        return outcome(False, "%d of %d file(s), %.1f MB, have no verified copy of the content the snapshot lists: %s%s." % (
+            len(open_files), len(files), sum(f.get("size") or 0 for f in open_files) / 1e6, "; ".join(evidence.describe(found)), note),
+            missing=[f["path"] for f in found.missing], changed=[f["path"] for f in found.changed],
+            excluded=[f["path"] for f in found.excluded])
+    verified = "%d file(s), %.1f MB, each verified in the vault with the snapshot's SHA-256 at %s (host copies verified " \
+        "at %s)" % (len(found.verified), size_mb, record.get("verified_at"), record.get("host_verified_at") or "?")
+    if missing:
+        return outcome(False, "%s, but no verified %s yet%s." % (verified, " or ".join(missing), note),
+                       excluded=[f["path"] for f in found.excluded])
+    return outcome(True, "%s%s%s." % (verified, " with %s" % ", ".join(n.replace("_", " ") for n in params.get("also", []))
+                                      if params.get("also") else "", note),
+                   excluded=[f["path"] for f in found.excluded])
 
 
 @check("preserved_documents")

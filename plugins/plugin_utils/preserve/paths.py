@@ -112,6 +112,14 @@ def windows_key(path):
     return "\\".join([anchor] + segments).upper()
 
 
+def source_key(path):
+    """``windows_key`` of a source, or the upper-cased text when it is no Windows path (a generated document)."""
+    try:
+        return windows_key(path)
+    except UnsafePath:
+        return str(path).upper()
+
+
 def relative_to(path, base):
     """Segments of ``path`` below ``base`` (case-insensitive), or None when it is not inside ``base``."""
     anchor, segments = split_source(path)

@@ -371,6 +371,8 @@ class HostRun:
                     self._plan_row(decision)
                     contents[id(decision)] = site_doc[1]
         outcome += self._apply([], late, contents, None)
+        self.manifest["exclude"] = {name: list(patterns) for name, patterns in sorted((self.o.get("exclude") or {}).items())
+                                    if patterns}
         self._finish(outcome)
         self._sync_host_manifest(host_files)
         return self._result("relay" if self.o.get("computer") else "direct", False)

@@ -33,7 +33,10 @@ def _name(path):
     return path.replace("/", "\\").rstrip("\\").rsplit("\\", 1)[-1]
 
 
-def _excluded(record, patterns):
+def is_excluded(record, patterns):
+    """True when a file record matches one of ``patterns`` (file name or full path, case-insensitive)."""
+    if not isinstance(record.get("path"), str):
+        return False
     name, path = _name(record["path"]).upper(), record["path"].upper()
     return any(fnmatch.fnmatchcase(name, p.upper()) or fnmatch.fnmatchcase(path, p.upper()) for p in patterns)
 
@@ -78,13 +81,15 @@ def select_files(tree, sms_root=None, exclude=None, data=None):
         base = _base(spec, sms_root)
         for record in tree.get(category) or []:
             source = record.get("path")
+            if is_excluded(record, exclude.get(category, [])):
+                continue
             try:
                 key = windows_key(source)
                 split_source(source)
             except UnsafePath as exc:
                 problems.append(problem(category, source, "unsafe_name", str(exc)))
                 continue
-            if key in seen_sources or _excluded(record, exclude.get(category, [])):
+            if key in seen_sources:
                 continue
             seen_sources.add(key)
             try:

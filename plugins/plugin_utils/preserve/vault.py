@@ -22,7 +22,7 @@ import re
 from collections import namedtuple
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.paths import (
-    UnsafePath, check_sha256, controller_join, segment_problem, stored_path, vault_relpath)
+    UnsafePath, check_sha256, controller_join, segment_problem, source_key, stored_path, vault_relpath)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report_store import replace_atomically
 
 SCHEMA = "sms.upgrade.vault-manifest"
@@ -255,7 +255,7 @@ def record(manifest, decision, now, host_verified=True, index=None):
     version = next((v for v in entry["versions"] if v["version"] == decision.version), None)
     if version is None:
         version = {"version": decision.version, "stored": decision.stored, "size": decision.size,
-                   "sha256": decision.sha256, "source_modified": item.modified, "preserved_at": now}
+                   "sha256": decision.sha256, "source": item.source, "source_modified": item.modified, "preserved_at": now}
         entry["versions"].append(version)
         entry["versions"].sort(key=lambda v: v["version"])
     if host_verified:
@@ -277,35 +277,60 @@ def host_manifest_text(manifest):
     return dump_manifest(document).replace("\n", "\r\n").encode("utf-8")
 
 
-def verify(directory, manifest, now, vault_files=None):
-    """Check every current version in the vault against the manifest.
+def _category(result, name, now, exclude):
+    if name not in result:
+        result[name] = {"verified": True, "files": 0, "bytes": 0, "verified_at": now, "host_verified_at": None,
+                        "problems": [], "sources": {}, "exclude": list(exclude.get(name) or [])}
+    return result[name]
 
-    Returns ``{category: {verified, files, bytes, verified_at, problems}}``: a category is verified when every
-    current file is in the vault with the recorded size and SHA-256, its host copy was verified, and the last
-    run left no open problem in that category.
+
+def verify(directory, manifest, now, vault_files=None):
+    """Check every version of every file in the vault against the manifest.
+
+    Returns ``{category: {verified, files, bytes, verified_at, host_verified_at, problems, sources, exclude}}``:
+
+    - ``files``/``bytes`` count the current versions that verify; ``host_verified_at`` is the oldest time a
+      preserve run verified one of their host copies;
+    - ``sources`` maps each source (``windows_key``) to the SHA-256 of every version that verifies in the vault and
+      whose host copy was verified: the per-file evidence the readiness rules match the snapshot against;
+    - ``exclude`` the patterns the last preserve run left out on purpose (``sms_upgrade_preserve_exclude``).
+
+    A category is verified when every version of every file is in the vault with the recorded size and SHA-256,
+    the current versions' host copies were verified, and the last run left no open problem in that category.
     """
     vault_files = vault_files or VaultFiles(directory)
+    exclude = manifest.get("exclude") or {}
     result = {}
+    for name in exclude:
+        _category(result, name, now, exclude)
     for entry in manifest["entries"]:
-        category = result.setdefault(entry["category"], {"verified": True, "files": 0, "bytes": 0,
-                                                         "verified_at": now, "problems": []})
-        version = current_version(entry)
-        try:
-            ok = vault_files.matches(version["stored"], version["sha256"], version["size"])
-        except (OSError, VaultError, UnsafePath) as exc:
-            ok, why = False, str(exc)
-        else:
-            why = "missing or different in the vault (expected %d bytes, SHA-256 %s)" % (version["size"], version["sha256"])
-        if not ok:
-            category["problems"].append("%s v%d: %s" % (entry["path"], version["version"], why))
-        elif not version.get("host_verified_at"):
-            category["problems"].append("%s v%d: the host copy was never verified" % (entry["path"], version["version"]))
-        else:
-            category["files"] += 1
-            category["bytes"] += version["size"]
+        category = _category(result, entry["category"], now, exclude)
+        for version in entry["versions"]:
+            current = version["version"] == entry["current"]
+            try:
+                ok = vault_files.matches(version["stored"], version["sha256"], version["size"])
+            except (OSError, VaultError, UnsafePath) as exc:
+                ok, why = False, str(exc)
+            else:
+                why = "missing or different in the vault (expected %d bytes, SHA-256 %s)" % (version["size"], version["sha256"])
+            if not ok:
+                label = "" if current else " (an earlier version)"
+                category["problems"].append("%s v%d%s: %s" % (entry["path"], version["version"], label, why))
+                continue
+            if not version.get("host_verified_at"):
+                if current:
+                    category["problems"].append("%s v%d: the host copy was never verified" % (entry["path"], version["version"]))
+                continue
+            held = category["sources"].setdefault(source_key(version.get("source") or entry["source"]), [])
+            if version["sha256"] not in held:
+                held.append(version["sha256"])
+            if current:
+                category["files"] += 1
+                category["bytes"] += version["size"]
+                if category["host_verified_at"] is None or version["host_verified_at"] < category["host_verified_at"]:
+                    category["host_verified_at"] = version["host_verified_at"]
     for item in manifest.get("open_problems") or []:
-        category = result.setdefault(item["category"], {"verified": True, "files": 0, "bytes": 0,
-                                                        "verified_at": now, "problems": []})
+        category = _category(result, item["category"], now, exclude)
         category["problems"].append("%s: %s (%s)" % (item["source"], item["message"], item["cause"]))
     for category in result.values():
         category["verified"] = not category["problems"]
@@ -335,5 +360,6 @@ def preservation(vault_root, now, hosts=None):
                 result.setdefault(host, {}).update(verify(directory, manifest, now))
             except VaultError as exc:
                 result.setdefault(host, {})["vault"] = {"verified": False, "files": 0, "bytes": 0, "verified_at": now,
-                                                        "problems": [str(exc)]}
+                                                        "host_verified_at": None, "problems": [str(exc)], "sources": {},
+                                                        "exclude": []}
     return result

@@ -1,6 +1,8 @@
 """The preserve playbook through ansible-playbook over the embedded lab, and the readiness report fed by the vault."""
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -67,42 +69,62 @@ def test_the_gate_stops_the_phase_on_a_stale_report(report, tmp_path):
     assert "would be copied" not in result.stdout
 
 
-def lab_host():
-    """CENSRV01 of the lab as a live host: the files its snapshot lists, with made-up content."""
-    with open(os.path.join(REPO, "inventories", "lab", "snapshots", "CENSRV01.json"), encoding="utf-8") as handle:
-        tree = json.load(handle)["sms_tree"]
-    files = {entry["path"]: ("content of %s" % entry["path"]).encode("utf-8")
-             for name, entries in tree.items() if name != "root" for entry in entries}
+def lab_host(snapshot_dir):
+    """CENSRV01 of the lab as a live host: the files its snapshot lists, with made-up content, and a copy of the lab
+    snapshots in ``snapshot_dir`` whose CENSRV01 lists that content's size and SHA-256 (as a gather of it would)."""
+    source = os.path.join(REPO, "inventories", "lab", "snapshots")
+    os.makedirs(snapshot_dir)
+    for name in os.listdir(source):
+        shutil.copy(os.path.join(source, name), os.path.join(snapshot_dir, name))
+    with open(os.path.join(source, "CENSRV01.json"), encoding="utf-8") as handle:
+        snapshot = json.load(handle)
+    files = {}
+    for name, entries in snapshot["sms_tree"].items():
+        if name == "root":
+            continue
+        for entry in entries:
+            data = ("content of %s" % entry["path"]).encode("utf-8")
+            files[entry["path"]] = data
+            entry.update(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    with open(os.path.join(snapshot_dir, "CENSRV01.json"), "w", encoding="utf-8") as handle:
+        json.dump(snapshot, handle)
     return FakeHost(files)
 
 
 def test_a_verified_vault_makes_the_preserve_rules_pass(tmp_path):
-    reports, vault = tmp_path / "reports", tmp_path / "vault"
-    assert playbook("sms.upgrade.readiness", "--check", "-e", "sms_upgrade_report_dir=%s" % reports,
-                    "-e", "sms_upgrade_vault_dir=%s" % vault).returncode == 0
+    reports, vault, snapshots = tmp_path / "reports", tmp_path / "vault", tmp_path / "snapshots"
+    host = lab_host(str(snapshots))
+    readiness = ("sms.upgrade.readiness", "--check", "-e", "sms_upgrade_report_dir=%s" % reports,
+                 "-e", "sms_upgrade_vault_dir=%s" % vault, "-e", "sms_upgrade_snapshot_dir=%s" % snapshots)
+    assert playbook(*readiness).returncode == 0
     before = findings(reports)
     assert before[("CENSRV01", "preserve.collected_files")]["status"] == "fail"
     assert before[("CENSRV01", "site.smsls_bat")]["status"] == "fail"
-    host = lab_host()
     outcome = HostRun({"host": "CENSRV01", "site": "CEN", "vault_root": str(vault), "extra_sources": [
         {"category": "package_definition_files", "path": "D:\\PDF", "include": ["*.PDF"]}]},
         host.run_module, host.fetch, "2026-11-25T10:00:00Z").site_server()
     assert outcome["problems"] == []
-    result = playbook("sms.upgrade.readiness", "--check", "-e", "sms_upgrade_report_dir=%s" % reports,
-                      "-e", "sms_upgrade_vault_dir=%s" % vault)
+    result = playbook(*readiness)
     assert result.returncode == 0, result.stdout[-3000:]
     after = findings(reports)
     for rule in ("preserve.xnf_files", "preserve.package_definition_files", "preserve.mif_files", "preserve.collected_files",
                  "preserve.mstest_files", "preserve.logon_scripts", "preserve.site_control", "site.smsls_bat"):
         assert after[("CENSRV01", rule)]["status"] == "pass", (rule, after[("CENSRV01", rule)]["message"])
-    assert "verified at" in after[("CENSRV01", "preserve.collected_files")]["message"]
+    assert "verified in the vault with the snapshot's SHA-256 at" in after[("CENSRV01", "preserve.collected_files")]["message"]
     assert after[("P01SRV01", "preserve.package_definition_files")]["status"] == "fail"
+    # the lab's own snapshot lists other content than the vault holds: the rules see it, file by file
+    stale = playbook("sms.upgrade.readiness", "--check", "-e", "sms_upgrade_report_dir=%s" % reports,
+                     "-e", "sms_upgrade_vault_dir=%s" % vault)
+    assert stale.returncode == 0, stale.stdout[-3000:]
+    message = findings(reports)[("CENSRV01", "preserve.collected_files")]["message"]
+    assert findings(reports)[("CENSRV01", "preserve.collected_files")]["status"] == "fail"
+    assert "4 changed since they were preserved" in message and "00000001.COL" in message
     # a vault file damaged afterwards is caught by the next assessment
     damaged = vault / "CEN" / "CENSRV01" / "v1" / "collected_files" / "00000003.COL"
     damaged.write_bytes(b"bit rot")
-    assert playbook("sms.upgrade.readiness", "--check", "-e", "sms_upgrade_report_dir=%s" % reports,
-                    "-e", "sms_upgrade_vault_dir=%s" % vault).returncode == 0
-    assert findings(reports)[("CENSRV01", "preserve.collected_files")]["status"] == "fail"
+    assert playbook(*readiness).returncode == 0
+    damaged_finding = findings(reports)[("CENSRV01", "preserve.collected_files")]
+    assert damaged_finding["status"] == "fail" and "00000003.COL" in damaged_finding["message"]
 
 
 def test_restore_needs_a_selection_and_a_vault(tmp_path):

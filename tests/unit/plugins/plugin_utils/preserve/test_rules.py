@@ -1,14 +1,19 @@
 """The readiness rules read the preservation record: preserve.site_control needs the registry export and the site
 description too; preserve.database_documents needs the database exports to verify."""
 import datetime
+from unittest import mock
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.answers import parse_answers
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import HostInput, assess_fleet
 from ansible_collections.sms.upgrade.plugins.plugin_utils.catalog import load_catalog
-from ansible_collections.sms.upgrade.plugins.plugin_utils.checks import CHECKS
+from ansible_collections.sms.upgrade.plugins.plugin_utils.checks import CHECKS, Context
 from ansible_collections.sms.upgrade.plugins.plugin_utils.params import merge_params
+from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.phase import HostRun
+from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import preservation
 
 from ..snapshots import site_database, site_server, write_fleet
+from .fake_host import sha
+from .fake_host import site_server as fake_site_server
 
 NOW = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.timezone.utc)
 RULES = load_catalog(CHECKS)
@@ -23,8 +28,9 @@ def findings(tmp_path, snapshots, preservation):
     return {(f["host"], f["rule"]): f for f in found}
 
 
-def ok(files=1, verified=True, problems=()):
-    return {"verified": verified, "files": files, "bytes": 10, "verified_at": AT, "problems": list(problems)}
+def ok(files=1, verified=True, problems=(), sources=None):
+    return {"verified": verified, "files": files, "bytes": 10, "verified_at": AT, "host_verified_at": AT,
+            "problems": list(problems), "sources": sources or {}, "exclude": []}
 
 
 def test_site_control_needs_the_registry_export_and_the_site_description(tmp_path):
@@ -32,15 +38,18 @@ def test_site_control_needs_the_registry_export_and_the_site_description(tmp_pat
         {"path": "C:\\SMS\\SITE.SRV\\SITECFG.BOX\\SITECTRL.CT0", "size": 100, "sha256": "a" * 64},
         {"path": "C:\\SMS\\SYSTEM.MAP", "size": 10, "sha256": "b" * 64}])
     snapshot = site_server(sms_tree=tree)
-    partial = findings(tmp_path, [snapshot], {"SRV01": {"site_control_files": ok(2), "registry": ok()}})
+    both = ok(2, sources={"C:\\SMS\\SITE.SRV\\SITECFG.BOX\\SITECTRL.CT0": ["a" * 64], "C:\\SMS\\SYSTEM.MAP": ["b" * 64]})
+    partial = findings(tmp_path, [snapshot], {"SRV01": {"site_control_files": both, "registry": ok()}})
     finding = partial[("SRV01", "preserve.site_control")]
     assert finding["status"] == "fail" and "no verified site documents yet" in finding["message"]
     assert finding["remediation"]["playbook"] == "sms.upgrade.preserve"
-    complete = findings(tmp_path, [snapshot], {"SRV01": {"site_control_files": ok(2), "registry": ok(), "site_documents": ok()}})
+    complete = findings(tmp_path, [snapshot], {"SRV01": {"site_control_files": both, "registry": ok(), "site_documents": ok()}})
     assert complete[("SRV01", "preserve.site_control")]["status"] == "pass"
     assert "with registry, site documents" in complete[("SRV01", "preserve.site_control")]["message"]
-    short = findings(tmp_path, [snapshot], {"SRV01": {"site_control_files": ok(1), "registry": ok(), "site_documents": ok()}})
+    one = ok(1, sources={"C:\\SMS\\SITE.SRV\\SITECFG.BOX\\SITECTRL.CT0": ["a" * 64]})
+    short = findings(tmp_path, [snapshot], {"SRV01": {"site_control_files": one, "registry": ok(), "site_documents": ok()}})
     assert short[("SRV01", "preserve.site_control")]["status"] == "fail"
+    assert "1 with no copy in the vault (C:\\SMS\\SYSTEM.MAP)" in short[("SRV01", "preserve.site_control")]["message"]
 
 
 def test_database_documents_must_verify(tmp_path):
@@ -54,3 +63,67 @@ def test_database_documents_must_verify(tmp_path):
     good = findings(tmp_path, [site_database()], {"SQL01": {"database_documents": ok(3)}})
     assert good[("SQL01", "preserve.database_documents")]["status"] == "pass"
     assert good[("SQL01", "preserve.database_documents")]["message"] == "3 document(s) verified at %s." % AT
+
+
+# ------------------------------------------------------------------ per-file evidence (paths and SHA-256, not counts)
+COL = "C:\\SMS\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\"
+
+
+def preserved_vault(tmp_path, host, **options):
+    """Run the preserve phase against the in-memory host and return what vault_verify would return."""
+    vault = tmp_path / "vault"
+    outcome = HostRun(dict({"host": "CENSRV01", "site": "CEN", "vault_root": str(vault)}, **options), host.run_module,
+                      host.fetch, AT).site_server()
+    return outcome, preservation(str(vault), AT)
+
+
+def collected(*pairs):
+    return [{"path": COL + name, "size": len(data), "sha256": sha(data), "modified": AT} for name, data in pairs]
+
+
+def check(category, files, record, host="CENSRV01", params=None):
+    ctx = Context(host, "CEN", ["site"], {"sms_tree": {"root": "C:\\SMS", category: files}}, {}, None, record, None, NOW)
+    return CHECKS["preserved"](ctx, dict({"category": category}, **(params or {})))
+
+
+def test_the_rule_matches_each_file_by_path_and_sha256_not_by_count(tmp_path):
+    _outcome, record = preserved_vault(tmp_path, fake_site_server())
+    same = check("collected_files", collected(("00000001.COL", b"collected 1"), ("00000002.COL", b"collected 2")), record)
+    assert same.status == "pass" and "each verified in the vault with the snapshot's SHA-256" in same.observed
+    # SMS deleted 00000001.COL and a new 00000099.COL arrived: the vault still holds two verified files
+    arrived = check("collected_files", collected(("00000002.COL", b"collected 2"), ("00000099.COL", b"new!!")), record)
+    assert arrived.status == "fail"
+    assert "1 with no copy in the vault (%s00000099.COL)" % COL in arrived.observed
+    # 00000001.COL was edited after the preserve run: same count, other content
+    edited = check("collected_files", collected(("00000001.COL", b"EDITED!!!"), ("00000002.COL", b"collected 2")), record)
+    assert edited.status == "fail"
+    assert "1 changed since they were preserved" in edited.observed and "00000001.COL" in edited.observed
+    assert "00000002.COL" not in edited.observed
+
+
+def test_files_left_out_on_purpose_are_reported_as_excluded_not_missing(tmp_path):
+    host = fake_site_server(**{COL + "SCRATCH.TMP": b"tmp"})
+    outcome, record = preserved_vault(tmp_path, host, exclude={"collected_files": ["*.TMP"]})
+    assert outcome["problems"] == []
+    files = collected(("00000001.COL", b"collected 1"), ("00000002.COL", b"collected 2"), ("SCRATCH.TMP", b"tmp"))
+    result = check("collected_files", files, record)
+    assert result.status == "pass", result.observed
+    assert "1 left out on purpose by sms_upgrade_preserve_exclude (%sSCRATCH.TMP)" % COL in result.observed
+    assert "no verified copy" not in result.observed
+
+
+def test_a_modified_smsls_bat_needs_a_copy_with_the_snapshots_content(tmp_path):
+    _outcome, record = preserved_vault(tmp_path, fake_site_server())
+    netlogon = "C:\\WINNT\\SYSTEM32\\REPL\\IMPORT\\SCRIPTS\\SMSLS.BAT"
+    default = "C:\\SMS\\SITE.SRV\\MAINCFG.BOX\\SMSLS.BAT"
+
+    def smsls(netlogon_content):
+        tree = {"root": "C:\\SMS", "logon_scripts": [
+            {"path": default, "size": 1, "sha256": sha(b"@echo off\r\nrem SMS default\r\n"), "location": "maincfg"},
+            {"path": netlogon, "size": 1, "sha256": sha(netlogon_content), "location": "netlogon"}]}
+        fleet = mock.Mock(site_server=lambda site: ("CENSRV01", {"sms_tree": tree}))
+        ctx = Context("CENSRV01", "CEN", ["site"], {"sms_tree": tree}, {}, fleet, record, None, NOW)
+        return CHECKS["smsls_preserved"](ctx, {})
+    assert smsls(b"@echo off\r\nrem modified by corp IT\r\n").status == "pass"
+    later = smsls(b"@echo off\r\nrem modified again after the preserve run\r\n")
+    assert later.status == "fail" and "changed since they were preserved" in later.observed and netlogon in later.observed

@@ -113,8 +113,9 @@ def test_unchanged_needs_nothing_when_both_copies_verify(tmp_path):
     again = decide(manifest, item(sha=sha), "C:\\P", {decision.stored.upper(): {"sha256": sha, "size": 10}}, vault)
     assert (again.kind, again.need_host_copy, again.need_vault_copy) == ("unchanged", False, False)
     status = verify(str(tmp_path), manifest, "now")
-    assert status["package_definition_files"] == {"verified": True, "files": 1, "bytes": 10, "verified_at": "now",
-                                                  "problems": []}
+    assert status["package_definition_files"] == {
+        "verified": True, "files": 1, "bytes": 10, "verified_at": "now", "host_verified_at": "t1", "problems": [],
+        "sources": {"C:\\SMS\\PRIMSITE.SRV\\IMPORT.SRC\\ENU\\X.PDF": [sha]}, "exclude": []}
     put(str(tmp_path), decision.stored, b"tampered!!")
     status = verify(str(tmp_path), manifest, "now")
     assert status["package_definition_files"]["verified"] is False
