@@ -15,7 +15,7 @@ description:
     the current versions' host copies were verified by the preserve run, and that run left no problem open in the
     category.
   - Per category, C(sources) lists for each source path the SHA-256 of every version that verifies (in the vault and
-    on the host): the readiness rules match each file of the snapshot against it.
+    on the host); the readiness rules match each file of the snapshot against it.
   - RV(preservation) is what M(sms.upgrade.readiness_report) takes as its C(preservation) option; the readiness role
     passes it, so the C(preserve.*) rules pass only for what the vault verifies at assessment time.
   - A manifest that cannot be read gives its host an unverified C(vault) entry naming the cause. A missing vault
