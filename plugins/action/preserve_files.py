@@ -22,6 +22,18 @@ SET_BY_ACTION = ("mode", "copies", "documents", "registry_export", "file_sets", 
 MAX_LISTED = 5
 
 
+SITE_SERVER_GROUPS = ("sms_site_servers", "sms_central", "sms_primary", "sms_secondary", "sms_helper", "sms_logon")
+
+
+def preserve_kinds(kind, groups, snapshot=None):
+    """What to preserve on a host: ``site_server`` for the site-server groups, ``site_database`` for ``sms_sql``, both
+    for a machine in both (SMS and its SQL Server on one machine, the usual SMS 1.2 layout)."""
+    if kind != "auto":
+        return [kind]
+    kinds = (["site_server"] if set(groups) & set(SITE_SERVER_GROUPS) else []) + (["site_database"] if "sms_sql" in groups else [])
+    return kinds or ["site_database" if (snapshot or {}).get("kind") == "site_database" else "site_server"]
+
+
 def utc_timestamp():
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -100,9 +112,7 @@ class ActionModule(ActionBase):
         check_mode = bool(self._task.check_mode or task_vars.get("ansible_check_mode"))
         snapshot = self._snapshot(host, args["snapshot_dir"], args["from_snapshot"])
         groups = task_vars.get("group_names", [])
-        kind = args["kind"]
-        if kind == "auto":
-            kind = "site_database" if "sms_sql" in groups or (snapshot or {}).get("kind") == "site_database" else "site_server"
+        kinds = preserve_kinds(args["kind"], groups, snapshot)
         site = args["site_code"] or (snapshot or {}).get("site_code") or ((snapshot or {}).get("sms") or {}).get("site_code") \
             or site_code_from_groups(groups)
         if not site:
@@ -117,10 +127,8 @@ class ActionModule(ActionBase):
                    "login_user": args["login_user"], "login_password": args["login_password"]}
         run = HostRun(options, lambda name, module_args: self._execute_module(
             module_name=name, module_args=module_args, task_vars=task_vars), self._fetch, utc_timestamp())
-        if kind == "site_database":
-            outcome = run.site_database(snapshot=snapshot, from_snapshot=args["from_snapshot"])
-        else:
-            outcome = run.site_server(snapshot=snapshot if args["from_snapshot"] else None)
+        outcome = run.run(kinds, snapshot=snapshot, from_snapshot=args["from_snapshot"])
+        outcome["kinds"] = kinds
         if not check_mode:
             outcome["preservation"] = {host: outcome.get("categories", {})}
         if outcome["problems"] and args["fail_on_problems"] and not check_mode:

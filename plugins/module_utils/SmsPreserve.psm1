@@ -294,14 +294,20 @@ Function Invoke-SmsPreserveInventory {
     foreach ($item in @($Module.Result.errors)) { $errors.Add($item) }
     $tokens = @{ SMS_ROOT = $Module.Result.sms_root; SYSTEM_ROOT = $Module.Result.system_root }
     foreach ($share in @($Module.Result.shares)) { if ($share.path) { $tokens["SHARE:$($share.name.ToUpperInvariant())"] = $share.path } }
+    $skipped = New-Object -TypeName 'System.Collections.Generic.List[Object]'
     $Module.Result.file_sets = @(foreach ($set in $fileSets) {
             $path = Resolve-SmsPathToken -Path $set.path -Tokens $tokens
-            if (-not $path) { continue }
+            if (-not $path) {
+                # A token without a value on this machine: reported, the controller decides whether that is a problem.
+                $skipped.Add(@{ name = $set.name; path = $set.path; reason = 'unresolved_token' })
+                continue
+            }
             $files = Invoke-SmsSection -Errors $errors -Section "files.$($set.name)" -Read {
                 @(Get-SmsPreserveFileRecords -Target $Target -LocalPath $path -Include $set.include -Recurse $set.recurse)
             }
             @{ name = $set.name; path = $path; files = @($files) }
         })
+    $Module.Result.skipped_file_sets = @($skipped)
     $Module.Result.registry_tree = $null
     if (@($params.registry_export).Count -gt 0) {
         $Module.Result.registry_tree = @(Invoke-SmsSection -Errors $errors -Section 'registry_export' -Read {

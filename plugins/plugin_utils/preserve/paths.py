@@ -202,6 +202,20 @@ def check_host_root(host_root, sms_root=None):
     return anchor + "\\" + "\\".join(segments)
 
 
+def host_copy_root(host_root, site, host):
+    """The host copy's directory of one inventory host: ``<host root>\\<SITE>\\<inventory name>``.
+
+    Every inventory host gets its own directory and its own ``MANIFEST.json``, so two inventory names of one machine
+    (a site server and its co-located SQL Server) or a host root shared by several machines never mix their copies.
+    ``host_root`` must have passed :func:`check_host_root`.
+    """
+    for value, what in ((site, "site code"), (host, "inventory host name")):
+        why = segment_problem(value)
+        if why:
+            raise UnsafePath("%s %r cannot be a directory of the host copy: it %s" % (what, value, why))
+    return "%s\\%s\\%s" % (host_root.rstrip("\\"), site.upper(), host)
+
+
 def check_sha256(value, what):
     """A lower-case hex SHA-256, or UnsafePath."""
     if not isinstance(value, str) or not _SHA_HEX.match(value.lower()):

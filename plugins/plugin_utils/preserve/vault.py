@@ -34,7 +34,9 @@ _SITE = re.compile(r"^[A-Za-z0-9]{3}$")
 _CHUNK = 1024 * 1024
 
 Decision = namedtuple("Decision", ["item", "kind", "version", "stored", "size", "sha256", "need_host_copy",
-                                   "need_vault_copy", "note"])
+                                   "need_vault_copy", "note", "adopt"])
+Decision.__new__.__defaults__ = ((),)
+Slot = namedtuple("Slot", ["version", "stored", "size", "sha256"])
 
 
 class VaultError(RuntimeError):
@@ -152,6 +154,24 @@ def current_version(entry):
     return next(v for v in entry["versions"] if v["version"] == entry["current"])
 
 
+def make_private_dirs(path):
+    """Create ``path`` and its missing parents readable by the owner only (0700): the vault holds site control files,
+    the SMS registry and collected files."""
+    missing = []
+    while path and not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for directory in reversed(missing):
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            pass
+        os.chmod(directory, 0o700)
+
+
 class VaultFiles:
     """Hashes of the files of one host's vault directory, computed once per run."""
 
@@ -198,6 +218,16 @@ def _slot_taken(stored, sha256, host_files, vault_files):
     return found is not None and found[0] != sha256
 
 
+def _verified_slot(number, stored, host_files, vault_files):
+    """The content a slot holds when its host copy and its vault copy are the same file (an interrupted run copied
+    and fetched it but never recorded it): a ``Slot`` to record as a version, else None."""
+    held = (host_files or {}).get(stored.upper())
+    found = vault_files.digest(stored)
+    if held and found and held.get("sha256") == found[0] and held.get("size") == found[1]:
+        return Slot(number, stored, found[1], found[0])
+    return None
+
+
 def decide(manifest, item, host_root, host_files, vault_files, index=None):
     """The decision for one selected item (``Item`` of selection.py, with a sha256 and size).
 
@@ -225,20 +255,29 @@ def decide(manifest, item, host_root, host_files, vault_files, index=None):
             stored = None
     else:
         kind, number, stored = "new", 1, None
+    adopt = []
     if stored is None:
         stored = stored_path(number, item.category, item.relative, host_root)
         while _slot_taken(stored, sha, host_files, vault_files):
-            note = "v%d holds an unrecorded copy from an interrupted run; kept, this content becomes v%d" % (
-                number, number + 1)
+            slot = _verified_slot(number, stored, host_files, vault_files)
+            if slot:
+                adopt.append(slot)
+                note = "v%d holds a verified copy an interrupted run did not record; it is recorded as v%d, this " \
+                    "content becomes v%d" % (number, number, number + 1)
+            else:
+                note = "v%d holds an unrecorded copy from an interrupted run; kept, this content becomes v%d" % (
+                    number, number + 1)
             number += 1
             stored = stored_path(number, item.category, item.relative, host_root)
+        if kind == "new" and adopt:
+            kind = "changed"
     if host_files is None:
         need_host = True
     else:
         held = host_files.get(stored.upper())
         need_host = not (held and held.get("sha256") == sha and held.get("size") == item.size)
     need_vault = not vault_files.matches(stored, sha, item.size)
-    return Decision(item, kind, number, stored, item.size, sha, need_host, need_vault, note)
+    return Decision(item, kind, number, stored, item.size, sha, need_host, need_vault, note, tuple(adopt))
 
 
 def record(manifest, decision, now, host_verified=True, index=None):
@@ -261,6 +300,29 @@ def record(manifest, decision, now, host_verified=True, index=None):
     if host_verified:
         version["host_verified_at"] = now
     entry["current"] = decision.version
+    return entry
+
+
+def record_slot(manifest, item, slot, now, index=None):
+    """Record a verified slot found on both sides (``Slot`` of decide's ``adopt``) as a version of ``item``'s file.
+
+    It becomes the current version only when the file had none; the decision that found it records its own content
+    as the next version.
+    """
+    entries = index if index is not None else entries_by_key(manifest)
+    key = entry_key(item.category, item.relative)
+    entry = entries.get(key)
+    if entry is None:
+        entry = {"category": item.category, "path": item.relative, "source": item.source, "versions": [],
+                 "current": slot.version}
+        manifest["entries"].append(entry)
+        entries[key] = entry
+    if any(v["version"] == slot.version for v in entry["versions"]):
+        return entry
+    entry["versions"].append({"version": slot.version, "stored": slot.stored, "size": slot.size, "sha256": slot.sha256,
+                              "source": item.source, "source_modified": None, "preserved_at": now,
+                              "host_verified_at": now, "note": "found on the host and in the vault after an interrupted run"})
+    entry["versions"].sort(key=lambda v: v["version"])
     return entry
 
 

@@ -22,6 +22,7 @@ class FakeHost:
                 {"name": "Installation Directory", "type": "String", "value": SMS_ROOT}]}]
         self.free_bytes = free_bytes
         self.computer = computer
+        self.sms_root = SMS_ROOT  # None: the Installation Directory value cannot be read (the module returns sms_root null)
         self.locked, self.denied, self.vanish_on_copy, self.change_on_copy, self.fail_fetch = set(), set(), set(), {}, set()
         self.calls = []
         self.sql_output = None
@@ -75,17 +76,20 @@ class FakeHost:
             restored.append(dict(outcome, status="copied"))
         return {"restored": restored, "changed": any(r["status"] == "copied" for r in restored)}
 
-    def _resolve(self, path):
-        path = path.replace("%SMS_ROOT%", SMS_ROOT)
+    def _resolve(self, path, sms_root):
+        if sms_root:
+            path = path.replace("%SMS_ROOT%", sms_root)
         for name, local in self.shares.items():
             path = path.replace("%%SHARE:%s%%" % name, local)
         return None if "%" in path else path
 
     def inventory(self, args):
-        file_sets = []
+        file_sets, skipped = [], []
+        sms_root = args.get("sms_root") or self.sms_root
         for file_set in args["file_sets"]:
-            path = self._resolve(file_set["path"])
+            path = self._resolve(file_set["path"], sms_root)
             if path is None:
+                skipped.append({"name": file_set["name"], "path": file_set["path"], "reason": "unresolved_token"})
                 continue
             files = []
             for full, data in self.under(path):
@@ -107,8 +111,9 @@ class FakeHost:
         root = args["host_root"]
         host_files = [{"path": full[len(root) + 1:], "size": len(data), "sha256": sha(data)}
                       for full, data in self.under(root) if not full.upper().endswith(".SMSUPG-PARTIAL")]
-        return {"changed": False, "computer": self.computer, "sms_root": SMS_ROOT, "errors": [],
+        return {"changed": False, "computer": self.computer, "sms_root": sms_root, "errors": [],
                 "shares": [{"name": n, "path": p} for n, p in self.shares.items()], "file_sets": file_sets,
+                "skipped_file_sets": skipped,
                 "registry_tree": self.registry if args.get("registry_export") else None,
                 "host_root_io": self.io_root(root), "host_files": host_files, "host_free_bytes": self.free_bytes}
 

@@ -1,15 +1,18 @@
 """One host through the preserve phase against a host in memory: copies, versions, repeat runs, faults."""
+import errno
 import json
 import os
 
 import pytest
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve import phase
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.phase import HostRun, PreserveError
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import preservation
 
 from .fake_host import SMS_ROOT, sha, site_server
 
-ROOT = "C:\\PRESERVED-SMS12"
+ROOT = "C:\\PRESERVED-SMS12\\CEN\\CENSRV01"
+SQL_ROOT = "C:\\PRESERVED-SMS12\\CEN\\CENSQL01"
 
 
 def run(host, vault, check_mode=False, snapshot=None, **options):
@@ -43,7 +46,8 @@ def test_first_run_copies_everything_to_the_host_and_the_vault(tmp_path):
     categories = result["categories"]
     assert all(c["verified"] for c in categories.values()), categories
     assert categories["collected_files"]["files"] == 2 and categories["registry"]["files"] == 1
-    assert result["module_calls"] == 3  # inventory, apply, finalize (site document needs the fetched SITECTRL.CT0)
+    # inventory, apply, the site document (it needs the fetched SITECTRL.CT0), the host manifest (once all verified)
+    assert result["module_calls"] == 4
     # sources are never modified or deleted
     assert host.get(SMS_ROOT + "\\SITE.SRV\\ISVMIF.BOX\\ASSETS.MIF") == b"START COMPONENT"
 
@@ -205,7 +209,7 @@ def test_relay_mode_passes_the_computer_and_fetches_over_its_share(tmp_path):
     original_fetch = host.fetch
 
     def fetch(remote, local):
-        assert remote.startswith("\\\\CENSRV01\\C$\\PRESERVED-SMS12\\v1\\")
+        assert remote.startswith("\\\\CENSRV01\\C$\\PRESERVED-SMS12\\CEN\\CENSRV01\\v1\\")
         return original_fetch("C:" + remote[len("\\\\CENSRV01\\C$"):], local)
     host.fetch = fetch
     result = run(host, tmp_path, computer="CENSRV01")
@@ -241,10 +245,11 @@ def test_site_database_exports_become_documents(tmp_path):
     snapshot = {"site_database": "SMS_CEN", "site_code": "CEN", "machine_groups": [{"name": "Accounting", "id": "CEN00002"}],
                 "jobs": [{"id": "CEN00117", "name": "Office", "system": False, "active": True, "status": "Pending"}]}
     result = sql_run(host, tmp_path, snapshot=snapshot)
-    name, args = host.calls[0]
+    listing, (name, args) = host.calls[0], host.calls[1]
+    assert listing[1]["mode"] == "inventory" and listing[1]["file_sets"] == [] and listing[1]["registry_export"] == []
     assert name == "sms.upgrade.sql_facts" and "Disk_SPEC" in args["script"] and "JobDetails" in args["script"]
-    assert host.get(ROOT + "\\v1\\database_documents\\physical_disks.csv") == b"DiskIndex,Size,FreeSpace\r\nC:,4096,1024\r\nD:,8192,\r\n"
-    summary = host.get(ROOT + "\\v1\\database_documents\\database-summary.md").decode("utf-8")
+    assert host.get(SQL_ROOT + "\\v1\\database_documents\\physical_disks.csv") == b"DiskIndex,Size,FreeSpace\r\nC:,4096,1024\r\nD:,8192,\r\n"
+    summary = host.get(SQL_ROOT + "\\v1\\database_documents\\database-summary.md").decode("utf-8")
     assert "CEN00117" in summary and "Invalid object name" in summary and "not configured" in summary
     assert [(p["source"], p["cause"]) for p in result["problems"]] == [("query job_details", "other")]
     assert result["categories"]["database_documents"]["verified"] is False
@@ -264,3 +269,186 @@ def test_site_database_plan_from_a_snapshot(tmp_path):
     result = sql_run(host, tmp_path, check_mode=True, snapshot={"site_database": "SMS_CEN"}, from_snapshot=True)
     assert host.calls == [] and [r["path"] for r in result["plan"]] == [
         "physical_disks.csv", "job_details.csv", "database-summary.md"]
+
+
+# ------------------------------------------------------------------ an unknown SMS root, skipped file sets (finding 2)
+def test_an_unknown_sms_root_fails_the_host_by_name_instead_of_preserving_nothing(tmp_path):
+    host = site_server()
+    host.sms_root = None  # the Installation Directory value is missing or unreadable
+    with pytest.raises(PreserveError, match=r"CENSRV01: the SMS root of CENSRV01 is unknown .*set sms_upgrade_sms_root"):
+        run(host, tmp_path)
+    assert not host.under(ROOT)
+    given = run(host, tmp_path, sms_root=SMS_ROOT)
+    assert given["problems"] == [] and given["categories"]["collected_files"]["files"] == 2
+    with pytest.raises(PreserveError, match="SMS root of CENSRV01 is unknown"):
+        run(host, tmp_path, check_mode=True, snapshot={"sms_tree": {"collected_files": []}})
+
+
+def test_file_sets_the_module_skipped_are_reported_and_unknown_tokens_are_problems(tmp_path):
+    host = site_server()
+    result = run(host, tmp_path, extra_sources=[{"category": "package_definition_files", "path": "%SYSTEM_ROOT%\\PDF"},
+                                                {"category": "package_definition_files", "path": "%SHARE:PDFS%\\X"}])
+    skipped = {item["path"]: item for item in result["skipped"]}
+    assert "%SHARE:PDFS%\\X" in skipped and "%SHARE:REPL$%\\SCRIPTS" in skipped  # shares that do not exist hold nothing
+    assert [(p["category"], p["source"], p["cause"]) for p in result["problems"]] == [
+        ("package_definition_files", "%SYSTEM_ROOT%\\PDF", "not_found")]
+    assert "%SYSTEM_ROOT% has no value on CENSRV01" in result["problems"][0]["message"]
+
+
+# ------------------------------------------------------------------ the vault never overwrites, runs never overlap (3)
+def test_a_stored_file_that_appears_meanwhile_is_kept_not_replaced(tmp_path, monkeypatch):
+    host = site_server()
+    real_link = os.link
+    intruder = b"placed by another run"
+
+    def racing_link(source, final):
+        if final.endswith("00000002.COL"):
+            with open(final, "wb") as handle:
+                handle.write(intruder)
+        return real_link(source, final)
+    monkeypatch.setattr(os, "link", racing_link)
+    result = run(host, tmp_path)
+    stored = tmp_path / "CEN" / "CENSRV01" / "v1" / "collected_files" / "00000002.COL"
+    assert stored.read_bytes() == intruder
+    assert [(p["source"].rsplit("\\", 1)[-1], p["cause"]) for p in result["problems"]] == [("00000002.COL", "vault")]
+    assert "exists with other content; it is kept" in result["problems"][0]["message"]
+
+
+def test_without_hard_links_the_vault_copies_into_a_new_file_and_still_never_replaces(tmp_path, monkeypatch):
+    host = site_server()
+
+    def no_links(source, final):
+        if final.endswith("00000002.COL"):
+            with open(final, "wb") as handle:
+                handle.write(b"placed by another run")
+        raise OSError(errno.EPERM, "Operation not permitted")
+    monkeypatch.setattr(os, "link", no_links)
+    result = run(host, tmp_path)
+    assert [p["source"].rsplit("\\", 1)[-1] for p in result["problems"]] == ["00000002.COL"]
+    assert (tmp_path / "CEN" / "CENSRV01" / "v1" / "collected_files" / "00000002.COL").read_bytes() == b"placed by another run"
+    assert (tmp_path / "CEN" / "CENSRV01" / "v1" / "collected_files" / "00000001.COL").read_bytes() == b"collected 1"
+    assert result["categories"]["package_definition_files"]["verified"] is True
+
+
+def test_runs_of_one_host_never_overlap(tmp_path):
+    host = site_server()
+    seen = {}
+    original = host.fetch
+
+    def fetch(remote, local):
+        original(remote, local)
+        if not seen:
+            with pytest.raises(PreserveError, match="another preserve run of CENSRV01 holds its vault directory .*pid"):
+                run(host, tmp_path)
+            seen["local"] = os.path.exists(local)  # the second run removed none of this run's transfers
+    host.fetch = fetch
+    result = run(host, tmp_path)
+    assert seen == {"local": True} and result["problems"] == []
+    leftover = tmp_path / "CEN" / "CENSRV01" / ".partial" / "dead-run"
+    leftover.mkdir(parents=True)
+    (leftover / "x").write_bytes(b"half")
+    run(host, tmp_path)
+    assert not leftover.exists()
+
+
+# ------------------------------------------------------------------ co-located SQL Server, one root per host (4)
+def test_two_inventory_names_of_one_machine_keep_separate_copies_and_a_repeat_changes_nothing(tmp_path):
+    host = site_server()
+    host.sql_output = "SMSUPG>>physical_disks\n a\n --\n 1\n"
+    for _round in range(2):
+        host.calls.clear()
+        site = run(host, tmp_path)
+        sql = sql_run(host, tmp_path, sql_queries={"job_details": None})
+    assert site["changed"] is False and sql["changed"] is False
+    assert [(name.rsplit(".", 1)[-1], args.get("mode")) for name, args in host.calls] == [
+        ("preserve_files", "inventory"), ("preserve_files", "inventory"), ("sql_facts", None)]
+    site_manifest = json.loads(host.get(ROOT + "\\MANIFEST.json"))
+    sql_manifest = json.loads(host.get(SQL_ROOT + "\\MANIFEST.json"))
+    assert site_manifest["host"] == "CENSRV01" and sql_manifest["host"] == "CENSQL01"
+    assert {e["category"] for e in sql_manifest["entries"]} == {"database_documents"}
+
+
+def test_a_replaced_host_manifest_counts_as_a_change(tmp_path):
+    host = site_server()
+    run(host, tmp_path)
+    host.put(ROOT + "\\MANIFEST.json", b"{}")
+    result = run(host, tmp_path)
+    assert result["changed"] is True and json.loads(host.get(ROOT + "\\MANIFEST.json"))["host"] == "CENSRV01"
+    host.sql_output = "SMSUPG>>physical_disks\n a\n --\n 1\n"
+    sql_run(host, tmp_path, sql_queries={"job_details": None})
+    host.put(SQL_ROOT + "\\MANIFEST.json", b"{}")  # e.g. another run wrote its own list there
+    again = sql_run(host, tmp_path, sql_queries={"job_details": None})
+    assert again["changed"] is True and json.loads(host.get(SQL_ROOT + "\\MANIFEST.json"))["host"] == "CENSQL01"
+
+
+# ------------------------------------------------------------------ an interrupted run (5)
+class Stop(BaseException):
+    """The controller stops (Ctrl-C, lost connection) in the middle of the run."""
+
+
+def test_an_interrupted_run_leaves_no_host_manifest_listing_uncopied_files_and_checkpoints_the_vault(tmp_path, monkeypatch):
+    monkeypatch.setattr(phase, "CHECKPOINT_FILES", 2)
+    host = site_server()
+    pdf = SMS_ROOT + "\\PRIMSITE.SRV\\IMPORT.SRC\\ENU\\SMS12SP4.PDF"
+    host.change_on_copy[pdf.upper()] = b"rewritten while copying"
+    fetched = []
+    original = host.fetch
+
+    def fetch(remote, local):
+        if len(fetched) == 5:
+            raise Stop()
+        fetched.append(remote)
+        original(remote, local)
+    host.fetch = fetch
+    with pytest.raises(Stop):
+        run(host, tmp_path)
+    assert not host.exists(ROOT + "\\MANIFEST.json")
+    manifest = json.loads((tmp_path / "CEN" / "CENSRV01" / "manifest.json").read_text())
+    assert 2 <= len(manifest["entries"]) <= 5
+    for entry in manifest["entries"]:
+        version = entry["versions"][0]
+        data = (tmp_path / "CEN" / "CENSRV01" / version["stored"]).read_bytes()
+        assert sha(data) == version["sha256"] and host.get(ROOT + "\\" + version["stored"].replace("/", "\\")) == data
+    host.fetch = original
+    resumed = run(host, tmp_path)
+    assert resumed["problems"] == []
+    listed = json.loads(host.get(ROOT + "\\MANIFEST.json"))
+    assert all(host.exists(ROOT + "\\" + v["stored"].replace("/", "\\")) for e in listed["entries"] for v in e["versions"])
+
+
+def test_a_verified_copy_an_interrupted_run_did_not_record_becomes_a_version(tmp_path):
+    host = site_server()
+    run(host, tmp_path)
+    (tmp_path / "CEN" / "CENSRV01" / "manifest.json").unlink()  # the run stopped before it recorded anything
+    host.files.pop((ROOT + "\\MANIFEST.json").upper())
+    mif = SMS_ROOT + "\\SITE.SRV\\ISVMIF.BOX\\ASSETS.MIF"
+    host.put(mif, b"START COMPONENT (edited)")
+    result = run(host, tmp_path)
+    assert result["problems"] == []
+    manifest = json.loads((tmp_path / "CEN" / "CENSRV01" / "manifest.json").read_text())
+    entry = [e for e in manifest["entries"] if e["path"] == "ASSETS.MIF"][0]
+    assert [(v["version"], v["sha256"]) for v in entry["versions"]] == [
+        (1, sha(b"START COMPONENT")), (2, sha(b"START COMPONENT (edited)"))]
+    assert entry["current"] == 2
+    row = [r for r in result["plan"] if r["path"] == "ASSETS.MIF"][0]
+    assert "recorded as v1" in row["note"]
+
+
+# ------------------------------------------------------------------ SQL host: listing, check mode (8)
+def test_sql_host_check_mode_after_a_complete_run_would_copy_nothing(tmp_path):
+    host = site_server()
+    host.sql_output = "SMSUPG>>physical_disks\n a\n --\n 1\n"
+    sql_run(host, tmp_path, sql_queries={"job_details": None})
+    host.calls.clear()
+    again = sql_run(host, tmp_path, sql_queries={"job_details": None})
+    assert again["changed"] is False and [c[0].rsplit(".", 1)[-1] for c in host.calls] == ["preserve_files", "sql_facts"]
+    check = sql_run(host, tmp_path, check_mode=True, sql_queries={"job_details": None})
+    assert check["changed"] is False and check["would_copy"] == {"files": 0, "bytes": 0, "unknown_sizes": 0}
+    assert {(r["action"], r["to_host"], r["to_vault"]) for r in check["plan"]} == {("unchanged", False, False)}
+
+
+def test_sql_host_root_inside_a_co_located_sms_tree_is_refused(tmp_path):
+    host = site_server()
+    host.sql_output = "SMSUPG>>physical_disks\n a\n --\n 1\n"
+    with pytest.raises(PreserveError, match="inside the SMS tree"):
+        sql_run(host, tmp_path, check_mode=True, host_root="C:\\SMS\\KEEP", sql_queries={"job_details": None})

@@ -40,7 +40,7 @@ def test_direct_run_preserves_and_returns_the_preservation_record(tmp_path):
     assert result["changed"] is True and result["mode"] == "direct"
     assert result["preservation"]["CENSRV01"]["collected_files"]["verified"] is True
     sent = action._execute_module.call_args_list[0].kwargs["module_args"]
-    assert "computer" not in sent and sent["mode"] == "inventory" and sent["host_root"] == "C:\\PRESERVED-SMS12"
+    assert "computer" not in sent and sent["mode"] == "inventory" and sent["host_root"] == "C:\\PRESERVED-SMS12\\CEN\\CENSRV01"
     assert action._connection.fetch_file.call_count == 12
     again = _action({"vault_dir": str(tmp_path)}, host).run(task_vars=_vars("CENSRV01"))
     assert again["changed"] is False and again["module_calls"] == 1
@@ -105,4 +105,20 @@ def test_the_password_never_reaches_the_result(tmp_path):
                       "sql_queries": {"job_details": None}}, host).run(task_vars=_vars("CENSQL01", ["sms_sql", "sms_site_cen"]))
     assert result.get("failed") is not True, result.get("msg")
     assert "s3cr3t" not in json.dumps(result)
-    assert host.calls[0][1]["login_password"] == "s3cr3t"
+    assert [args.get("login_password") for name, args in host.calls if name == "sms.upgrade.sql_facts"] == ["s3cr3t"]
+
+
+def test_a_site_server_that_is_also_the_sql_host_gets_both_kinds_preserved(tmp_path):
+    host = site_server()
+    host.sql_output = "SMSUPG>>physical_disks\n a\n --\n 1\n"
+    args = {"vault_dir": str(tmp_path), "database": "SMS_CEN", "sql_queries": {"job_details": None}}
+    groups = ["sms_central", "sms_site_servers", "sms_sql", "sms_site_cen"]
+    result = _action(args, host).run(task_vars=_vars("CENSRV01", groups))
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["kinds"] == ["site_server", "site_database"]
+    categories = result["preservation"]["CENSRV01"]
+    assert categories["collected_files"]["verified"] and categories["database_documents"]["verified"]
+    manifest = json.loads(host.get("C:\\PRESERVED-SMS12\\CEN\\CENSRV01\\MANIFEST.json"))
+    assert {"collected_files", "database_documents"} <= {e["category"] for e in manifest["entries"]}
+    again = _action(args, host).run(task_vars=_vars("CENSRV01", groups))
+    assert again["changed"] is False and again["module_calls"] == 2  # one listing for both, and the export
