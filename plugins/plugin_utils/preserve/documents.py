@@ -50,33 +50,55 @@ def _hex_lines(prefix, data):
     return "\r\n".join(lines)
 
 
-def _value_line(value, unicode_file):
+def _integer(label, kind, data, key):
+    if isinstance(data, bool) or not isinstance(data, (int, str)):
+        raise DocumentError("value %s of HKLM\\%s (%s) has no number: %r" % (label, key, kind, data))
+    try:
+        return int(data)
+    except ValueError:
+        raise DocumentError("value %s of HKLM\\%s (%s) is not a number: %r" % (label, key, kind, data))
+
+
+def _value_line(value, unicode_file, key=""):
+    """One value as regedit writes it. Data that is missing (a value that vanished between listing its names and
+    reading it) or of the wrong shape is a DocumentError naming the key and the value, never a wrong line."""
     name = value.get("name") or ""
     kind = value.get("type")
     data = value.get("value")
     label = "@" if name == "" else _reg_string(name)
     text_encoding = "utf-16-le" if unicode_file else "cp1252"
+    if data is None and kind in ("String", "DWord", "QWord", "ExpandString", "MultiString"):
+        raise DocumentError("value %s of HKLM\\%s (%s) has no data: it vanished or changed while it was read; run the "
+                            "preserve phase again" % (label, key, kind))
+    if kind in ("String", "ExpandString") and not isinstance(data, str):
+        raise DocumentError("value %s of HKLM\\%s (%s) is not text: %r" % (label, key, kind, data))
     if kind == "String":
-        text = "" if data is None else str(data)
-        if any(ord(c) < 32 for c in text):  # a line break would end the line: write the string as hex(1)
-            return _hex_lines("%s=hex(1):" % label, (text + "\0").encode(text_encoding))
-        return "%s=%s" % (label, _reg_string(text))
+        if any(ord(c) < 32 for c in data):  # a line break would end the line: write the string as hex(1)
+            return _hex_lines("%s=hex(1):" % label, (data + "\0").encode(text_encoding))
+        return "%s=%s" % (label, _reg_string(data))
     if kind == "DWord":
-        return "%s=dword:%08x" % (label, int(data) & 0xFFFFFFFF)
+        return "%s=dword:%08x" % (label, _integer(label, kind, data, key) & 0xFFFFFFFF)
     if kind == "QWord":
-        return _hex_lines("%s=hex(b):" % label, (int(data) & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little"))
+        return _hex_lines("%s=hex(b):" % label, (_integer(label, kind, data, key) & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little"))
     if kind == "ExpandString":
-        return _hex_lines("%s=hex(2):" % label, (str(data) + "\0").encode(text_encoding))
+        return _hex_lines("%s=hex(2):" % label, (data + "\0").encode(text_encoding))
     if kind == "MultiString":
         items = data if isinstance(data, list) else [data]
+        if not all(isinstance(item, str) for item in items):
+            raise DocumentError("value %s of HKLM\\%s (MultiString) holds a part that is not text: %r" % (label, key, data))
         return _hex_lines("%s=hex(7):" % label, ("".join("%s\0" % s for s in items) + "\0").encode(text_encoding))
     if kind in ("Binary", "None", "Unknown"):
         try:
             raw = base64.b64decode(data or "", validate=True)
         except (ValueError, TypeError) as exc:
-            raise DocumentError("value %r: binary data is not base64 (%s)" % (name, exc))
+            raise DocumentError("value %s of HKLM\\%s: binary data is not base64 (%s)" % (label, key, exc))
+        if kind == "Unknown":
+            # .NET names no type for REG_RESOURCE_LIST and the like, and the type number is not returned: written as a
+            # comment, so importing the file never creates the value with a wrong type (REG_NONE).
+            return "; %s: registry type unknown to .NET (REG_RESOURCE_LIST or similar), not imported; data (hex): %s" % (
+                label, ",".join("%02x" % b for b in raw) or "(none)")
         return _hex_lines("%s=hex:" % label if kind == "Binary" else "%s=hex(0):" % label, raw)
-    raise DocumentError("value %r has the unknown registry type %r" % (name, kind))
+    raise DocumentError("value %s of HKLM\\%s has the unknown registry type %r" % (label, key, kind))
 
 
 def _encodable(keys):
@@ -104,12 +126,17 @@ def registry_export(keys):
     for key in keys:
         if not isinstance(key, dict) or not isinstance(key.get("path"), str) or not key["path"]:
             raise DocumentError("registry key entry %r has no path" % (key,))
+        if not isinstance(key.get("values") or [], list):
+            raise DocumentError("HKLM\\%s: its values are not a list" % key["path"])
+        for value in key.get("values") or []:
+            if not isinstance(value, dict) or not isinstance(value.get("name") or "", str):
+                raise DocumentError("HKLM\\%s: value entry %r has no name" % (key["path"], value))
     unicode_file = not _encodable(keys)
     lines = ["Windows Registry Editor Version 5.00" if unicode_file else "REGEDIT4", ""]
     for key in sorted(keys, key=lambda k: [part.upper() for part in k["path"].split("\\")]):
         lines.append("[%s\\%s]" % (ROOT_KEY, key["path"]))
         for value in sorted(key.get("values") or [], key=lambda v: (v.get("name") or "").upper()):
-            lines.append(_value_line(value, unicode_file))
+            lines.append(_value_line(value, unicode_file, key["path"]))
         lines.append("")
     text = "\r\n".join(lines) + "\r\n"
     return b"\xff\xfe" + text.encode("utf-16-le") if unicode_file else text.encode("cp1252")

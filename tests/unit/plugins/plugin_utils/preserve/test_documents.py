@@ -111,3 +111,33 @@ def test_database_documents():
     assert "re-create as an advertisement" in summary and "| Accounting | CEN00002 |" in summary
     assert "| Physical disks | UNCONFIRMED | physical_disks.csv | 2 | exported |" in summary
     assert "| Query definitions | UNCONFIRMED | - | - | not configured |" in summary
+
+
+@pytest.mark.parametrize("kind", ["DWord", "QWord", "ExpandString", "MultiString", "String"])
+def test_a_value_that_vanished_while_it_was_read_is_named_not_written_as_none(kind):
+    keys = [{"path": "SOFTWARE\\Microsoft\\SMS\\Components", "values": [{"name": "Gone", "type": kind, "value": None}]}]
+    with pytest.raises(DocumentError, match=r'value "Gone" of HKLM\\SOFTWARE\\Microsoft\\SMS\\Components \(%s\) has no data' % kind):
+        registry_export(keys)
+
+
+def test_a_type_dotnet_does_not_name_is_kept_as_a_comment_never_imported_as_reg_none():
+    text = registry_export([{"path": "SOFTWARE\\Microsoft\\SMS", "values": [
+        {"name": "Resources", "type": "Unknown", "value": "AAEC"}]}]).decode("cp1252")
+    line = [x for x in text.split("\r\n") if "Resources" in x][0]
+    assert line.startswith(';') and "data (hex): 00,01,02" in line and "hex(0)" not in text
+
+
+VALUE = st.fixed_dictionaries({
+    "name": st.one_of(st.none(), st.text(max_size=5), st.integers()),
+    "type": st.sampled_from(["String", "DWord", "QWord", "ExpandString", "MultiString", "Binary", "None", "Unknown", "Link"]),
+    "value": st.one_of(st.none(), st.integers(), st.text(max_size=8), st.lists(st.one_of(st.none(), st.text(max_size=3)), max_size=3),
+                       st.booleans(), st.floats(allow_nan=False))})
+
+
+@given(st.lists(st.one_of(VALUE, st.none(), st.text(max_size=3)), max_size=4))
+@settings(max_examples=300)
+def test_any_raw_registry_data_gives_a_document_or_a_document_error(values):
+    try:
+        registry_export([{"path": "SOFTWARE\\Microsoft\\SMS", "values": values}])
+    except DocumentError:
+        pass

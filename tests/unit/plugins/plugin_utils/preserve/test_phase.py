@@ -452,3 +452,21 @@ def test_sql_host_root_inside_a_co_located_sms_tree_is_refused(tmp_path):
     host.sql_output = "SMSUPG>>physical_disks\n a\n --\n 1\n"
     with pytest.raises(PreserveError, match="inside the SMS tree"):
         sql_run(host, tmp_path, check_mode=True, host_root="C:\\SMS\\KEEP", sql_queries={"job_details": None})
+
+
+# ------------------------------------------------------------------ bad input to the documents (13)
+def test_a_registry_value_that_vanished_is_a_problem_of_the_export_and_everything_else_is_preserved(tmp_path, monkeypatch):
+    host = site_server()
+    host.registry.append({"path": "SOFTWARE\\Microsoft\\SMS\\Components", "values": [
+        {"name": "Interval", "type": "DWord", "value": None}]})
+    result = run(host, tmp_path)
+    assert [(p["category"], p["cause"]) for p in result["problems"]] == [("registry", "other")]
+    assert 'value "Interval" of HKLM\\SOFTWARE\\Microsoft\\SMS\\Components (DWord) has no data' in result["problems"][0]["message"]
+    assert result["categories"]["collected_files"]["verified"] and not result["categories"]["registry"]["verified"]
+
+    def broken(*_args):
+        raise KeyError("senders")
+    monkeypatch.setattr(phase.documents, "site_properties", broken)
+    other = run(site_server(), tmp_path / "other")
+    assert [(p["category"], p["cause"]) for p in other["problems"]] == [("site_documents", "other")]
+    assert "KeyError" in other["problems"][0]["message"]
