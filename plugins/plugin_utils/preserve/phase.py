@@ -173,7 +173,7 @@ class HostRun:
         again: two runs of one host (two operators, two inventories) never interleave their copies or manifests."""
         try:
             make_private_dirs(self.directory)
-            handle = open(os.path.join(self.directory, LOCK), "a+", encoding="utf-8")  # pylint: disable=consider-using-with
+            handle = os.fdopen(os.open(os.path.join(self.directory, LOCK), os.O_RDWR | os.O_CREAT, 0o600), "r+", encoding="utf-8")
         except OSError as exc:
             raise PreserveError("cannot use the vault directory %s: %s" % (self.directory, exc))
         try:
