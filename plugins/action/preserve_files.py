@@ -11,17 +11,14 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather_action import site_code_from_groups
+from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.hostinfo import host_snapshot, resolve_site
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.paths import UnsafePath
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.phase import HostRun, PreserveError
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import VaultError
-from ansible_collections.sms.upgrade.plugins.plugin_utils.snapshot import load_snapshot, snapshot_path
 
 SET_BY_ACTION = ("mode", "copies", "documents", "registry_export", "file_sets", "text_files", "registry_values",
                  "registry_keys", "system_root_values", "sms_root_value")
 MAX_LISTED = 5
-
-
 SITE_SERVER_GROUPS = ("sms_site_servers", "sms_central", "sms_primary", "sms_secondary", "sms_helper", "sms_logon")
 
 
@@ -89,32 +86,13 @@ class ActionModule(ActionBase):
             raise ValueError("; ".join(validated.error_messages))
         return validated.validated_parameters
 
-    def _snapshot(self, host, snapshot_dir, required):
-        if not snapshot_dir:
-            if required:
-                raise ValueError("from_snapshot needs snapshot_dir")
-            return None
-        path = snapshot_path(snapshot_dir, host)
-        if not os.path.exists(path):
-            if required:
-                raise ValueError("no snapshot %s: run the readiness playbook first" % path)
-            return None
-        snapshot = load_snapshot(host, path)
-        if snapshot.problems:
-            if required:
-                raise ValueError("snapshot %s is not usable: %s" % (path, "; ".join(
-                    "%s: %s" % (p.path, p.message) for p in snapshot.problems[:3])))
-            return None
-        return snapshot.data
-
     def _preserve(self, host, task_vars):
         args = self._args()
         check_mode = bool(self._task.check_mode or task_vars.get("ansible_check_mode"))
-        snapshot = self._snapshot(host, args["snapshot_dir"], args["from_snapshot"])
+        snapshot = host_snapshot(args["snapshot_dir"], host, args["from_snapshot"])
         groups = task_vars.get("group_names", [])
         kinds = preserve_kinds(args["kind"], groups, snapshot)
-        site = args["site_code"] or (snapshot or {}).get("site_code") or ((snapshot or {}).get("sms") or {}).get("site_code") \
-            or site_code_from_groups(groups)
+        site = resolve_site(args["site_code"], snapshot, groups, args["vault_dir"], host)
         if not site:
             raise ValueError("site code unknown: set site_code, put the host in an sms_site_XXX group or gather its snapshot")
         delegate = self._task.delegate_to

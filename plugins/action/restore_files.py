@@ -10,8 +10,10 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather_action import site_code_from_groups, utc_timestamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather_action import utc_timestamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve import restore
+from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.hostinfo import host_snapshot, resolve_site
+from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.phase import cause_of_message
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.paths import UnsafePath, windows_key
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import MANIFEST, VaultError, host_dir, load_manifest
 
@@ -34,6 +36,8 @@ class ActionModule(ActionBase):
         "overwrite": {"type": "bool", "default": False},
         "computer": {"type": "str"},
         "share_map": {"type": "dict", "default": {}},
+        "snapshot_dir": {"type": "path"},
+        "allow_site_control": {"type": "bool", "default": False},
     }
 
     def run(self, tmp=None, task_vars=None):
@@ -59,15 +63,17 @@ class ActionModule(ActionBase):
             raise ValueError("; ".join(validated.error_messages))
         args = validated.validated_parameters
         check_mode = bool(self._task.check_mode or task_vars.get("ansible_check_mode"))
-        site = args["site_code"] or site_code_from_groups(task_vars.get("group_names", []))
+        site = resolve_site(args["site_code"], host_snapshot(args["snapshot_dir"], host), task_vars.get("group_names", []),
+                            args["vault_dir"], host)
         if not site:
-            raise ValueError("site code unknown: set site_code or put the host in an sms_site_XXX group")
+            raise ValueError("site code unknown: set site_code, put the host in an sms_site_XXX group or gather its snapshot")
         directory = host_dir(args["vault_dir"], site, host)
         path = os.path.join(directory, MANIFEST)
         if not os.path.exists(path):
             raise ValueError("nothing preserved for %s: no vault manifest %s (run the preserve playbook first)" % (host, path))
         manifest = load_manifest(path, site, host)
-        restores, problems = restore.plan(manifest, args["select"], directory, args["version"], args["dest"], args["layout"])
+        restores, problems = restore.plan(manifest, args["select"], directory, args["version"], args["dest"], args["layout"],
+                                          args["allow_site_control"])
         delegate = self._task.delegate_to
         relay = delegate if delegate and delegate != host else None
         computer = args["computer"] or (task_vars.get("sms_upgrade_computer") or host if relay else None)
@@ -114,8 +120,13 @@ class ActionModule(ActionBase):
         finally:
             self._remove_tmp_path(tmpdir)
         restored = result.get("restored") or []
-        problems = [{"file": item.get("id"), "target": item.get("dest"), "cause": item.get("cause") or "other",
-                     "message": item.get("message")} for item in restored if item.get("status") not in ("copied", "present")]
+        names = {"r%d" % index: "%s/%s v%d" % (item.category, item.path, item.version)
+                 for index, (item, _kind, _expected, _backup) in enumerate(actions)}
+        problems = [{"file": names.get(item.get("id"), item.get("id")), "target": item.get("dest"),
+                     "cause": item.get("cause") or "other", "message": item.get("message")}
+                    for item in restored if item.get("status") not in ("copied", "present")]
         if result.get("failed") and not restored:
-            problems.append({"file": "*", "target": "*", "cause": "other", "message": result.get("msg")})
+            cause = cause_of_message(result.get("msg"))
+            problems += [{"file": names["r%d" % index], "target": item.target, "cause": cause, "message": result.get("msg")}
+                         for index, (item, _kind, _expected, _backup) in enumerate(actions)]
         return restored, problems

@@ -432,10 +432,26 @@ Function Restore-SmsFile {
                 -Message "the copy written to $($File.target) does not read back with the vault's SHA-256"
         }
         if ($exists) {
+            # One atomic ReplaceFile: the target is never missing, the old file is kept as the backup.
             $backup = ConvertTo-SmsIoPath -Path (ConvertTo-SmsRemotePath -Target $Target -LocalPath $File.backup)
-            [System.IO.File]::Move($io, $backup)
+            try { [System.IO.File]::Replace($temp, $io, $backup) }
+            catch {
+                $replaceError = $_
+                if (-not [System.IO.File]::Exists($io) -and [System.IO.File]::Exists($backup)) {
+                    # ReplaceFile moved the target aside but not the new file in: finish, or put the old file back.
+                    try { [System.IO.File]::Move($temp, $io) }
+                    catch { [System.IO.File]::Move($backup, $io); throw }
+                }
+                elseif ([System.IO.File]::Exists($io) -and -not [System.IO.File]::Exists($backup)) {
+                    # A file system without ReplaceFile (an old SMB server): move aside, move in, undo on failure.
+                    [System.IO.File]::Move($io, $backup)
+                    try { [System.IO.File]::Move($temp, $io) }
+                    catch { [System.IO.File]::Move($backup, $io); throw }
+                }
+                else { throw $replaceError }
+            }
         }
-        [System.IO.File]::Move($temp, $io)
+        else { [System.IO.File]::Move($temp, $io) }
         New-SmsPreserveOutcome -Id $File.id -Dest $File.target -Status 'copied'
     }
     catch {

@@ -69,17 +69,29 @@ def target_for(entry, dest=None, layout="tree"):
     return base + "\\" + tail
 
 
-def plan(manifest, patterns, vault_dir, version=None, dest=None, layout="tree"):
+# Categories that configure a running SMS 1.2 site: put back where they came from only when asked explicitly.
+LIVE_CONFIGURATION = ("site_control_files",)
+
+
+def plan(manifest, patterns, vault_dir, version=None, dest=None, layout="tree", allow_site_control=False):
     """``(restores, problems)``: each selected file with its target, after checking its vault copy.
 
     A vault copy that does not match the manifest is not restored (a problem names it); two files that would land on
-    the same target are refused.
+    the same target are refused. SITECTRL.CT0 and System.map go back to their original location (over the
+    configuration of a site that may still be running) only with ``allow_site_control``; under ``dest`` they are
+    restored like any file.
     """
     vault = VaultFiles(vault_dir)
     restores, problems, targets = [], [], {}
     for entry, record in select(manifest, patterns, version):
         name = "%s/%s v%d" % (entry["category"], entry["path"], record["version"])
         target = target_for(entry, dest, layout)
+        if dest is None and entry["category"] in LIVE_CONFIGURATION and not allow_site_control:
+            problems.append({"file": name, "target": target, "cause": "refused", "message": (
+                "not restored: %s would replace the site configuration at %s, which a running SMS site uses; restore it "
+                "under dest, or set allow_site_control (restore_allow_site_control=true) to put it back there" % (
+                    name, target))})
+            continue
         key = windows_key(target)
         if key in targets:
             raise RestoreError("%s and %s would both be restored to %s: use layout tree or restore them apart" % (

@@ -63,6 +63,14 @@ def host_dir(vault_root, site, host):
     return os.path.join(vault_root, site.upper(), host)
 
 
+def hosted_sites(vault_root, host):
+    """Site codes under which ``host`` has a manifest in the vault (sorted)."""
+    if not vault_root or not os.path.isdir(vault_root):
+        return []
+    return sorted(site for site in os.listdir(vault_root)
+                  if _SITE.match(site) and os.path.isfile(os.path.join(vault_root, site, host, MANIFEST)))
+
+
 def new_manifest(site, host, computer, host_root):
     return {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "site": site.upper(), "host": host,
             "computer": computer, "host_root": host_root, "updated_at": None, "entries": [], "open_problems": []}

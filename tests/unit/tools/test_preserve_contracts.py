@@ -125,3 +125,15 @@ def test_restore_spec_matches_the_documentation():
     assert compare(Restore.ACTION_OPTIONS, doc["options"], "restore_files (action)") == []
     assert set(doc["options"]) == set(restore_spec["options"]) | set(Restore.ACTION_OPTIONS)
     assert set(ps_contracts.result_keys(_read(PSM1))) >= {"targets", "restored"}
+
+
+def test_restore_replaces_a_target_in_one_step_and_never_leaves_it_missing():
+    """Restore-SmsFile puts a file over an existing target with ReplaceFile (the old file becomes the backup); where it
+    falls back to two moves, every move of the new file in is undone by moving the old file back."""
+    with open(PSM1, "rb") as handle:
+        root, source = ps_contracts.parse(handle.read())
+    body = ps_contracts.text(ps_contracts.function_node(root, source, "Restore-SmsFile"), source)
+    assert "[System.IO.File]::Replace($temp, $io, $backup)" in body
+    moves_in = len(re.findall(r"try \{ \[System\.IO\.File\]::Move\(\$temp, \$io\) \}", body))
+    undos = len(re.findall(r"catch \{ \[System\.IO\.File\]::Move\(\$backup, \$io\); throw \}", body))
+    assert moves_in == undos == 2

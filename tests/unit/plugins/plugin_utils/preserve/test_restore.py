@@ -127,3 +127,45 @@ def test_nothing_preserved_is_a_clear_message(tmp_path):
         _action({"vault_dir": str(tmp_path), "select": ["*"]}, site_server()).run(task_vars=VARS)
     with pytest.raises(AnsibleActionFail, match="files is set by the action plugin"):
         _action({"vault_dir": str(tmp_path), "select": ["*"], "files": []}, site_server()).run(task_vars=VARS)
+
+
+# ------------------------------------------------------------------ a running site's configuration, site code, names
+def test_site_control_files_go_back_to_their_original_location_only_when_asked(preserved):
+    host, vault, _original = preserved
+    sitectrl = SMS_ROOT + "\\SITE.SRV\\SITECFG.BOX\\SITECTRL.CT0"
+    host.put(sitectrl, b"the running site's configuration")
+    args = {"vault_dir": str(vault), "select": ["site_control_files/*", "mif_files/*"], "overwrite": True}
+    refused = _action(args, host).run(task_vars=VARS)
+    assert refused["failed"] is True and "would replace the site configuration" in refused["msg"]
+    assert {p["file"] for p in refused["problems"]} == {"site_control_files/SITE.SRV/SITECFG.BOX/SITECTRL.CT0 v1",
+                                                        "site_control_files/SYSTEM.MAP v1"}
+    assert {p["cause"] for p in refused["problems"]} == {"refused"}
+    assert host.get(sitectrl) == b"the running site's configuration"
+    under = _action(dict(args, dest="C:\\RESTORED"), host).run(task_vars=VARS)
+    assert under.get("failed") is not True, under.get("msg")
+    assert host.exists("C:\\RESTORED\\SITE.SRV\\SITECFG.BOX\\SITECTRL.CT0")
+    allowed = _action(dict(args, allow_site_control=True), host).run(task_vars=VARS)
+    assert allowed.get("failed") is not True, allowed.get("msg")
+    assert host.get(sitectrl).startswith(b"SITE CONTROL FILE")
+
+
+def test_restore_finds_the_vault_the_preserve_phase_wrote_without_a_site_group(preserved, tmp_path):
+    host, vault, _original = preserved
+    args = {"vault_dir": str(vault), "select": ["mif_files/*"], "dest": "C:\\RESTORED"}
+    result = _action(args, host).run(task_vars={"inventory_hostname": "CENSRV01", "group_names": ["sms_central"]})
+    assert result.get("failed") is not True, result.get("msg")
+    assert host.exists("C:\\RESTORED\\ASSETS.MIF")
+
+
+def test_a_failed_write_names_each_file_and_its_cause(preserved):
+    host, vault, _original = preserved
+    action = _action({"vault_dir": str(vault), "select": ["mif_files/*"], "dest": "C:\\RESTORED"}, host)
+    calls = action._execute_module.side_effect
+
+    def denied(module_name, module_args, task_vars):
+        if module_args.get("mode") == "apply":
+            return {"failed": True, "msg": "Access to the path '\\\\CENSRV01\\C$\\RESTORED' is denied."}
+        return calls(module_name, module_args, task_vars)
+    action._execute_module.side_effect = denied
+    result = action.run(task_vars=VARS)
+    assert [(p["file"], p["cause"]) for p in result["problems"]] == [("mif_files/ASSETS.MIF v1", "access_denied")]
