@@ -470,3 +470,32 @@ def test_a_registry_value_that_vanished_is_a_problem_of_the_export_and_everythin
     other = run(site_server(), tmp_path / "other")
     assert [(p["category"], p["cause"]) for p in other["problems"]] == [("site_documents", "other")]
     assert "KeyError" in other["problems"][0]["message"]
+
+
+# ------------------------------------------------------------------ a module call that fails as a whole (14)
+def test_a_failed_apply_call_gives_one_problem_per_file_with_its_cause(tmp_path):
+    host = site_server()
+    listing = host.run_module
+
+    def denied(name, args):
+        if args.get("mode") == "apply":
+            return {"failed": True, "msg": "Access is denied to \\\\CENSRV01\\C$"}
+        return listing(name, args)
+    host.run_module = denied
+    result = run(host, tmp_path)
+    sources = [p["source"] for p in result["problems"]]
+    assert len(sources) == len(set(sources)) == 14  # 12 files, the registry export and the host manifest, each once
+    assert {p["cause"] for p in result["problems"]} == {"access_denied"}
+    copies = [p for p in result["problems"] if p["source"] != "MANIFEST.json"]
+    assert all("not copied to the host CENSRV01: Access is denied" in p["message"] for p in copies)
+
+
+@pytest.mark.parametrize("message, cause", [
+    ("Access to the path 'C:\\PRESERVED-SMS12' is denied.", "access_denied"),
+    ("There is not enough space on the disk.", "disk_full"),
+    ("The network path was not found.", "unreachable"),
+    ("The process cannot access the file because it is being used by another process.", "locked"),
+    ("Something else", "other"), (None, "other"),
+])
+def test_causes_are_read_from_a_whole_call_failure_message(message, cause):
+    assert phase.cause_of_message(message) == cause
