@@ -17,7 +17,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.phase import 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import VaultError
 
 SET_BY_ACTION = ("mode", "copies", "documents", "registry_export", "file_sets", "text_files", "registry_values",
-                 "registry_keys", "system_root_values", "sms_root_value")
+                 "registry_keys", "system_root_values", "sms_root_value", "remove_partials")
 MAX_LISTED = 5
 SITE_SERVER_GROUPS = ("sms_site_servers", "sms_central", "sms_primary", "sms_secondary", "sms_helper", "sms_logon")
 

@@ -11,7 +11,8 @@
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 2.0
 
-# A copy in progress carries this suffix until it is verified and renamed; leftovers are removed by the next apply.
+# A copy in progress carries this suffix until it is verified and renamed; the controller names the leftovers the
+# next apply removes (paths.HOST_PARTIAL_SUFFIX; a preserved file never ends with it).
 $script:SmsPartialSuffix = '.smsupg-partial'
 # Paths this long or longer are opened with the \\?\ prefix (.NET 4.6.2+ then allows up to 32,767 characters).
 $script:SmsLongPathAt = 240
@@ -48,6 +49,7 @@ Function Get-SmsPreserveSpec {
                 replace = @{ type = 'bool'; default = $false }
             }
         }
+        remove_partials = @{ type = 'list'; elements = 'str'; default = @() }
     }
     foreach ($name in $options.Keys) { $spec.options[$name] = $options[$name] }
     $spec
@@ -324,15 +326,18 @@ Function Invoke-SmsPreserveInventory {
 }
 
 Function Invoke-SmsPreserveApply {
-    <# Mode apply: remove leftovers of interrupted copies, then copy and write what the controller decided. #>
+    <# Mode apply: remove the leftovers of interrupted copies the controller names, then copy and write what it decided. #>
     param($Module, $Target, [String]$IoRoot)
     $check = $Module.CheckMode
-    $io = ConvertTo-SmsIoPath -Path $IoRoot
-    if (-not $check -and [System.IO.Directory]::Exists($io)) {
-        $leftovers = @([System.IO.Directory]::EnumerateFiles($io, "*$($script:SmsPartialSuffix)", [System.IO.SearchOption]::AllDirectories))
-        foreach ($partial in $leftovers) { Remove-SmsPartialFile -Path $partial }
-        $Module.Result.removed_partials = @($leftovers | ForEach-Object { $_.Substring($io.TrimEnd('\').Length + 1) })
-    }
+    # Only the exact paths the controller passed (from its listing), and only copies in progress (the suffix).
+    $Module.Result.removed_partials = @(foreach ($relative in @($Module.Params.remove_partials)) {
+            if (-not $relative.EndsWith($script:SmsPartialSuffix, [System.StringComparison]::OrdinalIgnoreCase)) { continue }
+            $partial = ConvertTo-SmsIoPath -Path ($IoRoot.TrimEnd('\') + '\' + $relative)
+            if (-not $check -and [System.IO.File]::Exists($partial)) {
+                Remove-SmsPartialFile -Path $partial
+                $relative
+            }
+        })
     $copies = @(foreach ($copy in @($Module.Params.copies)) { Copy-SmsPreserveFile -Target $Target -IoRoot $IoRoot -Copy $copy -CheckMode $check })
     $documents = @(foreach ($document in @($Module.Params.documents)) { Write-SmsPreserveDocument -IoRoot $IoRoot -Document $document -CheckMode $check })
     $Module.Result.copies = $copies

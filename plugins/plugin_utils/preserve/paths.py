@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 
+HOST_PARTIAL_SUFFIX = ".smsupg-partial"  # a host copy in progress (SmsPreserve.psm1 $script:SmsPartialSuffix)
 MAX_HOST_PATH = 220          # local form; the relay's \\COMPUTER\C$ form and a copy's temporary suffix stay below 260
 MAX_SEGMENT = 255
 LONG_DIR = "_long"
@@ -152,16 +153,18 @@ def join_windows(root, relative):
 def stored_path(version, category, relative, host_root):
     """Where version ``version`` of a file lives, relative to the vault directory and to the host root.
 
-    Normally ``v<version>/<category>/<relative>``. When the host copy would be longer than MAX_HOST_PATH,
-    the file is stored as ``v<version>/<category>/_long/<16 hex digits of the path's hash>-<name>`` (the name
-    cut to fit, extension kept); the manifest keeps the original relative path.
+    Normally ``v<version>/<category>/<relative>``. When the host copy would be longer than MAX_HOST_PATH, or the
+    name ends with ``HOST_PARTIAL_SUFFIX`` (which marks a copy in progress on the host), the file is stored as
+    ``v<version>/<category>/_long/<16 hex digits of the path's hash>-<name>`` (the name cut to fit, extension kept,
+    a trailing suffix changed); the manifest keeps the original relative path.
     """
     if not isinstance(version, int) or version < 1:
         raise UnsafePath("version %r is not a positive number" % (version,))
     category = vault_relpath(category, "category")
     relative = vault_relpath(relative)
     stored = "v%d/%s/%s" % (version, category, relative)
-    if len(join_windows(host_root, stored)) <= MAX_HOST_PATH:
+    partial_name = relative.upper().endswith(HOST_PARTIAL_SUFFIX.upper())
+    if len(join_windows(host_root, stored)) <= MAX_HOST_PATH and not partial_name:
         return stored
     digest = hashlib.sha256(relative.upper().encode("utf-8")).hexdigest()[:16]
     prefix = "v%d/%s/%s/%s-" % (version, category, LONG_DIR, digest)
@@ -174,6 +177,8 @@ def stored_path(version, category, relative, host_root):
         name = stem[:room - len(ext) - 1].rstrip(". ") + "." + ext
     else:
         name = name[:room].rstrip(". ")
+    if name.upper().endswith(HOST_PARTIAL_SUFFIX.upper()):
+        name = name[:-1] + "_"  # the host would take it for a copy in progress
     candidate = prefix + (name or "file")
     return "/".join(check_segments(candidate.split("/"), "stored path"))
 

@@ -37,7 +37,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import isql
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import build_sms_tree, gather_data
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve import documents
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.paths import (
-    UnsafePath, check_host_root, host_copy_root, join_windows)
+    HOST_PARTIAL_SUFFIX, UnsafePath, check_host_root, host_copy_root, join_windows, vault_relpath)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.selection import (
     Item, extra_file_sets, preserve_data, problem, select_files)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import (
@@ -122,7 +122,7 @@ class HostRun:
         self.partial = None
         self.host_root_io = None
         self.host_files = None
-        self.host_manifest_listed = False
+        self.partials = []
         self._previous_open = []
         self.kinds = []
         self._unsaved = 0
@@ -544,7 +544,15 @@ class HostRun:
     def _listing(self, inventory):
         self.host_root_io = inventory.get("host_root_io") or self.host_root
         self.host_files = {f["path"].replace("\\", "/").upper(): f for f in inventory.get("host_files") or []}
-        self.host_manifest_listed = HOST_MANIFEST.upper() in self.host_files
+        self.partials = []
+        for path in inventory.get("host_partials") or []:
+            try:
+                relative = vault_relpath(path, "copy in progress")
+            except UnsafePath as exc:
+                self.warnings.append("%s: left alone: %s" % (self.o["host"], exc))
+                continue
+            if relative.upper().endswith(HOST_PARTIAL_SUFFIX.upper()):
+                self.partials.append(relative.replace("/", "\\"))
 
     def _site_server_plan(self, snapshot):
         """The check-mode plan of a host known only from its snapshot."""
@@ -621,10 +629,12 @@ class HostRun:
                                 "sha256": d.sha256, "size": d.size} for i, d in enumerate(copies)],
                     "documents": [{"id": "d%d" % i, "dest": d.stored.replace("/", "\\"), "sha256": d.sha256,
                                    "content": base64.b64encode(contents[id(d)]).decode("ascii")}
-                                  for i, d in enumerate(writes)]}
+                                  for i, d in enumerate(writes)],
+                    "remove_partials": list(self.partials)}
             if self.o.get("computer"):
                 args["computer"] = self.o["computer"]
             applied = self._module(PRESERVE_MODULE, args)
+            self.partials = [p for p in self.partials if p not in (applied.get("removed_partials") or [])]
             if applied.get("failed") and not applied.get("copies") and not applied.get("documents"):
                 failed = applied.get("msg") or "the preserve module failed"
                 cause = cause_of_message(failed)

@@ -13,7 +13,7 @@ ps_contracts = pytest.importorskip("ps_contracts")
 import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.sms.upgrade.plugins.action.preserve_files import ActionModule, SET_BY_ACTION  # noqa: E402
-from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve import phase  # noqa: E402
+from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve import paths, phase  # noqa: E402
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.selection import PROBLEM_CAUSES  # noqa: E402
 
 REPO = ps_contracts.REPO
@@ -137,3 +137,13 @@ def test_restore_replaces_a_target_in_one_step_and_never_leaves_it_missing():
     moves_in = len(re.findall(r"try \{ \[System\.IO\.File\]::Move\(\$temp, \$io\) \}", body))
     undos = len(re.findall(r"catch \{ \[System\.IO\.File\]::Move\(\$backup, \$io\); throw \}", body))
     assert moves_in == undos == 2
+
+
+def test_the_host_deletes_only_the_leftovers_the_controller_names():
+    """Invoke-SmsPreserveApply removes exactly the paths in remove_partials (with the suffix), nothing it finds itself;
+    the suffix is the one the Python brains know."""
+    with open(PSM1, "rb") as handle:
+        root, source = ps_contracts.parse(handle.read())
+    body = ps_contracts.text(ps_contracts.function_node(root, source, "Invoke-SmsPreserveApply"), source)
+    assert "EnumerateFiles" not in body and "$Module.Params.remove_partials" in body
+    assert "'%s'" % paths.HOST_PARTIAL_SUFFIX in _read(PSM1).split("$script:SmsPartialSuffix = ", 1)[1].splitlines()[0]

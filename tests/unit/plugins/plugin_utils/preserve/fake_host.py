@@ -111,24 +111,30 @@ class FakeHost:
         root = args["host_root"]
         host_files = [{"path": full[len(root) + 1:], "size": len(data), "sha256": sha(data)}
                       for full, data in self.under(root) if not full.upper().endswith(".SMSUPG-PARTIAL")]
+        partials = [full[len(root) + 1:] for full, _data in self.under(root) if full.upper().endswith(".SMSUPG-PARTIAL")]
         return {"changed": False, "computer": self.computer, "sms_root": sms_root, "errors": [],
                 "shares": [{"name": n, "path": p} for n, p in self.shares.items()], "file_sets": file_sets,
                 "skipped_file_sets": skipped,
                 "registry_tree": self.registry if args.get("registry_export") else None,
-                "host_root_io": self.io_root(root), "host_files": host_files, "host_free_bytes": self.free_bytes}
+                "host_root_io": self.io_root(root), "host_files": host_files, "host_partials": partials,
+                "host_free_bytes": self.free_bytes}
 
     def io_root(self, root):
         return root
 
     def apply(self, args):
         root = args["host_root"]
-        copies, docs = [], []
+        copies, docs, removed = [], [], []
+        for relative in args.get("remove_partials") or []:  # exactly these, and only copies in progress
+            if relative.upper().endswith(".SMSUPG-PARTIAL") and self.exists(root + "\\" + relative):
+                self.files.pop((root + "\\" + relative).upper())
+                removed.append(relative)
         for copy in args.get("copies") or []:
             copies.append(dict(self._copy(root, copy), id=copy["id"], dest=copy["dest"]))
         for doc in args.get("documents") or []:
             docs.append(dict(self._write(root, doc), id=doc["id"], dest=doc["dest"]))
         return {"changed": any(r["status"] in ("copied", "written", "replaced") for r in copies + docs),
-                "host_root_io": self.io_root(root), "copies": copies, "documents": docs}
+                "host_root_io": self.io_root(root), "copies": copies, "documents": docs, "removed_partials": removed}
 
     def _copy(self, root, copy):
         source, dest = copy["source"], root + "\\" + copy["dest"]

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import assume, given, settings, strategies as st
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.paths import (
-    MAX_HOST_PATH, UnsafePath, check_host_root, controller_join, is_within, join_windows, qualified_segments,
+    HOST_PARTIAL_SUFFIX, MAX_HOST_PATH, UnsafePath, check_host_root, controller_join, is_within, join_windows, qualified_segments,
     relative_to, segment_problem, split_source, stored_path, vault_relpath)
 
 
@@ -144,6 +144,21 @@ def test_stored_paths_are_safe_and_short(segments, version, host_root):
     stored = stored_path(version, "collected_files", rel, host_root)
     assert vault_relpath(stored) == stored
     assert stored.startswith("v%d/collected_files/" % version)
+    assert len(join_windows(host_root, stored)) <= MAX_HOST_PATH
+    assert not stored.upper().endswith(HOST_PARTIAL_SUFFIX.upper())
+
+
+@given(st.lists(st.text(NAME_CHARS, min_size=1, max_size=20), min_size=0, max_size=4),
+       st.text(NAME_CHARS, min_size=1, max_size=20), st.sampled_from([".smsupg-partial", ".SMSUPG-PARTIAL", ".SmsUpg-Partial"]),
+       st.sampled_from(["C:\\P", "D:\\" + "B" * 120]))
+@settings(max_examples=200)
+def test_a_stored_name_never_looks_like_a_copy_in_progress(parents, stem, suffix, host_root):
+    try:
+        rel = vault_relpath("/".join(parents + [stem + suffix]))
+    except UnsafePath:
+        return
+    stored = stored_path(1, "collected_files", rel, host_root)
+    assert vault_relpath(stored) == stored and not stored.upper().endswith(HOST_PARTIAL_SUFFIX.upper())
     assert len(join_windows(host_root, stored)) <= MAX_HOST_PATH
 
 

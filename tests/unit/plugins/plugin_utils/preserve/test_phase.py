@@ -499,3 +499,35 @@ def test_a_failed_apply_call_gives_one_problem_per_file_with_its_cause(tmp_path)
 ])
 def test_causes_are_read_from_a_whole_call_failure_message(message, cause):
     assert phase.cause_of_message(message) == cause
+
+
+# ------------------------------------------------------------------ the controller names what the host deletes (10)
+def test_only_the_listed_leftovers_of_interrupted_copies_are_removed(tmp_path):
+    host = site_server()
+    run(host, tmp_path)
+    leftover = ROOT + "\\v1\\collected_files\\00000003.COL.smsupg-partial"
+    host.put(leftover, b"half a copy")
+    host.put(SMS_ROOT + "\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\00000003.COL", b"collected 3")
+    listing = host.inventory
+
+    def late_partial(args):
+        found = listing(args)
+        host.put(ROOT + "\\v1\\collected_files\\LATE.COL.smsupg-partial", b"another copy in progress")
+        return found
+    host.inventory = late_partial
+    host.calls.clear()
+    run(host, tmp_path)
+    applied = [args for _name, args in host.calls if args.get("mode") == "apply"][0]
+    assert applied["remove_partials"] == ["v1\\collected_files\\00000003.COL.smsupg-partial"]
+    assert not host.exists(leftover) and host.exists(ROOT + "\\v1\\collected_files\\LATE.COL.smsupg-partial")
+
+
+def test_a_source_named_like_a_copy_in_progress_is_kept_under_another_stored_name(tmp_path):
+    host = site_server(**{SMS_ROOT + "\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\REPORT.smsupg-partial": b"a real file"})
+    first = run(host, tmp_path)
+    row = [r for r in first["plan"] if r["path"] == "REPORT.smsupg-partial"][0]
+    assert first["problems"] == [] and not row["stored"].upper().endswith(".SMSUPG-PARTIAL")
+    assert host.get(ROOT + "\\" + row["stored"].replace("/", "\\")) == b"a real file"
+    host.calls.clear()
+    again = run(host, tmp_path)
+    assert again["changed"] is False and [args["mode"] for _name, args in host.calls] == ["inventory"]
