@@ -102,7 +102,9 @@ class ActionModule(ActionBase):
                    "check_mode": check_mode, "host_root": args["host_root"], "share_map": args["share_map"],
                    "sms_root": args["sms_root"], "exclude": args["exclude"], "extra_sources": args["extra_sources"],
                    "sql_queries": args["sql_queries"], "database": args["database"], "sql_client": args["sql_client"],
-                   "login_user": args["login_user"], "login_password": args["login_password"]}
+                   "login_user": args["login_user"], "login_password": args["login_password"],
+                   "machine_names": [name for name in (task_vars.get("ansible_host"), task_vars.get("sms_upgrade_computer"))
+                                     if isinstance(name, str) and name]}
         run = HostRun(options, lambda name, module_args: self._execute_module(
             module_name=name, module_args=module_args, task_vars=task_vars), self._fetch, utc_timestamp())
         outcome = run.run(kinds, snapshot=snapshot, from_snapshot=args["from_snapshot"])

@@ -87,7 +87,11 @@ def split_source(path):
     if not isinstance(path, str) or not path:
         raise UnsafePath("source path %r is empty or not a string" % (path,))
     text = path.replace("/", "\\")
-    if text.startswith("\\\\?\\UNC\\"):
+    if text.startswith("\\\\.\\") or (text.startswith("\\\\?\\") and not _DRIVE.match(text[4:])
+                                       and not text.upper().startswith("\\\\?\\UNC\\")):
+        raise UnsafePath("source path %r is in the device namespace (\\\\.\\ or \\\\?\\GLOBALROOT, \\\\?\\Volume{...}); "
+                         "use a drive or UNC path" % path)
+    if text.upper().startswith("\\\\?\\UNC\\"):
         text = "\\\\" + text[8:]
     elif text.startswith("\\\\?\\"):
         text = text[4:]
@@ -183,23 +187,52 @@ def stored_path(version, category, relative, host_root):
     return "/".join(check_segments(candidate.split("/"), "stored path"))
 
 
-def check_host_root(host_root, sms_root=None):
+LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def local_form(path, machine_names=(), share_map=None):
+    """``path`` as the machine itself sees it: ``\\\\<this machine>\\<X>$\\...`` (or a share of ``share_map``, drive
+    letter -> share name) becomes ``X:\\...``; other paths are returned as they are. ``machine_names`` are the names
+    the machine answers to (NetBIOS name, inventory name, DNS name; the first label of a DNS name counts too)."""
+    anchor, segments = split_source(path)
+    if not anchor.startswith("UNC/"):
+        return path
+    server, share = anchor.split("/")[1:3]
+    names = {n.upper() for n in LOCAL_NAMES}
+    for name in machine_names or ():
+        if name:
+            names |= {name.strip("\\").upper(), name.strip("\\").split(".")[0].upper()}
+    if server.upper() not in names and server.split(".")[0].upper() not in names:
+        return path
+    shares = {"%s$" % letter: letter for letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+    shares.update({str(name).upper(): str(drive).rstrip(":").upper() for drive, name in (share_map or {}).items()})
+    drive = shares.get(share.upper())
+    return "%s:\\%s" % (drive, "\\".join(segments)) if drive else path
+
+
+def check_host_root(host_root, sms_root=None, machine_names=(), share_map=None):
     """Validate the host copy's root directory and return it normalised (``X:\\DIR`` or ``\\\\srv\\share\\DIR``).
 
-    It must be absolute, not a drive or share root, not inside the SMS tree (SMS 2.0 Setup deletes it) nor
-    contain it; a directory directly under a drive root must not match ``SMS*`` or ``SCMAN*``, which KB Q139627's
-    removal procedure deletes.
+    It must be absolute, not a drive or share root, not in the device namespace, not inside the SMS tree (SMS 2.0
+    Setup deletes it) nor contain it, also when written as an administrative share of the machine itself
+    (``\\\\CENSRV01\\C$\\SMS\\KEEP``, see :func:`local_form`); a directory directly under a drive root must not match
+    ``SMS*`` or ``SCMAN*``, which KB Q139627's removal procedure deletes. (8.3 short names and junctions that lead
+    into the tree cannot be told apart here: the host would have to resolve the final path.)
     """
     anchor, segments = split_source(host_root)
     if not segments:
         raise UnsafePath("host root %r is a drive or share root; use a directory such as C:\\PRESERVED-SMS12" % host_root)
     check_segments(segments, "host root %r" % host_root)
+    local = local_form(host_root, machine_names, share_map)
     if sms_root:
-        if is_within(host_root, sms_root):
+        sms_local = local_form(sms_root, machine_names, share_map)
+        if is_within(local, sms_local):
             raise UnsafePath("host root %r is inside the SMS tree %s, which SMS 2.0 Setup deletes" % (host_root, sms_root))
-        if is_within(sms_root, host_root):
+        if is_within(sms_local, local):
             raise UnsafePath("host root %r contains the SMS tree %s; choose a directory outside it" % (host_root, sms_root))
-    if not anchor.startswith("UNC/") and len(segments) == 1 and re.match(r"^(SMS|SCMAN)", segments[0], re.IGNORECASE):
+    local_anchor, local_segments = split_source(local)
+    if not local_anchor.startswith("UNC/") and len(local_segments) == 1 and \
+            re.match(r"^(SMS|SCMAN)", local_segments[0], re.IGNORECASE):
         raise UnsafePath("host root %r: a directory named SMS*/SCMAN* in a drive root is removed with the SMS 1.2 "
                          "files (KB Q139627); choose another name" % host_root)
     if anchor.startswith("UNC/"):

@@ -432,10 +432,12 @@ class HostRun:
         return _doc_item("site_documents", SITE_FILE, "(from %s)" % decision.item.source, content), content
 
     def _check_root(self, sms_root):
-        """The host root (as configured and this host's directory in it) must lie outside the SMS tree."""
+        """The host root (as configured and this host's directory in it) must lie outside the SMS tree, also when it is
+        written as an administrative share of the machine itself."""
+        names = [self.o.get("computer"), self.o["host"]] + list(self.o.get("machine_names") or [])
         try:
-            check_host_root(self.root, sms_root)
-            check_host_root(self.host_root, sms_root)
+            check_host_root(self.root, sms_root, names, self.o.get("share_map"))
+            check_host_root(self.host_root, sms_root, names, self.o.get("share_map"))
         except UnsafePath as exc:
             raise PreserveError("%s: %s" % (self.o["host"], exc))
 

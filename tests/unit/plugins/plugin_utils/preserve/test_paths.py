@@ -173,3 +173,37 @@ def test_within_is_consistent_with_relative_to(base, rest):
     sibling = base_path + "X\\" + "\\".join(rest)
     assume(not sibling.upper().startswith(base_path.upper() + "\\"))
     assert relative_to(sibling, base_path) is None
+
+
+# ------------------------------------------------------------------ host roots that lead into the SMS tree another way (9)
+@pytest.mark.parametrize("root", [
+    "\\\\CENSRV01\\C$\\SMS\\KEEP", "\\\\censrv01.corp.example\\c$\\sms\\keep", "\\\\localhost\\C$\\SMS\\KEEP",
+    "\\\\127.0.0.1\\C$\\SMS", "\\\\?\\UNC\\CENSRV01\\C$\\SMS\\KEEP", "\\\\CENSRV01\\CDRIVE\\SMS\\KEEP",
+])
+def test_the_machines_own_shares_are_seen_as_its_drives(root):
+    with pytest.raises(UnsafePath, match="inside the SMS tree"):
+        check_host_root(root, "C:\\SMS", ["CENSRV01"], {"C": "CDRIVE"})
+
+
+@pytest.mark.parametrize("root", ["\\\\.\\C:\\SMS\\KEEP", "\\\\?\\GLOBALROOT\\Device\\HarddiskVolume1\\SMS\\KEEP",
+                                  "\\\\?\\Volume{0d3f2a3e-0000-0000-0000-100000000000}\\KEEP", "//./C:/KEEP"])
+def test_device_namespace_paths_are_refused(root):
+    with pytest.raises(UnsafePath, match="device namespace"):
+        check_host_root(root, "C:\\SMS")
+
+
+def test_other_machines_and_ordinary_shares_stay_as_they_are():
+    assert check_host_root("\\\\NAS\\BACKUP\\SMS", "C:\\SMS", ["CENSRV01"]) == "\\\\NAS\\BACKUP\\SMS"
+    assert check_host_root("\\\\CENSRV01\\BACKUP\\SMS", "C:\\SMS", ["CENSRV01"]) == "\\\\CENSRV01\\BACKUP\\SMS"
+    assert check_host_root("\\\\CENSRV01\\D$\\KEEP", "C:\\SMS", ["CENSRV01"]) == "\\\\CENSRV01\\D$\\KEEP"
+    with pytest.raises(UnsafePath, match="KB Q139627"):
+        check_host_root("\\\\CENSRV01\\C$\\SMSKEEP", None, ["CENSRV01"])
+
+
+@given(st.lists(st.text(st.characters(codec="ascii", categories=("L", "N")), min_size=1, max_size=8), min_size=0, max_size=4),
+       st.sampled_from(["C", "c"]), st.sampled_from(["CENSRV01", "censrv01", "CENSRV01.corp.example", "localhost"]))
+@settings(max_examples=200)
+def test_no_admin_share_spelling_of_a_path_in_the_sms_tree_is_accepted(below, drive, server):
+    root = "\\\\%s\\%s$\\SMS%s" % (server, drive, "".join("\\" + part for part in below))
+    with pytest.raises(UnsafePath):
+        check_host_root(root, "C:\\SMS", ["CENSRV01"])

@@ -531,3 +531,12 @@ def test_a_source_named_like_a_copy_in_progress_is_kept_under_another_stored_nam
     host.calls.clear()
     again = run(host, tmp_path)
     assert again["changed"] is False and [args["mode"] for _name, args in host.calls] == ["inventory"]
+
+
+# ------------------------------------------------------------------ a host root that leads into the SMS tree (9)
+@pytest.mark.parametrize("root", ["\\\\CENSRV01\\C$\\SMS\\KEEP", "\\\\.\\C:\\SMS\\KEEP"])
+def test_the_admin_share_or_device_form_of_a_root_in_the_sms_tree_is_refused(tmp_path, root):
+    host = site_server()
+    with pytest.raises((PreserveError, ValueError), match="inside the SMS tree|device namespace"):
+        run(host, tmp_path, host_root=root, computer="CENSRV01")
+    assert not host.under("C:\\SMS\\KEEP")
