@@ -87,8 +87,8 @@ def split_source(path):
     if not isinstance(path, str) or not path:
         raise UnsafePath("source path %r is empty or not a string" % (path,))
     text = path.replace("/", "\\")
-    if text.startswith("\\\\.\\") or (text.startswith("\\\\?\\") and not _DRIVE.match(text[4:])
-                                       and not text.upper().startswith("\\\\?\\UNC\\")):
+    long_form = text.startswith("\\\\?\\")
+    if text.startswith("\\\\.\\") or (long_form and not _DRIVE.match(text[4:]) and not text.upper().startswith("\\\\?\\UNC\\")):
         raise UnsafePath("source path %r is in the device namespace (\\\\.\\ or \\\\?\\GLOBALROOT, \\\\?\\Volume{...}); "
                          "use a drive or UNC path" % path)
     if text.upper().startswith("\\\\?\\UNC\\"):
