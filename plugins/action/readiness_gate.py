@@ -26,7 +26,10 @@ class ActionModule(ControllerAction):
         verdict = evaluate_gate(report, hosts, parse_max_age(args["max_age"]), utc_now(), policy)
         result = {"passed": verdict.passed, "run_id": verdict.run_id, "report_age_hours": verdict.age_hours,
                   "reasons": verdict.reasons, "blockers": verdict.blockers, "blocked_hosts": verdict.blocked_hosts,
-                  "scope": policy.scope}
+                  "scope": policy.scope,
+                  "left_out": ["%s: %s" % (host, "; ".join(verdict.blockers.get(host) or verdict.blockers.get("(hierarchy)")
+                                                          or ["not in readiness report %s" % verdict.run_id]))
+                               for host in verdict.blocked_hosts]}
         if not verdict.passed:
             result.update(failed=True, msg="readiness gate closed for this phase: " + "; ".join(verdict.reasons))
         return result

@@ -98,6 +98,11 @@ blocked_hosts:
   returned: when a report was read
   type: list
   elements: str
+left_out:
+  description: One line per host of RV(blocked_hosts) naming its blockers, for the play's output.
+  returned: when a report was read
+  type: list
+  elements: str
 scope:
   description: C(play) or C(host), from the phase policy.
   returned: when a report was read

@@ -14,7 +14,8 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.plan.journal import JournalError, latest_record, write_record
+from ansible_collections.sms.upgrade.plugins.plugin_utils.plan.journal import write_record
+from ansible_collections.sms.upgrade.plugins.plugin_utils.plan.planners import plan_fleet
 
 APPLIED = ("changed", "would_change")
 BAD = ("conflict", "failed")
@@ -54,6 +55,7 @@ class ApplyAction(ActionBase):
     PHASE = None
     MODULE = None
     ACTION_OPTIONS = {
+        "plan": {"type": "dict"},
         "snapshot_dir": {"type": "path"},
         "journal_dir": {"type": "path"},
         "plan_only": {"type": "bool", "default": False},
@@ -66,14 +68,7 @@ class ApplyAction(ActionBase):
     }
 
     # ------------------------------------------------------------------ subclass hooks
-    def plan(self, host, args, task_vars):
-        """Return ``(changes, problems, facts)``: the changes, what could not be planned, extra result keys."""
-        raise NotImplementedError
-
     def replan(self, change, current):
-        raise NotImplementedError
-
-    def invert(self, change):
         raise NotImplementedError
 
     def describe(self, change):
@@ -101,10 +96,7 @@ class ApplyAction(ActionBase):
         return result
 
     def _run(self, host, args, task_vars):
-        if args["rollback"]:
-            changes, problems, facts = self._rollback_plan(host, args)
-        else:
-            changes, problems, facts = self.plan(host, args, task_vars)
+        changes, problems, facts = self._plan(host, args)
         check_mode = self._task.check_mode
         result = dict(facts, phase=self.PHASE, rollback=args["rollback"], problems=problems,
                       planned=[self.describe(c) for c in changes])
@@ -140,17 +132,14 @@ class ApplyAction(ActionBase):
                       msg=self._summary(host, outcomes, problems, args))
         return self._with_failure(result, problems, outcomes)
 
-    def _rollback_plan(self, host, args):
-        if not args["journal_dir"]:
-            raise ValueError("rollback needs journal_dir (where the phase recorded its changes)")
-        try:
-            path, record = latest_record(args["journal_dir"], host, self.PHASE)
-        except JournalError as exc:
-            raise ValueError(str(exc)) from None
-        if record is None:
-            return [], [], {"source": None}
-        done = [entry["change"] for entry in record["changes"] if entry.get("status") == "changed"]
-        return [self.invert(change) for change in done], [], {"source": path}
+    def _plan(self, host, args):
+        """The host's entry of a fleet plan (option ``plan``, made once for all hosts), or one planned here."""
+        entry = args["plan"]
+        if entry is None:
+            entry = plan_fleet(self.PHASE, [host], args["snapshot_dir"], args["journal_dir"], args["rollback"]).get(host) or {}
+        elif not isinstance(entry.get("changes", []), list) or not isinstance(entry.get("problems", []), list):
+            raise ValueError("plan must be a phase_plan entry with lists 'changes' and 'problems'")
+        return list(entry.get("changes", [])), list(entry.get("problems", [])), {"source": entry.get("source")}
 
     def _execute(self, changes, computer, args, task_vars):
         module_args = {"changes": [self.wire(c) for c in changes], "stop_timeout": args["stop_timeout"],

@@ -19,11 +19,25 @@ def host_outcome(result):
     return "unchanged"
 
 
-def summarise(results, hosts):
-    """``results``: host -> registered result (missing: not run). Returns counts, hosts per outcome and text lines."""
+def summarise(results, hosts, planned=None, blocked=()):
+    """``results``: host -> registered result (missing: not run). Returns counts, hosts per outcome and text lines.
+
+    With ``planned`` (the hosts a fleet plan gave something to do), a host without a result that the gate did not
+    leave out (``blocked``) and the plan did not list had nothing to change: it counts as unchanged; a host whose
+    plan (a dict of plans) has problems and no change was never contacted and counts as failed, with the problems.
+    """
     by_outcome = {outcome: [] for outcome in OUTCOMES}
+    blocked = set(blocked or ())
+    results = dict(results)
     for host in hosts:
-        by_outcome[host_outcome(results.get(host))].append(host)
+        outcome = host_outcome(results.get(host))
+        plan = planned.get(host) if isinstance(planned, dict) else None
+        if outcome == "not_run" and plan and plan.get("problems") and not plan.get("changes"):
+            outcome = "failed"
+            results[host] = {"msg": "%s: not planned: %s" % (host, "; ".join(plan["problems"]))}
+        elif outcome == "not_run" and planned is not None and host not in planned and host not in blocked:
+            outcome = "unchanged"
+        by_outcome[outcome].append(host)
     counts = {outcome: len(names) for outcome, names in by_outcome.items()}
     done = len(hosts) - counts["not_run"]
     lines = ["%d of %d host(s) processed: %s" % (done, len(hosts), ", ".join(

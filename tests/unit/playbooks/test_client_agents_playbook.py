@@ -1,5 +1,7 @@
 """The client_agents playbooks over the embedded lab through ansible-playbook: gate per host, plan and diff, summary."""
+import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -13,10 +15,10 @@ LAB = os.path.join(REPO, "inventories", "lab", "hosts.yml")
 pytestmark = pytest.mark.skipif(not os.path.exists(PLAYBOOK), reason="ansible-playbook is not installed next to python")
 
 
-def run_playbook(playbook, *extra):
+def run_playbook(playbook, *extra, inventory=LAB):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree(), ANSIBLE_NOCOLOR="1",
                ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
-    return subprocess.run([PLAYBOOK, "-i", LAB, playbook] + list(extra), capture_output=True, text=True, env=env,
+    return subprocess.run([PLAYBOOK, "-i", inventory, playbook] + list(extra), capture_output=True, text=True, env=env,
                           cwd=REPO, check=False)
 
 
@@ -36,28 +38,42 @@ def test_check_mode_plans_every_client_and_names_the_ones_it_cannot(report_dir):
     assert "-load=C:\\MS\\SMS\\BIN\\SMSRUN16.EXE NAV.EXE\n-run=SMSRUN16.EXE\n+load=NAV.EXE\n+run=\n" in out
     assert "-start_mode: auto\n-state: running\n+start_mode: disabled\n+state: stopped" in out
     assert "CORP\\akumar (C:\\WINNT\\Profiles\\akumar\\NTUSER.DAT)" in out
-    assert "CENNT099: left out of phase client_agents by readiness report" in out
+    assert "Left out of phase client_agents by readiness report" in out and "CENNT099: snapshot.valid" in out
     assert "37 of 38 host(s) processed: 4 planned, 32 unchanged, 1 failed" in out
-    assert "failed CENNT014: CENNT014: client_agents: nothing applied; not planned: per-user Load/Run values" in out
+    assert "failed CENNT014: CENNT014: not planned: per-user Load/Run values were not read" in out
+    assert "Client agents | fail the clients that could not be planned" in out
     assert "not run (left out by the gate, failed earlier, or in a batch not reached): CENNT099" in out
 
 
-def test_batches_show_progress(report_dir):
-    result = run_playbook("sms.upgrade.client_agents", "--check", "--limit", "CEN95*:CENNT00*", "-e",
-                          "sms_upgrade_report_dir=%s sms_upgrade_client_batch=5" % report_dir)
+def test_batches_show_progress_and_only_clients_with_changes_are_contacted(report_dir):
+    result = run_playbook("sms.upgrade.client_agents", "--check", "--limit", "CEN95*:CENNT00*:CENNT013:P01NT006", "-e",
+                          "sms_upgrade_report_dir=%s sms_upgrade_client_batch=2" % report_dir)
     assert result.returncode == 0, result.stdout[-2000:]
     progress = [line.strip() for line in result.stdout.splitlines() if "batch ending at client" in line]
-    assert progress[0].startswith('"msg": "batch ending at client 5 of 12: 5 of 5 host(s) processed')
-    assert progress[-1].startswith('"msg": "batch ending at client 12 of 12: 2 of 2 host(s) processed')
-    assert "12 of 12 host(s) processed: 1 planned, 11 unchanged" in result.stdout
+    assert progress == ['"msg": "batch ending at client 2 of 3: 2 of 2 host(s) processed: 2 planned"',
+                        '"msg": "batch ending at client 3 of 3: 1 of 1 host(s) processed: 1 planned"']
+    assert "14 of 14 host(s) processed: 3 planned, 11 unchanged" in result.stdout
+    assert "client_agents: 14 host(s): 3 to change, 0 with something that cannot be planned, 11 with nothing to do" in result.stdout
+    applied = result.stdout.split("Client agents | turn off remote control and the SMSRUN")[1:]
+    assert len(applied) == 2, "one task banner per batch"
+    assert all("CENNT001" not in part.split("TASK [")[0] for part in applied), "a clean client is never contacted"
 
 
-def test_a_failed_client_counts_in_its_batch_and_against_the_threshold(report_dir):
+def test_a_failed_client_counts_in_its_batch_and_against_the_threshold(tmp_path):
+    lab = tmp_path / "lab"
+    shutil.copytree(os.path.join(REPO, "inventories", "lab"), lab)
+    path = lab / "snapshots" / "CENNT014.json"
+    snapshot = json.loads(path.read_text(encoding="utf-8"))
+    snapshot["remote_control"].update(start_mode="auto", state="running")
+    path.write_text(json.dumps(snapshot), encoding="utf-8")
+    inventory = str(lab / "hosts.yml")
+    reports = "sms_upgrade_report_dir=%s" % (tmp_path / "reports")
+    assert run_playbook("sms.upgrade.readiness", "--check", "-e", reports, inventory=inventory).returncode == 0
     result = run_playbook("sms.upgrade.client_agents", "--check", "--limit", "CENNT01*", "-e",
-                          "sms_upgrade_report_dir=%s sms_upgrade_client_batch=5 sms_upgrade_client_max_fail_percentage=0" % report_dir)
+                          "%s sms_upgrade_client_batch=5 sms_upgrade_client_max_fail_percentage=0" % reports, inventory=inventory)
     assert result.returncode != 0
-    assert "batch ending at client 5 of 5: 5 of 5 host(s) processed: 1 planned, 3 unchanged, 1 failed" in result.stdout
-    assert "MAX FAIL PERCENTAGE" in result.stdout.upper() or "NO MORE HOSTS LEFT" in result.stdout.upper()
+    assert "batch ending at client 2 of 2: 2 of 2 host(s) processed: 1 planned, 1 failed" in result.stdout
+    assert "NO MORE HOSTS LEFT" in result.stdout
 
 
 def test_a_stale_report_stops_every_client(report_dir):
@@ -71,5 +87,20 @@ def test_a_stale_report_stops_every_client(report_dir):
 def test_rollback_without_a_journal_puts_back_nothing(tmp_path):
     result = run_playbook("sms.upgrade.client_agents_rollback", "--check", "-e", "sms_upgrade_journal_dir=%s" % tmp_path)
     assert result.returncode == 0, result.stdout[-2000:]
-    assert "37 of 38 host(s) processed: 38 unchanged" not in result.stdout
+    assert "client_agents rollback: 38 host(s): 0 to change, 0 with something that cannot be planned, 38 with nothing to do" in result.stdout
     assert "38 of 38 host(s) processed: 38 unchanged" in result.stdout
+
+
+def test_rollback_contacts_only_clients_with_a_journal_and_names_an_unreadable_one(tmp_path):
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.plan.client_agents import plan_client
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.plan.journal import write_record
+    with open(os.path.join(REPO, "inventories", "lab", "snapshots", "P01NT006.json"), encoding="utf-8") as handle:
+        change = plan_client(json.load(handle))[0][0]
+    write_record(str(tmp_path), "P01NT006", "client_agents", "20261125T080000Z", {"changes": [{"change": change, "status": "changed"}]})
+    (tmp_path / "CENNT001").mkdir()
+    (tmp_path / "CENNT001" / "client_agents-20261125T080000Z.json").write_text("{}", encoding="utf-8")
+    result = run_playbook("sms.upgrade.client_agents_rollback", "--check", "--diff", "-e", "sms_upgrade_journal_dir=%s" % tmp_path)
+    assert result.returncode == 2
+    assert "+start_mode: auto\n+state: running" in result.stdout
+    assert "38 of 38 host(s) processed: 1 planned, 36 unchanged, 1 failed" in result.stdout
+    assert "CENNT001: not rolled back:" in result.stdout and "not an sms.upgrade journal record" in result.stdout

@@ -86,3 +86,12 @@ def test_phase_summary_rejects_bad_input():
         phase_summary({}, "A", "r")
     with pytest.raises(AnsibleFilterError, match="NOPE is not in the inventory"):
         phase_summary({}, ["NOPE"], "r")
+
+
+def test_phase_summary_counts_hosts_the_plan_left_alone_as_unchanged():
+    from ansible_collections.sms.upgrade.plugins.filter.phases import phase_summary
+    hostvars = {"A": {"r": {"changes": [{"status": "changed"}]}}, "B": {}, "C": {}, "D": {}, "E": {}}
+    planned = {"A": {"changes": [1]}, "C": {"changes": [1]}, "E": {"changes": [], "problems": ["profiles not read"]}}
+    summary = phase_summary(hostvars, ["A", "B", "C", "D", "E"], "r", planned=planned, blocked=["D"])
+    assert summary["hosts"] == {"changed": ["A"], "unchanged": ["B"], "not_run": ["C", "D"], "failed": ["E"]}
+    assert "failed E: E: not planned: profiles not read" in summary["lines"]

@@ -127,14 +127,27 @@ def test_what_cannot_be_planned_fails_the_host_by_name(snapshots, tmp_path):
     assert "remote_registry_stopped" in result["msg"]
 
 
-def test_missing_or_invalid_snapshot_is_a_clear_error(snapshots, tmp_path):
-    with pytest.raises(AnsibleActionFail, match="CENNT099: cannot plan from .*CENNT099.json: \\$: no snapshot file"):
-        run(FakeClient(lab("CENNT001")), args(snapshots, tmp_path), host="CENNT099")
+def test_missing_or_invalid_snapshot_fails_the_host_by_name(snapshots, tmp_path):
+    result = run(FakeClient(lab("CENNT001")), args(snapshots, tmp_path), host="CENNT099")
+    assert result["failed"] is True and "CENNT099" in result["msg"]
+    assert "cannot plan from" in result["msg"] and "CENNT099.json: $: no snapshot file" in result["msg"]
     (snapshots / "CENNT001.json").write_text('{"kind": "client"', encoding="utf-8")
-    with pytest.raises(AnsibleActionFail, match="CENNT001: cannot plan .*not valid JSON"):
-        run(FakeClient(lab("CENNT013")), args(snapshots, tmp_path), host="CENNT001")
+    result = run(FakeClient(lab("CENNT013")), args(snapshots, tmp_path), host="CENNT001")
+    assert result["failed"] is True and "not valid JSON" in result["msg"]
     with pytest.raises(AnsibleActionFail, match="plan_only"):
         run(FakeClient(lab("CENNT013")), args(snapshots, tmp_path, plan_only="perhaps"))
+    with pytest.raises(AnsibleActionFail, match="snapshot_dir is required"):
+        run(FakeClient(lab("CENNT013")), {})
+
+
+def test_a_fleet_plan_entry_is_applied_without_reading_the_snapshot(tmp_path):
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.plan.planners import plan_fleet
+    fake = FakeClient(lab("CENNT013"))
+    entry = plan_fleet("client_agents", ["CENNT013"], snapshot_dir=LAB)["CENNT013"]
+    result = run(fake, {"plan": entry, "journal_dir": str(tmp_path / "journal")})
+    assert result["changed"] is True and len(result["changes"]) == 4 and result["source"].endswith("CENNT013.json")
+    with pytest.raises(AnsibleActionFail, match="plan must be a phase_plan entry"):
+        run(fake, {"plan": {"changes": "all of them"}})
 
 
 def test_rollback_restores_and_is_idempotent(snapshots, tmp_path):
@@ -157,8 +170,8 @@ def test_rollback_without_a_journal_dir_or_with_a_corrupt_record(snapshots, tmp_
     bad = tmp_path / "journal" / "CENNT013"
     bad.mkdir(parents=True)
     (bad / "client_agents-20261125T080000Z.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(AnsibleActionFail, match="not an sms.upgrade journal record"):
-        run(FakeClient(lab("CENNT013")), args(snapshots, tmp_path, rollback=True))
+    result = run(FakeClient(lab("CENNT013")), args(snapshots, tmp_path, rollback=True))
+    assert result["failed"] is True and "not an sms.upgrade journal record" in result["msg"]
 
 
 def test_a_conflict_without_the_current_value_is_not_planned_away(snapshots, tmp_path):

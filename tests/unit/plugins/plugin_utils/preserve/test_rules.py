@@ -127,3 +127,29 @@ def test_a_modified_smsls_bat_needs_a_copy_with_the_snapshots_content(tmp_path):
     assert smsls(b"@echo off\r\nrem modified by corp IT\r\n").status == "pass"
     later = smsls(b"@echo off\r\nrem modified again after the preserve run\r\n")
     assert later.status == "fail" and "changed since they were preserved" in later.observed and netlogon in later.observed
+
+
+# ------------------------------------------------------------------ both copies, every version (6)
+def test_host_copies_last_verified_long_ago_do_not_count(tmp_path):
+    _outcome, record = preserved_vault(tmp_path, fake_site_server())
+    files = collected(("00000001.COL", b"collected 1"), ("00000002.COL", b"collected 2"))
+    params = merge_params(None)
+    fresh = Context("CENSRV01", "CEN", ["site"], {"sms_tree": {"root": "C:\\SMS", "collected_files": files}}, params, None,
+                    record, None, NOW)
+    assert CHECKS["preserved"](fresh, {"category": "collected_files"}).status == "pass"
+    later = fresh._replace(now=NOW + datetime.timedelta(days=params["preserve_host_max_age_days"] + 1))
+    stale = CHECKS["preserved"](later, {"category": "collected_files"})
+    assert stale.status == "fail" and "host copies outside the SMS tree were last verified 8.1 days ago" in stale.observed
+
+
+def test_a_damaged_earlier_version_fails_the_category(tmp_path):
+    host = fake_site_server()
+    preserved_vault(tmp_path, host)
+    host.put(COL + "00000001.COL", b"collected 1, second content")
+    _outcome, record = preserved_vault(tmp_path, host)
+    assert record["CENSRV01"]["collected_files"]["verified"] is True
+    (tmp_path / "vault" / "CEN" / "CENSRV01" / "v1" / "collected_files" / "00000001.COL").write_bytes(b"bit rot")
+    damaged = preservation(str(tmp_path / "vault"), AT)["CENSRV01"]["collected_files"]
+    assert damaged["verified"] is False
+    assert damaged["problems"] == ["00000001.COL v1 (an earlier version): missing or different in the vault (expected 11 "
+                                   "bytes, SHA-256 %s)" % sha(b"collected 1")]
