@@ -203,6 +203,21 @@ def _verified(ctx, category):
     return record if record.get("verified") else None
 
 
+def _host_copies_stale(ctx, record):
+    """Why the host copies do not count as verified now (last verified longer ago than the parameter), else None."""
+    days = (ctx.params or {}).get("preserve_host_max_age_days")
+    at = record.get("host_verified_at")
+    if days is None:
+        return None
+    if not at:
+        return "no preserve run verified the host copies"
+    age = (ctx.now - parse_timestamp(at)).total_seconds() / 86400.0
+    if age > days:
+        return "the host copies outside the SMS tree were last verified %.1f days ago (more than %s): run the preserve " \
+            "playbook again, it checks them with one read-only call" % (age, days)
+    return None
+
+
 @check("preserved")
 def preserved(ctx, params):
     """Each file of one category of the SMS tree has a verified copy of the snapshot's content in the vault.
@@ -231,6 +246,9 @@ def preserved(ctx, params):
             excluded=[f["path"] for f in found.excluded])
     verified = "%d file(s), %.1f MB, each verified in the vault with the snapshot's SHA-256 at %s (host copies verified " \
         "at %s)" % (len(found.verified), size_mb, record.get("verified_at"), record.get("host_verified_at") or "?")
+    stale = _host_copies_stale(ctx, record) if found.verified else None
+    if stale:
+        return outcome(False, "%s, but %s." % (verified, stale), excluded=[f["path"] for f in found.excluded])
     if missing:
         return outcome(False, "%s, but no verified %s yet%s." % (verified, " or ".join(missing), note),
                        excluded=[f["path"] for f in found.excluded])

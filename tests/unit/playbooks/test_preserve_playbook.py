@@ -1,4 +1,5 @@
 """The preserve playbook through ansible-playbook over the embedded lab, and the readiness report fed by the vault."""
+import datetime
 import hashlib
 import json
 import os
@@ -102,7 +103,7 @@ def test_a_verified_vault_makes_the_preserve_rules_pass(tmp_path):
     assert before[("CENSRV01", "site.smsls_bat")]["status"] == "fail"
     outcome = HostRun({"host": "CENSRV01", "site": "CEN", "vault_root": str(vault), "extra_sources": [
         {"category": "package_definition_files", "path": "D:\\PDF", "include": ["*.PDF"]}]},
-        host.run_module, host.fetch, "2026-11-25T10:00:00Z").site_server()
+        host.run_module, host.fetch, datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")).site_server()
     assert outcome["problems"] == []
     result = playbook(*readiness)
     assert result.returncode == 0, result.stdout[-3000:]

@@ -179,9 +179,9 @@ def test_smsls_modified_needs_preservation(tmp_path):
     counted = {"SRV01": {"logon_scripts": {"verified": True, "files": 2, "verified_at": "2026-11-24T00:00:00Z"}}}
     findings, _records = assess(tmp_path, [site_server(sms_tree=tree)], preservation=counted)
     assert status(findings, "SRV01", "site.smsls_bat") == "fail"  # a count proves nothing: each copy is matched by hash
+    sources = {"C:\\WINNT\\SYSTEM32\\REPL\\IMPORT\\SCRIPTS\\SMSLS.BAT": ["a" * 64], "C:\\SMS\\SITE.SRV\\MAINCFG.BOX\\SMSLS.BAT": ["b" * 64]}
     verified = {"SRV01": {"logon_scripts": {"verified": True, "files": 2, "verified_at": "2026-11-24T00:00:00Z",
-                                            "host_verified_at": "2026-11-24T00:00:00Z", "sources": {
-        "C:\\WINNT\\SYSTEM32\\REPL\\IMPORT\\SCRIPTS\\SMSLS.BAT": ["a" * 64], "C:\\SMS\\SITE.SRV\\MAINCFG.BOX\\SMSLS.BAT": ["b" * 64]}}}}
+                                            "host_verified_at": "2026-11-24T00:00:00Z", "sources": sources}}}
     findings, _records = assess(tmp_path, [site_server(sms_tree=tree)], preservation=verified)
     assert status(findings, "SRV01", "site.smsls_bat") == "pass"
     assert status(findings, "SRV01", "preserve.logon_scripts") == "pass"
