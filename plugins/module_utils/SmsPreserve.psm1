@@ -14,7 +14,8 @@ Set-StrictMode -Version 2.0
 # A copy in progress carries this suffix until it is verified and renamed; the controller names the leftovers the
 # next apply removes (paths.HOST_PARTIAL_SUFFIX; a preserved file never ends with it).
 $script:SmsPartialSuffix = '.smsupg-partial'
-# Paths this long or longer are opened with the \\?\ prefix (.NET 4.6.2+ then allows up to 32,767 characters).
+# Paths this long or longer are opened with the \\?\ prefix (.NET 4.6.2+ then allows up to 32,767 characters). Every
+# directory and file is converted on its own, so a long path below a short root gets the prefix too.
 $script:SmsLongPathAt = 240
 $script:SmsCopyBuffer = 1048576
 
@@ -97,16 +98,37 @@ Function Get-SmsBufferHash {
     finally { $sha.Dispose() }
 }
 
+Function Get-SmsDirectoryError {
+    <# A directory that cannot be listed, as an item of its own: the rest of the file set is still listed. #>
+    param([String]$Path, [System.Exception]$Exception)
+    @{ path = $Path; directory = $true; error = @{ cause = (Get-SmsPreserveCause -Exception $Exception); message = $Exception.Message } }
+}
+
 Function Get-SmsPreserveFileRecords {
-    <# Files of one set with size, SHA-256 and time; a file that cannot be hashed gets an error of its own. #>
+    <# Files of one set with size, SHA-256 and time, one directory at a time: a file that cannot be hashed and a
+       directory that cannot be listed (access denied, path too long) each get an error of their own. #>
     param($Target, [String]$LocalPath, [String[]]$Include, [Bool]$Recurse)
     $remote = ConvertTo-SmsRemotePath -Target $Target -LocalPath $LocalPath
     $io = ConvertTo-SmsIoPath -Path $remote
     if (-not [System.IO.Directory]::Exists($io)) { return }
-    $option = if ($Recurse) { [System.IO.SearchOption]::AllDirectories } else { [System.IO.SearchOption]::TopDirectoryOnly }
     $seen = @{}
-    foreach ($pattern in $Include) {
-        foreach ($file in [System.IO.Directory]::EnumerateFiles($io, $pattern, $option)) {
+    $pending = New-Object -TypeName 'System.Collections.Generic.Queue[String]'
+    $pending.Enqueue($remote)
+    while ($pending.Count -gt 0) {
+        $dir = $pending.Dequeue()
+        $dirIo = ConvertTo-SmsIoPath -Path $dir
+        try {
+            $files = @(foreach ($pattern in $Include) { [System.IO.Directory]::GetFiles($dirIo, $pattern) })
+            $subdirs = if ($Recurse) { @([System.IO.Directory]::GetDirectories($dirIo)) } else { @() }
+        }
+        catch {
+            Get-SmsDirectoryError -Path (ConvertTo-SmsLocalPath -Target $Target -RemotePath $dir -LocalRoot $LocalPath -RemoteRoot $remote) `
+                -Exception $_.Exception
+            continue
+        }
+        foreach ($sub in $subdirs) { $pending.Enqueue((ConvertFrom-SmsIoPath -Path $sub)) }
+        foreach ($found in $files) {
+            $file = ConvertTo-SmsIoPath -Path (ConvertFrom-SmsIoPath -Path $found)
             if ($seen.ContainsKey($file)) { continue }
             $seen[$file] = $true
             $local = ConvertTo-SmsLocalPath -Target $Target -RemotePath (ConvertFrom-SmsIoPath -Path $file) -LocalRoot $LocalPath -RemoteRoot $remote
@@ -139,24 +161,42 @@ Function Get-SmsRegistryTree {
 }
 
 Function Get-SmsHostCopy {
-    <# Every file under the host root (relative path, size, SHA-256) and the leftovers of interrupted copies. #>
+    <# Every file under the host root (relative path, size, SHA-256), the leftovers of interrupted copies, and the
+       directories that could not be listed, one directory at a time. #>
     param([String]$IoRoot)
     $files = New-Object -TypeName 'System.Collections.Generic.List[Object]'
     $partials = New-Object -TypeName 'System.Collections.Generic.List[Object]'
-    $io = ConvertTo-SmsIoPath -Path $IoRoot
-    if ([System.IO.Directory]::Exists($io)) {
-        foreach ($file in [System.IO.Directory]::EnumerateFiles($io, '*', [System.IO.SearchOption]::AllDirectories)) {
-            $relative = $file.Substring($io.TrimEnd('\').Length + 1)
-            if ($relative.EndsWith($script:SmsPartialSuffix, [System.StringComparison]::OrdinalIgnoreCase)) {
-                $partials.Add($relative)
+    $unlisted = New-Object -TypeName 'System.Collections.Generic.List[Object]'
+    $root = (ConvertFrom-SmsIoPath -Path $IoRoot).TrimEnd('\')
+    if ([System.IO.Directory]::Exists((ConvertTo-SmsIoPath -Path $root))) {
+        $pending = New-Object -TypeName 'System.Collections.Generic.Queue[String]'
+        $pending.Enqueue($root)
+        while ($pending.Count -gt 0) {
+            $dir = $pending.Dequeue()
+            try {
+                $found = @([System.IO.Directory]::GetFiles((ConvertTo-SmsIoPath -Path $dir)))
+                $subdirs = @([System.IO.Directory]::GetDirectories((ConvertTo-SmsIoPath -Path $dir)))
+            }
+            catch {
+                $unlisted.Add(@{ path = $dir; cause = (Get-SmsPreserveCause -Exception $_.Exception); message = $_.Exception.Message })
                 continue
             }
-            $info = New-Object -TypeName System.IO.FileInfo -ArgumentList $file
-            $sha = try { Get-SmsFileHash -Path $file } catch { $null }
-            $files.Add(@{ path = $relative; size = $info.Length; sha256 = $sha })
+            foreach ($sub in $subdirs) { $pending.Enqueue((ConvertFrom-SmsIoPath -Path $sub)) }
+            foreach ($item in $found) {
+                $plain = ConvertFrom-SmsIoPath -Path $item
+                $relative = $plain.Substring($root.Length + 1)
+                if ($relative.EndsWith($script:SmsPartialSuffix, [System.StringComparison]::OrdinalIgnoreCase)) {
+                    $partials.Add($relative)
+                    continue
+                }
+                $file = ConvertTo-SmsIoPath -Path $plain
+                $info = New-Object -TypeName System.IO.FileInfo -ArgumentList $file
+                $sha = try { Get-SmsFileHash -Path $file } catch { $null }
+                $files.Add(@{ path = $relative; size = $info.Length; sha256 = $sha })
+            }
         }
     }
-    @{ files = @($files); partials = @($partials) }
+    @{ files = @($files); partials = @($partials); unlisted = @($unlisted) }
 }
 
 Function Get-SmsFreeByte {
@@ -321,6 +361,9 @@ Function Invoke-SmsPreserveInventory {
     $copy = Invoke-SmsSection -Errors $errors -Section 'host_root' -Read { Get-SmsHostCopy -IoRoot $IoRoot }
     $Module.Result.host_files = if ($copy) { $copy.files } else { @() }
     $Module.Result.host_partials = if ($copy) { $copy.partials } else { @() }
+    if ($copy) {
+        foreach ($dir in $copy.unlisted) { $errors.Add((New-SmsSectionError -Section 'host_root' -Cause $dir.cause -Message "$($dir.path): $($dir.message)")) }
+    }
     $Module.Result.host_free_bytes = try { Get-SmsFreeByte -IoRoot $IoRoot } catch { $null }
     $Module.Result.errors = @($errors)
 }

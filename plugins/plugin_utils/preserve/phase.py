@@ -370,7 +370,8 @@ class HostRun:
             for entry in file_set.get("files") or []:
                 if entry.get("error") or not entry.get("sha256"):
                     error = entry.get("error") or {"cause": "other", "message": "no SHA-256 returned"}
-                    self._problem(category, entry.get("path"), error.get("cause"), "not readable: %s" % error.get("message"))
+                    what = "directory not listed, its files are not preserved" if entry.get("directory") else "not readable"
+                    self._problem(category, entry.get("path"), error.get("cause"), "%s: %s" % (what, error.get("message")))
                 else:
                     files.append(entry)
             clean.append(dict(file_set, files=files))

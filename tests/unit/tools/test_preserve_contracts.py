@@ -147,3 +147,29 @@ def test_the_host_deletes_only_the_leftovers_the_controller_names():
     body = ps_contracts.text(ps_contracts.function_node(root, source, "Invoke-SmsPreserveApply"), source)
     assert "EnumerateFiles" not in body and "$Module.Params.remove_partials" in body
     assert "'%s'" % paths.HOST_PARTIAL_SUFFIX in _read(PSM1).split("$script:SmsPartialSuffix = ", 1)[1].splitlines()[0]
+
+
+def _all_keys(path):
+    """Every key of every hashtable literal and every ``$Module.Result.<key>`` of a PowerShell file."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    root, source = ps_contracts.parse(data)
+    keys = set(ps_contracts.result_keys(data))
+    for node in ps_contracts.walk(root):
+        if node.type == "hash_literal_expression":
+            keys |= set(ps_contracts.hashtable(node, source))
+    return keys
+
+
+def test_every_field_the_brains_read_from_a_module_record_is_one_the_powershell_writes():
+    """Not only the top-level results: the per-file, per-directory, per-section and per-outcome records too."""
+    powershell = set()
+    for directory in ("module_utils", "modules"):
+        folder = os.path.join(REPO, "plugins", directory)
+        for name in os.listdir(folder):
+            if name.endswith((".ps1", ".psm1")):
+                powershell |= _all_keys(os.path.join(folder, name))
+    source = _read(phase.__file__)
+    read = set(re.findall(r"\b(?:inventory|applied|result|raw|status|entry|error|item|held|file_set)\.get\(\"([a-z_0-9]+)\"", source))
+    assert {"directory", "host_partials", "removed_partials", "skipped_file_sets", "reason", "cause"} <= read
+    assert read - {"failed", "msg"} <= powershell, sorted(read - powershell)

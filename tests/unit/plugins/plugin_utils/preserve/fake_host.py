@@ -24,6 +24,7 @@ class FakeHost:
         self.computer = computer
         self.sms_root = SMS_ROOT  # None: the Installation Directory value cannot be read (the module returns sms_root null)
         self.locked, self.denied, self.vanish_on_copy, self.change_on_copy, self.fail_fetch = set(), set(), set(), {}, set()
+        self.unlistable = {}  # directory (upper case) -> cause: listed as one error item, its files are not returned
         self.calls = []
         self.sql_output = None
 
@@ -91,10 +92,17 @@ class FakeHost:
             if path is None:
                 skipped.append({"name": file_set["name"], "path": file_set["path"], "reason": "unresolved_token"})
                 continue
-            files = []
+            files, reported = [], set()
             for full, data in self.under(path):
                 rest = full[len(path.rstrip("\\")) + 1:]
                 if not file_set.get("recurse") and "\\" in rest:
+                    continue
+                blocked = [d for d in self.unlistable if full.upper().startswith(d + "\\")]
+                if blocked:  # like SmsPreserve.psm1: one item for the directory, the rest of the set is still listed
+                    if blocked[0] not in reported:
+                        reported.add(blocked[0])
+                        files.append({"path": blocked[0], "directory": True, "error": {
+                            "cause": self.unlistable[blocked[0]], "message": "Access to the path '%s' is denied." % blocked[0]}})
                     continue
                 name = rest.rsplit("\\", 1)[-1]
                 if not any(fnmatch.fnmatchcase(name.upper(), p.upper()) for p in file_set.get("include", ["*"])):

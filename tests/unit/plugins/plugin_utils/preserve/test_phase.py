@@ -540,3 +540,15 @@ def test_the_admin_share_or_device_form_of_a_root_in_the_sms_tree_is_refused(tmp
     with pytest.raises((PreserveError, ValueError), match="inside the SMS tree|device namespace"):
         run(host, tmp_path, host_root=root, computer="CENSRV01")
     assert not host.under("C:\\SMS\\KEEP")
+
+
+# ------------------------------------------------------------------ a directory that cannot be listed (7)
+def test_a_directory_that_cannot_be_listed_is_one_problem_and_the_rest_of_the_category_is_preserved(tmp_path):
+    locked_dir = SMS_ROOT + "\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\PRIVATE"
+    host = site_server(**{locked_dir + "\\SECRET.COL": b"secret"})
+    host.unlistable[locked_dir.upper()] = "access_denied"
+    result = run(host, tmp_path)
+    assert [(p["source"].upper(), p["cause"]) for p in result["problems"]] == [(locked_dir.upper(), "access_denied")]
+    assert result["problems"][0]["message"].startswith("directory not listed, its files are not preserved: Access to the path")
+    assert host.get(ROOT + "\\v1\\collected_files\\00000001.COL") == b"collected 1"
+    assert result["categories"]["collected_files"]["files"] == 2 and not result["categories"]["collected_files"]["verified"]
