@@ -145,7 +145,12 @@ class FakeHost:
                 "host_root_io": self.io_root(root), "copies": copies, "documents": docs, "removed_partials": removed}
 
     def _copy(self, root, copy):
+        """In the order of Copy-SmsPreserveFile: the destination first (present or conflict), then the source."""
         source, dest = copy["source"], root + "\\" + copy["dest"]
+        if self.exists(dest):
+            if sha(self.get(dest)) == copy["sha256"]:
+                return {"status": "present", "sha256": copy["sha256"], "size": len(self.get(dest))}
+            return {"status": "failed", "cause": "conflict", "message": "%s exists with other content" % dest}
         if source.upper() in self.locked:
             return {"status": "failed", "cause": "locked", "message": "%s is locked" % source}
         if source.upper() in self.denied:
@@ -158,10 +163,6 @@ class FakeHost:
         data = self.get(source)
         if sha(data) != copy["sha256"]:
             return {"status": "failed", "cause": "changed", "message": "%s changed since it was listed" % source}
-        if self.exists(dest):
-            if sha(self.get(dest)) == copy["sha256"]:
-                return {"status": "present", "sha256": copy["sha256"], "size": len(data)}
-            return {"status": "failed", "cause": "conflict", "message": "%s exists with other content" % dest}
         if len(data) > self.free_bytes:
             return {"status": "failed", "cause": "disk_full", "message": "There is not enough space on the disk"}
         self.put(dest, data)
