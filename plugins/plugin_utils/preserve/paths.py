@@ -33,6 +33,13 @@ class UnsafePath(ValueError):
     """A path that would escape the vault or the host root, or that Windows cannot hold."""
 
 
+def fold(text):
+    """Upper case one character at a time, as NTFS compares names (its upcase table maps each character to one):
+    ``straße`` and ``STRASSE`` stay different, ``Abc`` and ``ABC`` are the same. ``str.upper`` would turn ``ß`` into
+    ``SS`` and make two different files one."""
+    return "".join(c.upper() if len(c.upper()) == 1 else c for c in text)
+
+
 def segment_problem(segment):
     """Why ``segment`` cannot be a file or directory name on Windows and in the vault; None when it can."""
     if not isinstance(segment, str):
@@ -114,7 +121,7 @@ def split_source(path):
 def windows_key(path):
     """Case-insensitive identity of a Windows path (Windows compares names without case)."""
     anchor, segments = split_source(path)
-    return "\\".join([anchor] + segments).upper()
+    return fold("\\".join([anchor] + segments))
 
 
 def source_key(path):
@@ -122,16 +129,16 @@ def source_key(path):
     try:
         return windows_key(path)
     except UnsafePath:
-        return str(path).upper()
+        return fold(str(path))
 
 
 def relative_to(path, base):
     """Segments of ``path`` below ``base`` (case-insensitive), or None when it is not inside ``base``."""
     anchor, segments = split_source(path)
     base_anchor, base_segments = split_source(base)
-    if anchor.upper() != base_anchor.upper() or len(segments) <= len(base_segments):
+    if fold(anchor) != fold(base_anchor) or len(segments) <= len(base_segments):
         return None
-    if [s.upper() for s in segments[:len(base_segments)]] != [s.upper() for s in base_segments]:
+    if [fold(s) for s in segments[:len(base_segments)]] != [fold(s) for s in base_segments]:
         return None
     return segments[len(base_segments):]
 
@@ -170,7 +177,7 @@ def stored_path(version, category, relative, host_root):
     partial_name = relative.upper().endswith(HOST_PARTIAL_SUFFIX.upper())
     if len(join_windows(host_root, stored)) <= MAX_HOST_PATH and not partial_name:
         return stored
-    digest = hashlib.sha256(relative.upper().encode("utf-8")).hexdigest()[:16]
+    digest = hashlib.sha256(fold(relative).encode("utf-8")).hexdigest()[:16]
     prefix = "v%d/%s/%s/%s-" % (version, category, LONG_DIR, digest)
     room = MAX_HOST_PATH - len(join_windows(host_root, prefix + "x")) + 1
     if room < 1:

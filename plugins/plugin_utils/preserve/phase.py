@@ -37,7 +37,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import isql
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import build_sms_tree, gather_data
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve import documents
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.paths import (
-    HOST_PARTIAL_SUFFIX, UnsafePath, check_host_root, host_copy_root, join_windows, vault_relpath)
+    HOST_PARTIAL_SUFFIX, UnsafePath, check_host_root, fold, host_copy_root, join_windows, vault_relpath)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.selection import (
     Item, extra_file_sets, preserve_data, problem, select_files)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import (
@@ -546,7 +546,7 @@ class HostRun:
 
     def _listing(self, inventory):
         self.host_root_io = inventory.get("host_root_io") or self.host_root
-        self.host_files = {f["path"].replace("\\", "/").upper(): f for f in inventory.get("host_files") or []}
+        self.host_files = {fold(f["path"].replace("\\", "/")): f for f in inventory.get("host_files") or []}
         self.partials = []
         for path in inventory.get("host_partials") or []:
             try:
@@ -700,7 +700,7 @@ class HostRun:
             return
         content = host_manifest_text(self.manifest)
         sha = hashlib.sha256(content).hexdigest()
-        held = self.host_files.get(HOST_MANIFEST.upper())
+        held = self.host_files.get(fold(HOST_MANIFEST))
         if held and held.get("sha256") == sha:
             return
         args = {"mode": "apply", "host_root": self.host_root, "share_map": self.o.get("share_map") or {},

@@ -9,7 +9,7 @@ import re
 from collections import namedtuple
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.paths import (
-    UnsafePath, check_segments, split_source, vault_relpath, windows_key)
+    UnsafePath, check_segments, fold, split_source, vault_relpath, windows_key)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import VaultFiles
 
 Restore = namedtuple("Restore", ["category", "path", "version", "stored", "size", "sha256", "target"])
@@ -31,7 +31,7 @@ def select(manifest, patterns, version=None):
     chosen, unmatched = [], []
     for pattern in patterns:
         hits = [e for e in manifest["entries"]
-                if fnmatch.fnmatchcase(("%s/%s" % (e["category"], e["path"])).upper(), pattern.upper())]
+                if fnmatch.fnmatchcase(fold("%s/%s" % (e["category"], e["path"])), fold(pattern))]
         if not hits:
             unmatched.append(pattern)
         chosen += [e for e in hits if e not in chosen]

@@ -10,7 +10,7 @@ from collections import namedtuple
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.data_files import read_yaml
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.paths import (
-    UnsafePath, check_segments, qualified_segments, relative_to, split_source, windows_key)
+    UnsafePath, check_segments, fold, qualified_segments, relative_to, split_source, windows_key)
 
 Item = namedtuple("Item", ["category", "relative", "source", "size", "sha256", "modified"])
 
@@ -37,8 +37,8 @@ def is_excluded(record, patterns):
     """True when a file record matches one of ``patterns`` (file name or full path, case-insensitive)."""
     if not isinstance(record.get("path"), str):
         return False
-    name, path = _name(record["path"]).upper(), record["path"].upper()
-    return any(fnmatch.fnmatchcase(name, p.upper()) or fnmatch.fnmatchcase(path, p.upper()) for p in patterns)
+    name, path = fold(_name(record["path"])), fold(record["path"])
+    return any(fnmatch.fnmatchcase(name, fold(p)) or fnmatch.fnmatchcase(path, fold(p)) for p in patterns)
 
 
 def _base(spec, sms_root):
@@ -99,7 +99,7 @@ def select_files(tree, sms_root=None, exclude=None, data=None):
                 relative = None
                 for segments in candidates:
                     text = "/".join(check_segments(segments, "vault path of %s" % source))
-                    if (category, text.upper()) not in taken:
+                    if (category, fold(text)) not in taken:
                         relative = text
                         break
             except UnsafePath as exc:
@@ -107,9 +107,9 @@ def select_files(tree, sms_root=None, exclude=None, data=None):
                 continue
             if relative is None:
                 problems.append(problem(category, source, "duplicate", "refused: %s has the same vault path as %s" % (
-                    source, taken[(category, text.upper())])))
+                    source, taken[(category, fold(text))])))
                 continue
-            taken[(category, relative.upper())] = source
+            taken[(category, fold(relative))] = source
             items.append(Item(category, relative, source, record.get("size"), record.get("sha256"),
                               record.get("modified")))
     return items, problems

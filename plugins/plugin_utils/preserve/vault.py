@@ -22,7 +22,7 @@ import re
 from collections import namedtuple
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.paths import (
-    UnsafePath, check_sha256, controller_join, segment_problem, source_key, stored_path, vault_relpath)
+    UnsafePath, check_sha256, controller_join, fold, segment_problem, source_key, stored_path, vault_relpath)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report_store import replace_atomically
 
 SCHEMA = "sms.upgrade.vault-manifest"
@@ -151,7 +151,7 @@ def save_manifest(path, manifest):
 
 
 def entry_key(category, relative):
-    return (category, relative.upper())
+    return (category, fold(relative))
 
 
 def entries_by_key(manifest):
@@ -219,7 +219,7 @@ class VaultFiles:
 
 def _slot_taken(stored, sha256, host_files, vault_files):
     """A stored path already holding a different content (left by an interrupted run) is not reused."""
-    held = (host_files or {}).get(stored.upper())
+    held = (host_files or {}).get(fold(stored))
     if held and held.get("sha256") != sha256:
         return True
     found = vault_files.digest(stored)
@@ -229,7 +229,7 @@ def _slot_taken(stored, sha256, host_files, vault_files):
 def _verified_slot(number, stored, host_files, vault_files):
     """The content a slot holds when its host copy and its vault copy are the same file (an interrupted run copied
     and fetched it but never recorded it): a ``Slot`` to record as a version, else None."""
-    held = (host_files or {}).get(stored.upper())
+    held = (host_files or {}).get(fold(stored))
     found = vault_files.digest(stored)
     if held and found and held.get("sha256") == found[0] and held.get("size") == found[1]:
         return Slot(number, stored, found[1], found[0])
@@ -239,7 +239,7 @@ def _verified_slot(number, stored, host_files, vault_files):
 def decide(manifest, item, host_root, host_files, vault_files, index=None):
     """The decision for one selected item (``Item`` of selection.py, with a sha256 and size).
 
-    ``host_files`` maps upper-cased stored paths under the host root to ``{size, sha256}`` (None when the host
+    ``host_files`` maps stored paths (``paths.fold``) under the host root to ``{size, sha256}`` (None when the host
     copy is unknown, e.g. a plan from a snapshot). Kinds: ``new`` (first version), ``changed`` (a new version),
     ``reverted`` (an earlier version is current again), ``unchanged``, ``unknown`` (no hash to compare).
     ``index`` is ``entries_by_key(manifest)``, built once by callers that decide many items.
@@ -282,7 +282,7 @@ def decide(manifest, item, host_root, host_files, vault_files, index=None):
     if host_files is None:
         need_host = True
     else:
-        held = host_files.get(stored.upper())
+        held = host_files.get(fold(stored))
         need_host = not (held and held.get("sha256") == sha and held.get("size") == item.size)
     need_vault = not vault_files.matches(stored, sha, item.size)
     return Decision(item, kind, number, stored, item.size, sha, need_host, need_vault, note, tuple(adopt))

@@ -195,3 +195,33 @@ def test_any_history_keeps_every_content_once_and_never_reuses_a_version(history
         assert len({v["stored"] for v in entry["versions"]}) == len(shas)
         assert all(vault_relpath(v["stored"]) == v["stored"] for v in entry["versions"])
     assert len(manifest["entries"]) == len({rel.upper() for rel, _sha in history})
+
+
+# ------------------------------------------------------------------ names compared as NTFS compares them (15)
+NTFS_NAMES = st.text(st.sampled_from(list("abcsSzZ") + ["ß", "ẞ", "ﬁ", "İ", "ı", "ς", "σ", "Σ", "é", "É", "ǅ"]), min_size=1, max_size=6)
+
+
+SPELLINGS = [lambda n: n, str.upper, str.lower, str.casefold, lambda n: n.replace("ß", "SS"), lambda n: n.replace("SS", "ß"),
+             lambda n: n.replace("ss", "ß"), lambda n: n.upper().replace("SS", "ß"), lambda n: n.swapcase()]
+
+
+@given(NTFS_NAMES, st.one_of(NTFS_NAMES.map(lambda n: (None, n)), st.sampled_from(SPELLINGS).map(lambda f: (f, None))))
+@settings(max_examples=400)
+def test_two_names_windows_can_hold_apart_are_both_kept_apart(first, other):
+    spell, second = other
+    second = spell(first) if spell else second
+    files = [rec("C:\\SMS\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\%s.col" % name) for name in (first, second)]
+    items, problems = select_files({"collected_files": files}, "C:\\SMS")
+    same = "".join(c.upper() if len(c.upper()) == 1 else c for c in first) == \
+        "".join(c.upper() if len(c.upper()) == 1 else c for c in second)
+    assert problems == []
+    if same:
+        assert len(items) == 1
+    else:
+        assert [i.relative for i in items] == ["%s.col" % first, "%s.col" % second]  # each keeps its own vault path
+
+
+def test_strasse_and_its_capitals_are_two_files():
+    files = [rec("C:\\SMS\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\Straße.col"), rec("C:\\SMS\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\STRASSE.col")]
+    items, problems = select_files({"collected_files": files}, "C:\\SMS")
+    assert problems == [] and [i.relative for i in items] == ["Straße.col", "STRASSE.col"]
