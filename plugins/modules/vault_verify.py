@@ -70,7 +70,8 @@ preservation:
   description:
     - HOST -> CATEGORY -> C(verified), C(files), C(bytes) (current versions that verify), C(verified_at) (now),
       C(host_verified_at) (the oldest verification of a current host copy), C(problems), C(sources) (source path in
-      upper case -> SHA-256 of every verified version) and C(exclude) (patterns the last preserve run left out on purpose).
+      upper case -> SHA-256 of every verified version), C(exclude) (patterns the last preserve run left out on purpose)
+      and C(names) (vault paths of the current versions that verify).
   returned: always
   type: dict
   sample:
@@ -84,6 +85,7 @@ preservation:
         problems: []
         sources: {'C:\SMS\SITE.SRV\DATALOAD.BOX\FILES.COL\00000001.COL': [49c856347da3cb151fb4be1e4ef804a25b2f43653fbac8ebe7a0b128cf68c36e]}
         exclude: ['*.TMP']
+        names: [00000001.COL]
 summary:
   description: Per host, the verified and unverified categories and the number of files and bytes verified.
   returned: always

@@ -263,7 +263,9 @@ def preserved_documents(ctx, params):
     category = params["category"]
     record = ((ctx.preservation or {}).get(ctx.host) or {}).get(category)
     if record and record.get("verified"):
-        return outcome(True, "%d document(s) verified at %s." % (record.get("files", 0), record.get("verified_at")))
+        names = record.get("names") or []
+        return outcome(True, "%d document(s) verified at %s%s." % (record.get("files", 0), record.get("verified_at"),
+                                                                   ": %s" % ", ".join(names) if names else ""), documents=names)
     if record:
         return outcome(False, "%s do not verify: %s" % (category.replace("_", " "), "; ".join(
             record.get("problems") or ["unknown problem"])[:500]))

@@ -168,8 +168,9 @@ def site_properties(text, source_path, source_sha256):
     identity, control = facts["identity"], facts["site_control"]
     scf = read_site_control(text)
     lines = ["# SMS 1.2 site properties: %s" % (identity.get("site_code") or "unknown site"), "",
-             "SMS 2.0 Setup does not convert site properties (KB Q199238): re-create them from this page after the",
-             "upgrade. Source: `%s` (SHA-256 `%s`), header `%s`." % (source_path, source_sha256, control.get("header")),
+             "SMS 1.2 site properties are not converted (upgrade checklist PRE-31; KB Q199238 lists SNA senders as not",
+             "converted): re-create them from this page after the upgrade.",
+             "Source: `%s` (SHA-256 `%s`), header `%s`." % (source_path, source_sha256, control.get("header")),
              "", "## Site", ""]
     lines += _table(["property", "value"], [(k.replace("_", " "), identity.get(k)) for k in (
         "site_code", "site_name", "site_role", "parent_site_code", "domain", "site_server", "install_dir",
@@ -218,8 +219,9 @@ def database_summary(snapshot, exports):
     site = snapshot.get("site_code") or "?"
     title = "# SMS 1.2 site database %s (site %s): what the conversion does not keep" % (snapshot.get("site_database"), site)
     lines = [title, "",
-             "KB Q199238: jobs, queries, security settings and physical-disk data are not converted; machine groups",
-             "become static collections. Keep this page with the CSV files next to it.", "", "## Machine groups", ""]
+             "KB Q199238: jobs, queries and SMS Security Manager settings are not converted; machine groups become",
+             "collections. Physical-disk data is lost in the conversion according to the upgrade checklist (PRE-19).",
+             "Keep this page with the CSV files next to it.", "", "## Machine groups", ""]
     groups = snapshot.get("machine_groups")
     lines += _table(["name", "id"], [(g.get("name"), g.get("id")) for g in groups]) if groups else \
         ["(none read: see the gather's machine_groups query)"]

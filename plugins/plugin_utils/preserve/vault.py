@@ -350,7 +350,7 @@ def host_manifest_text(manifest):
 def _category(result, name, now, exclude):
     if name not in result:
         result[name] = {"verified": True, "files": 0, "bytes": 0, "verified_at": now, "host_verified_at": None,
-                        "problems": [], "sources": {}, "exclude": list(exclude.get(name) or [])}
+                        "problems": [], "sources": {}, "exclude": list(exclude.get(name) or []), "names": []}
     return result[name]
 
 
@@ -363,7 +363,8 @@ def verify(directory, manifest, now, vault_files=None):
       preserve run verified one of their host copies;
     - ``sources`` maps each source (``windows_key``) to the SHA-256 of every version that verifies in the vault and
       whose host copy was verified: the per-file evidence the readiness rules match the snapshot against;
-    - ``exclude`` the patterns the last preserve run left out on purpose (``sms_upgrade_preserve_exclude``).
+    - ``exclude`` the patterns the last preserve run left out on purpose (``sms_upgrade_preserve_exclude``);
+    - ``names`` the vault paths of the current versions that verify (what the documents' rule names).
 
     A category is verified when every version of every file is in the vault with the recorded size and SHA-256,
     the current versions' host copies were verified, and the last run left no open problem in that category.
@@ -397,6 +398,7 @@ def verify(directory, manifest, now, vault_files=None):
             if current:
                 category["files"] += 1
                 category["bytes"] += version["size"]
+                category["names"].append(entry["path"])
                 if category["host_verified_at"] is None or version["host_verified_at"] < category["host_verified_at"]:
                     category["host_verified_at"] = version["host_verified_at"]
     for item in manifest.get("open_problems") or []:
@@ -431,5 +433,5 @@ def preservation(vault_root, now, hosts=None):
             except VaultError as exc:
                 result.setdefault(host, {})["vault"] = {"verified": False, "files": 0, "bytes": 0, "verified_at": now,
                                                         "host_verified_at": None, "problems": [str(exc)], "sources": {},
-                                                        "exclude": []}
+                                                        "exclude": [], "names": []}
     return result

@@ -153,3 +153,16 @@ def test_a_damaged_earlier_version_fails_the_category(tmp_path):
     assert damaged["verified"] is False
     assert damaged["problems"] == ["00000001.COL v1 (an earlier version): missing or different in the vault (expected 11 "
                                    "bytes, SHA-256 %s)" % sha(b"collected 1")]
+
+
+# ------------------------------------------------------------------ the rules claim what they check (16)
+def test_the_database_documents_rule_names_what_verified_and_claims_no_query_export(tmp_path):
+    host = fake_site_server()
+    host.sql_output = "SMSUPG>>physical_disks\n a\n --\n 1\n"
+    HostRun({"host": "SQL01", "site": "AAA", "vault_root": str(tmp_path), "database": "SMS", "sql_queries": {"job_details": None}},
+            host.run_module, host.fetch, AT).site_database()
+    good = findings(tmp_path / "fleet", [site_database()], preservation(str(tmp_path), AT))[("SQL01", "preserve.database_documents")]
+    assert good["status"] == "pass"
+    assert good["message"] == "2 document(s) verified at %s: database-summary.md, physical_disks.csv." % AT
+    rule = next(r for r in RULES if r.id == "preserve.database_documents")
+    assert "PRE-21" not in rule.checklist  # no query export is configured by default: manual.queries_documented covers it

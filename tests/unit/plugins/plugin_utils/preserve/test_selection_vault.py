@@ -115,7 +115,7 @@ def test_unchanged_needs_nothing_when_both_copies_verify(tmp_path):
     status = verify(str(tmp_path), manifest, "now")
     assert status["package_definition_files"] == {
         "verified": True, "files": 1, "bytes": 10, "verified_at": "now", "host_verified_at": "t1", "problems": [],
-        "sources": {"C:\\SMS\\PRIMSITE.SRV\\IMPORT.SRC\\ENU\\X.PDF": [sha]}, "exclude": []}
+        "sources": {"C:\\SMS\\PRIMSITE.SRV\\IMPORT.SRC\\ENU\\X.PDF": [sha]}, "exclude": [], "names": ["ENU/X.PDF"]}
     put(str(tmp_path), decision.stored, b"tampered!!")
     status = verify(str(tmp_path), manifest, "now")
     assert status["package_definition_files"]["verified"] is False
