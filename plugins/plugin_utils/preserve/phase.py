@@ -463,7 +463,7 @@ class HostRun:
             result["warnings"] = list(self.warnings)
         after = self.before if check_mode else self._manifest_lines()
         if check_mode:
-            after = sorted(set(self.before) | {"+%s/%s v%s %s bytes (%s)" % (
+            after = sorted(set(self.before) | {" %s/%s v%s %s bytes (planned: %s)" % (
                 r["category"], r["path"], "?" if r["version"] is None else r["version"],
                 "?" if r["size"] is None else r["size"], r["action"]) for r in to_copy})
             result["changed"] = bool(to_copy)

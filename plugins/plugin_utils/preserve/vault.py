@@ -114,8 +114,10 @@ def load_manifest(path, site, host, computer=None, host_root=None):
         with open(path, encoding="utf-8") as handle:
             manifest = json.load(handle)
     except (OSError, ValueError) as exc:
-        raise VaultError("vault manifest %s is unreadable (%s); move it aside and run the preserve phase again "
-                         "to rebuild it from the host copy" % (path, exc))
+        raise VaultError("vault manifest %s is unreadable (%s); move it aside and run the preserve phase again: it "
+                         "records each source's current content again, and an earlier version only where the same file "
+                         "is found on the host and in the vault in the slot the new content needs; other copies stay in "
+                         "the vault directory, unrecorded" % (path, exc))
     if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA or \
             str(manifest.get("schema_version", "")).split(".", maxsplit=1)[0] != "1":
         raise VaultError("%s is not a vault manifest of schema %s 1.x" % (path, SCHEMA))

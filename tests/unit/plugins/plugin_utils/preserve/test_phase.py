@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve import phase
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.phase import HostRun, PreserveError
-from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import preservation
+from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import VaultError, preservation
 
 from .fake_host import SMS_ROOT, sha, site_server
 
@@ -552,3 +552,24 @@ def test_a_directory_that_cannot_be_listed_is_one_problem_and_the_rest_of_the_ca
     assert result["problems"][0]["message"].startswith("directory not listed, its files are not preserved: Access to the path")
     assert host.get(ROOT + "\\v1\\collected_files\\00000001.COL") == b"collected 1"
     assert result["categories"]["collected_files"]["files"] == 2 and not result["categories"]["collected_files"]["verified"]
+
+
+# ------------------------------------------------------------------ what the docs promise (18)
+def test_the_check_mode_diff_marks_planned_lines_without_a_second_plus_or_none(tmp_path):
+    snapshot = {"sms_tree": {"root": "C:\\SMS", "collected_files": [
+        {"path": "C:\\SMS\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\A.COL", "size": 3, "sha256": "a" * 64}],
+        "site_control_files": [{"path": "C:\\SMS\\SITE.SRV\\SITECFG.BOX\\SITECTRL.CT0", "size": 50, "sha256": "b" * 64}]}}
+    result = run(site_server(), tmp_path, check_mode=True, snapshot=snapshot)
+    after = result["diff"]["after"].splitlines()
+    assert " collected_files/A.COL v1 3 bytes (planned: new)" in after
+    assert " registry/SMS-registry.reg v? ? bytes (planned: export)" in after
+    assert not [line for line in after if line.startswith("+") or "None" in line]
+
+
+def test_an_unreadable_manifest_names_what_a_new_run_can_record(tmp_path):
+    directory = tmp_path / "CEN" / "CENSRV01"
+    directory.mkdir(parents=True)
+    (directory / "manifest.json").write_text("{broken")
+    with pytest.raises(VaultError, match="records each source's current content again") as raised:
+        run(site_server(), tmp_path)
+    assert "rebuild it from the host copy" not in str(raised.value)
