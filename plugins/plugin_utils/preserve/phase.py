@@ -321,6 +321,16 @@ class HostRun:
             raise PreserveError("cannot write the vault manifest %s: %s" % (self.manifest_path, exc))
         self._unsaved, self._saved_at = 0, time.monotonic()
 
+    def _keep_recorded(self):
+        """The run stops (a host-level error, an interruption): save what verified so far, as at a checkpoint. The
+        host's MANIFEST.json is left as the last complete run wrote it."""
+        if not self._unsaved:
+            return
+        try:
+            self._save(checkpoint=True)
+        except PreserveError:
+            pass  # the error that stopped the run is the one to report
+
     def _adopt(self, decisions):
         """Record the verified copies an interrupted run left unrecorded (decide's ``adopt``)."""
         for decision in decisions:
@@ -486,7 +496,7 @@ class HostRun:
             raise PreserveError("%s: nothing to preserve: kinds must name site_server and/or site_database" % self.o["host"])
         check_mode = bool(self.o.get("check_mode"))
         if "site_database" in kinds:
-            self.exports()
+            self._database(snapshot)  # bad export options or database name fail the host before anything is done
         if from_snapshot and not check_mode:
             if "site_server" in kinds:
                 raise PreserveError("%s is in sms_snapshots_only: nothing can be copied from a saved snapshot; run with "
@@ -499,8 +509,12 @@ class HostRun:
                 self._part(kind, snapshot, from_snapshot)
             return self._result(mode, True)
         with self._exclusive():
-            for kind in kinds:
-                self._part(kind, snapshot, from_snapshot)
+            try:
+                for kind in kinds:
+                    self._part(kind, snapshot, from_snapshot)
+            except BaseException:
+                self._keep_recorded()
+                raise
             if "site_server" in kinds:
                 self.manifest["exclude"] = {name: list(patterns) for name, patterns in sorted(
                     (self.o.get("exclude") or {}).items()) if patterns}

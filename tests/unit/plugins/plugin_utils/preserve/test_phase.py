@@ -573,3 +573,19 @@ def test_an_unreadable_manifest_names_what_a_new_run_can_record(tmp_path):
     with pytest.raises(VaultError, match="records each source's current content again") as raised:
         run(site_server(), tmp_path)
     assert "rebuild it from the host copy" not in str(raised.value)
+
+
+def test_a_run_stopped_by_a_host_level_error_keeps_what_it_verified(tmp_path):
+    host = site_server()
+    host.sql_output = None  # no SQL client: fine, the export only becomes a problem
+    listing = host.run_module
+
+    def lost(name, args):
+        if args.get("mode") == "apply" and args.get("documents") and args["documents"][0]["dest"].endswith("site-properties.md"):
+            raise Stop()  # the connection is lost before the site document
+        return listing(name, args)
+    host.run_module = lost
+    with pytest.raises(Stop):
+        run(host, tmp_path)
+    manifest = json.loads((tmp_path / "CEN" / "CENSRV01" / "manifest.json").read_text())
+    assert len(manifest["entries"]) == 13 and not host.exists(ROOT + "\\MANIFEST.json")
