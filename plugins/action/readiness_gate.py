@@ -2,8 +2,16 @@
 import os
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.action_base import ControllerAction
+from ansible_collections.sms.upgrade.plugins.plugin_utils.answers import HIERARCHY_HOST
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gate import (
     evaluate_gate, load_report, parse_max_age, phase_policy, utc_now)
+
+
+def left_out_line(verdict, host):
+    """``HOST: blocker; blocker`` for a host the gate leaves out (hierarchy-wide blockers when it has none)."""
+    reasons = verdict.blockers.get(host) or verdict.blockers.get(HIERARCHY_HOST) or [
+        "not in readiness report %s" % verdict.run_id]
+    return "%s: %s" % (host, "; ".join(reasons))
 
 
 class ActionModule(ControllerAction):
@@ -26,10 +34,7 @@ class ActionModule(ControllerAction):
         verdict = evaluate_gate(report, hosts, parse_max_age(args["max_age"]), utc_now(), policy)
         result = {"passed": verdict.passed, "run_id": verdict.run_id, "report_age_hours": verdict.age_hours,
                   "reasons": verdict.reasons, "blockers": verdict.blockers, "blocked_hosts": verdict.blocked_hosts,
-                  "scope": policy.scope,
-                  "left_out": ["%s: %s" % (host, "; ".join(verdict.blockers.get(host) or verdict.blockers.get("(hierarchy)")
-                                                          or ["not in readiness report %s" % verdict.run_id]))
-                               for host in verdict.blocked_hosts]}
+                  "scope": policy.scope, "left_out": [left_out_line(verdict, host) for host in verdict.blocked_hosts]}
         if not verdict.passed:
             result.update(failed=True, msg="readiness gate closed for this phase: " + "; ".join(verdict.reasons))
         return result
