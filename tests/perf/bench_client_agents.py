@@ -13,18 +13,13 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 
-from bench_readiness import REPO, HERE, ansible_playbook, collection_tree, run_readiness
+from bench_readiness import HERE, REPO, run_readiness, timed_playbook
 
 
 def run_client_agents(inventory, report_dir, batch):
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree(), ANSIBLE_STDOUT_CALLBACK="default")
-    command = [ansible_playbook(), "-i", inventory, "sms.upgrade.client_agents", "--check",
-               "-e", "sms_upgrade_report_dir=%s sms_upgrade_client_batch=%d" % (report_dir, batch)]
-    started = time.monotonic()
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.monotonic() - started
+    elapsed, result = timed_playbook(inventory, "sms.upgrade.client_agents",
+                                     "sms_upgrade_report_dir=%s sms_upgrade_client_batch=%d" % (report_dir, batch))
     summary = [line.strip() for line in result.stdout.splitlines() if "host(s) processed" in line]
     if not summary:
         sys.exit("client_agents printed no summary on %s:\n%s\n%s" % (inventory, result.stdout[-4000:], result.stderr[-4000:]))

@@ -25,13 +25,17 @@ def ansible_playbook():
     return candidate if os.path.exists(candidate) else "ansible-playbook"
 
 
-def run_readiness(inventory, report_dir):
+def timed_playbook(inventory, playbook, extra_vars):
+    """Run ``ansible-playbook <playbook> --check`` as an administrator would; return (seconds, completed process)."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree(), ANSIBLE_STDOUT_CALLBACK="default")
-    command = [ansible_playbook(), "-i", inventory, "sms.upgrade.readiness", "--check",
-               "-e", "sms_upgrade_report_dir=%s" % report_dir]
+    command = [ansible_playbook(), "-i", inventory, playbook, "--check", "-e", extra_vars]
     started = time.monotonic()
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.monotonic() - started
+    return time.monotonic() - started, result
+
+
+def run_readiness(inventory, report_dir):
+    elapsed, result = timed_playbook(inventory, "sms.upgrade.readiness", "sms_upgrade_report_dir=%s" % report_dir)
     if result.returncode != 0:
         sys.exit("readiness failed on %s:\n%s\n%s" % (inventory, result.stdout[-4000:], result.stderr[-4000:]))
     with open(os.path.join(report_dir, "latest.json"), encoding="utf-8") as handle:

@@ -6,6 +6,7 @@
 - ``result_keys(source)``: the keys set with ``$module.Result.<key> =``.
 - ``hashtable_values(source, variable)`` and ``function_string_returns(source, function)``: the string
   literals a mapping table holds or a function returns, to compare with the schema's enums.
+- ``compare_options(spec_options, doc_options, where)``: where a ``$spec`` and its documentation disagree.
 """
 import os
 import re
@@ -180,3 +181,28 @@ def literal_values_for(source, name):
     decoded = source.decode("utf-8") if isinstance(source, bytes) else source
     pattern = r"(?:-%s\s+|\b%s\s*=\s*)'([^']*)'" % (re.escape(name), re.escape(name))
     return sorted(set(re.findall(pattern, decoded, re.IGNORECASE)))
+
+
+DOC_KEYS = ("type", "elements", "required", "default", "choices")
+
+
+def _normalised(option):
+    return {key: option.get(key, False if key == "required" else None) for key in DOC_KEYS}
+
+
+def compare_options(spec_options, doc_options, where):
+    """Problems where a module's ``$spec`` (or an action's options) and its documented options disagree."""
+    problems = []
+    for name, option in spec_options.items():
+        if name not in doc_options:
+            problems.append("%s: option %s is in $spec but not documented" % (where, name))
+            continue
+        mine, documented = _normalised(option), _normalised(doc_options[name])
+        for key in DOC_KEYS:
+            if isinstance(mine[key], Expr):
+                continue
+            if mine[key] != documented[key] and not (key == "default" and mine[key] in ([], {}) and documented[key] in ([], {})):
+                problems.append("%s: option %s %s is %r in $spec but %r in the docs" % (where, name, key, mine[key], documented[key]))
+        if option.get("options"):
+            problems += compare_options(option["options"], doc_options[name].get("suboptions", {}), "%s.%s" % (where, name))
+    return problems

@@ -17,7 +17,6 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.snapshot import valida
 REPO = ps_contracts.REPO
 MODULES = ("site_facts", "client_facts", "sql_facts", "client_agents")
 ANSIBLE_DOC = shutil.which("ansible-doc", path=os.path.dirname(sys.executable)) or shutil.which("ansible-doc")
-DOC_KEYS = ("type", "elements", "required", "default", "choices")
 
 
 def _read(*parts):
@@ -48,27 +47,6 @@ def _client_schema():
         return json.load(handle)
 
 
-def _normalised(option):
-    return {key: option.get(key, False if key == "required" else None) for key in DOC_KEYS}
-
-
-def _compare_options(spec_options, doc_options, where):
-    problems = []
-    for name, option in spec_options.items():
-        if name not in doc_options:
-            problems.append("%s: option %s is in $spec but not documented" % (where, name))
-            continue
-        spec_norm, doc_norm = _normalised(option), _normalised(doc_options[name])
-        for key in DOC_KEYS:
-            if isinstance(spec_norm[key], ps_contracts.Expr):
-                continue
-            if spec_norm[key] != doc_norm[key] and not (key == "default" and spec_norm[key] in ([], {}) and doc_norm[key] in ([], {})):
-                problems.append("%s: option %s %s is %r in $spec but %r in the docs" % (where, name, key, spec_norm[key], doc_norm[key]))
-        if option.get("options"):
-            problems += _compare_options(option["options"], doc_options[name].get("suboptions", {}), "%s.%s" % (where, name))
-    return problems
-
-
 def _action_module(module):
     return __import__("ansible_collections.sms.upgrade.plugins.action.%s" % module, fromlist=["ActionModule"]).ActionModule
 
@@ -82,9 +60,9 @@ def test_spec_matches_documentation(module, docs):
     spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "%s.ps1" % module))
     assert spec["supports_check_mode"] is True
     doc_options = docs[module]["options"]
-    assert _compare_options(spec["options"], doc_options, module) == []
+    assert ps_contracts.compare_options(spec["options"], doc_options, module) == []
     action_options = _action_options(module)
-    assert _compare_options(action_options, doc_options, module + " (action)") == []
+    assert ps_contracts.compare_options(action_options, doc_options, module + " (action)") == []
     documented_only = set(doc_options) - set(spec["options"]) - set(action_options)
     assert documented_only == set(), "documented but neither in $spec nor in the action: %s" % documented_only
 
@@ -93,7 +71,7 @@ def test_apply_action_passes_only_what_the_module_takes():
     spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "client_agents.ps1"))
     module_options = _action_module("client_agents").MODULE_OPTIONS
     assert set(module_options) | {"changes"} == set(spec["options"])
-    assert _compare_options(module_options, spec["options"], "client_agents (action to module)") == []
+    assert ps_contracts.compare_options(module_options, spec["options"], "client_agents (action to module)") == []
 
 
 def test_change_results_are_what_the_apply_action_reads():
@@ -113,7 +91,7 @@ def test_spec_check_detects_a_mismatch(docs):
     spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "client_facts.ps1"))
     spec["options"]["hash_max_mb"]["type"] = "str"
     spec["options"]["undocumented"] = {"type": "str"}
-    problems = _compare_options(spec["options"], docs["client_facts"]["options"], "client_facts")
+    problems = ps_contracts.compare_options(spec["options"], docs["client_facts"]["options"], "client_facts")
     assert any("hash_max_mb type" in p for p in problems) and any("undocumented" in p for p in problems)
 
 

@@ -18,7 +18,6 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.selection imp
 
 REPO = ps_contracts.REPO
 ANSIBLE_DOC = shutil.which("ansible-doc", path=os.path.dirname(sys.executable)) or shutil.which("ansible-doc")
-DOC_KEYS = ("type", "elements", "required", "default", "choices")
 PSM1 = os.path.join(REPO, "plugins", "module_utils", "SmsPreserve.psm1")
 
 
@@ -45,32 +44,11 @@ def spec():
     return merged
 
 
-def _normalised(option):
-    return {key: option.get(key, False if key == "required" else None) for key in DOC_KEYS}
-
-
-def compare(spec_options, doc_options, where):
-    problems = []
-    for name, option in spec_options.items():
-        if name not in doc_options:
-            problems.append("%s: option %s is in $spec but not documented" % (where, name))
-            continue
-        mine, documented = _normalised(option), _normalised(doc_options[name])
-        for key in DOC_KEYS:
-            if isinstance(mine[key], ps_contracts.Expr):
-                continue
-            if mine[key] != documented[key] and not (key == "default" and mine[key] in ([], {}) and documented[key] in ([], {})):
-                problems.append("%s: option %s %s is %r in $spec but %r in the docs" % (where, name, key, mine[key], documented[key]))
-        if option.get("options"):
-            problems += compare(option["options"], doc_options[name].get("suboptions", {}), "%s.%s" % (where, name))
-    return problems
-
-
 def test_spec_and_action_options_match_the_documentation(doc):
     module_spec = spec()
     assert module_spec["supports_check_mode"] is True
-    assert compare(module_spec["options"], doc["options"], "preserve_files") == []
-    assert compare(ActionModule.ACTION_OPTIONS, doc["options"], "preserve_files (action)") == []
+    assert ps_contracts.compare_options(module_spec["options"], doc["options"], "preserve_files") == []
+    assert ps_contracts.compare_options(ActionModule.ACTION_OPTIONS, doc["options"], "preserve_files (action)") == []
     documented_only = set(doc["options"]) - set(module_spec["options"]) - set(ActionModule.ACTION_OPTIONS)
     assert documented_only == set()
     assert set(SET_BY_ACTION) <= set(module_spec["options"])
@@ -81,7 +59,7 @@ def test_the_check_detects_a_mismatch(doc):
     module_spec = spec()
     module_spec["options"]["copies"]["options"]["sha256"]["required"] = False
     module_spec["options"]["undocumented"] = {"type": "str"}
-    problems = compare(module_spec["options"], doc["options"], "preserve_files")
+    problems = ps_contracts.compare_options(module_spec["options"], doc["options"], "preserve_files")
     assert any("copies: option sha256 required" in p or "copies: option sha256" in p for p in problems)
     assert any("undocumented" in p for p in problems)
 
@@ -121,8 +99,8 @@ def test_restore_spec_matches_the_documentation():
     restore_spec = ps_contracts.hashtable(ps_contracts._last_hashtable(  # pylint: disable=protected-access
         ps_contracts.function_node(root, source, "Get-SmsRestoreSpec")), source)
     assert restore_spec["supports_check_mode"] is True
-    assert compare(restore_spec["options"], doc["options"], "restore_files") == []
-    assert compare(Restore.ACTION_OPTIONS, doc["options"], "restore_files (action)") == []
+    assert ps_contracts.compare_options(restore_spec["options"], doc["options"], "restore_files") == []
+    assert ps_contracts.compare_options(Restore.ACTION_OPTIONS, doc["options"], "restore_files (action)") == []
     assert set(doc["options"]) == set(restore_spec["options"]) | set(Restore.ACTION_OPTIONS)
     assert set(ps_contracts.result_keys(_read(PSM1))) >= {"targets", "restored"}
 
