@@ -15,6 +15,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.hostinfo impo
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.paths import UnsafePath
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.phase import HostRun, PreserveError
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import VaultError
+from ansible_collections.sms.upgrade.plugins.plugin_utils.targets import target_computer
 
 SET_BY_ACTION = ("mode", "copies", "documents", "registry_export", "file_sets", "text_files", "registry_values",
                  "registry_keys", "system_root_values", "sms_root_value", "remove_partials")
@@ -95,9 +96,7 @@ class ActionModule(ActionBase):
         site = resolve_site(args["site_code"], snapshot, groups, args["vault_dir"], host)
         if not site:
             raise ValueError("site code unknown: set site_code, put the host in an sms_site_XXX group or gather its snapshot")
-        delegate = self._task.delegate_to
-        relay = delegate if delegate and delegate != host else None
-        computer = args["computer"] or (task_vars.get("sms_upgrade_computer") or host if relay else None)
+        computer = target_computer(self._task, task_vars, host, args["computer"])
         options = {"host": host, "site": site.upper(), "computer": computer, "vault_root": args["vault_dir"],
                    "check_mode": check_mode, "host_root": args["host_root"], "share_map": args["share_map"],
                    "sms_root": args["sms_root"], "exclude": args["exclude"], "extra_sources": args["extra_sources"],

@@ -16,6 +16,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.hostinfo impo
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.phase import cause_of_message
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.paths import UnsafePath, windows_key
 from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import MANIFEST, VaultError, host_dir, load_manifest
+from ansible_collections.sms.upgrade.plugins.plugin_utils.targets import target_computer
 
 MODULE = "sms.upgrade.restore_files"
 
@@ -74,9 +75,7 @@ class ActionModule(ActionBase):
         manifest = load_manifest(path, site, host)
         restores, problems = restore.plan(manifest, args["select"], directory, args["version"], args["dest"], args["layout"],
                                           args["allow_site_control"])
-        delegate = self._task.delegate_to
-        relay = delegate if delegate and delegate != host else None
-        computer = args["computer"] or (task_vars.get("sms_upgrade_computer") or host if relay else None)
+        computer = target_computer(self._task, task_vars, host, args["computer"])
         common = {"share_map": args["share_map"]}
         if computer:
             common["computer"] = computer

@@ -16,6 +16,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.plan.journal import write_record
 from ansible_collections.sms.upgrade.plugins.plugin_utils.plan.planners import plan_fleet
+from ansible_collections.sms.upgrade.plugins.plugin_utils.targets import target_computer
 
 APPLIED = ("changed", "would_change")
 BAD = ("conflict", "failed")
@@ -25,19 +26,6 @@ RESULT_KEYS = ("id", "status", "message", "cause", "backup")
 
 def utc_stamp():
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-
-
-def relay_of(task, host):
-    """The host a task is delegated to when that is not the host itself (relay mode), else None."""
-    delegate = task.delegate_to
-    return delegate if delegate and delegate != host else None
-
-
-def target_computer(task, task_vars, host, given=None):
-    """The machine a module acts on: ``given``, else in relay mode ``sms_upgrade_computer`` or the inventory name."""
-    if given or not relay_of(task, host):
-        return given
-    return task_vars.get("sms_upgrade_computer") or host
 
 
 def all_unreachable(results):

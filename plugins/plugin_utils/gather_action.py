@@ -21,6 +21,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.database import
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.isql import SqlScriptError
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report_store import replace_atomically
 from ansible_collections.sms.upgrade.plugins.plugin_utils.snapshot import snapshot_path, validate_snapshot
+from ansible_collections.sms.upgrade.plugins.plugin_utils.targets import relay_of, target_computer
 
 SITE_GROUP = re.compile(r"^sms_site_([A-Za-z0-9]{3})$")
 RAW_KEYS_KEPT = ("computer", "errors")
@@ -100,9 +101,10 @@ class GatherAction(ActionBase):
         host = task_vars.get("inventory_hostname", "localhost")
         args = dict(self._task.args)
         action_args = self._action_args(host, {key: args.pop(key) for key in list(args) if key in self.ACTION_OPTIONS})
-        relay = self._relay(host)
-        if relay and not args.get("computer"):
-            args["computer"] = task_vars.get("sms_upgrade_computer") or host
+        relay = relay_of(self._task, host)
+        computer = target_computer(self._task, task_vars, host, args.get("computer"))
+        if computer:
+            args["computer"] = computer
         try:
             module_args = self.module_args(args, action_args, task_vars)
         except (GatherError, SqlScriptError) as exc:
@@ -137,10 +139,6 @@ class GatherAction(ActionBase):
         if validated.error_messages:
             raise AnsibleActionFail("%s: %s: %s" % (self._task.action, host, "; ".join(validated.error_messages)))
         return validated.validated_parameters
-
-    def _relay(self, host):
-        delegate = self._task.delegate_to
-        return delegate if delegate and delegate != host else None
 
     def module_args(self, args, action_args, task_vars):
         raise NotImplementedError

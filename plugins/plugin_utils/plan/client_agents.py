@@ -19,7 +19,6 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.startup import names_p
 from ansible_collections.sms.upgrade.plugins.plugin_utils.win_ini import WinIniError, plan_program_removal
 
 RUNNING_STATES = ("running", "start_pending", "paused", "unknown", None)
-WIN_INI_FAMILIES = ("windows_9x", "windows_3x", "wfw")
 
 
 class PlanError(ValueError):
@@ -30,6 +29,9 @@ class PlanError(ValueError):
 def phase_data():
     """The phase's data file: services, user values, WIN.INI program and backup name (read once per process)."""
     return read_yaml("client_agents.yml")
+
+
+WIN_INI_FAMILIES = tuple(phase_data()["win_ini"]["families"])
 
 
 def latin1_bytes(text):
@@ -135,7 +137,7 @@ def _plan_user_values(snapshot, data, changes, problems):
 def _plan_win_ini(snapshot, data, changes, problems):
     spec = data["win_ini"]
     win_ini = snapshot.get("win_ini")
-    if snapshot["os"]["family"] not in WIN_INI_FAMILIES:
+    if snapshot["os"]["family"] not in data["win_ini"]["families"]:
         return
     if win_ini is None:
         problems.append("WIN.INI was not read: %s" % (_section_error(snapshot, "win_ini") or "missing"))

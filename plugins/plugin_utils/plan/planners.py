@@ -7,8 +7,7 @@ runs a task on the hosts that have something to change, and a re-run over a clea
 from ansible_collections.sms.upgrade.plugins.plugin_utils.plan import client_agents
 from ansible_collections.sms.upgrade.plugins.plugin_utils.plan.journal import JournalError, latest_record
 
-# snapshot kind -> [(phase, planner)]; a planner returns (changes, problems) for one valid snapshot.
-PLANNERS = {"client": [("client_agents", client_agents.plan_client)]}
+# phase -> the snapshot kind it plans from and its planner (changes, problems), inversion and description.
 PHASES = {"client_agents": {"kind": "client", "plan": client_agents.plan_client, "invert": client_agents.invert,
                             "describe": client_agents.describe}}
 
@@ -20,10 +19,12 @@ class FleetPlanError(ValueError):
 def plan_host(kind, snapshot):
     """``{phase: {"changes": [line], "problems": [text]}}`` for the phases that would change this host; None if none."""
     plans = {}
-    for phase, planner in PLANNERS.get(kind, []):
-        changes, problems = planner(snapshot)
+    for name, phase in PHASES.items():
+        if phase["kind"] != kind:
+            continue
+        changes, problems = phase["plan"](snapshot)
         if changes or problems:
-            plans[phase] = {"changes": [PHASES[phase]["describe"](c) for c in changes], "problems": list(problems)}
+            plans[name] = {"changes": [phase["describe"](c) for c in changes], "problems": list(problems)}
     return plans or None
 
 
