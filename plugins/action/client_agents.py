@@ -1,6 +1,6 @@
 """Action plugin of sms.upgrade.client_agents: plan from the client's snapshot (or take the fleet plan), apply compare-and-set."""
-from ansible_collections.sms.upgrade.plugins.plugin_utils.apply_action import ApplyAction
-from ansible_collections.sms.upgrade.plugins.plugin_utils.plan import client_agents as plan
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.action import ApplyAction
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import client_agents as plan
 
 
 class ActionModule(ApplyAction):

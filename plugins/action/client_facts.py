@@ -1,7 +1,7 @@
 """Action plugin of sms.upgrade.client_facts: read an SMS 1.2 client into a snapshot."""
 from ansible_collections.sms.upgrade.plugins.action.site_facts import read_list
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import build
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather_action import GatherAction
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.action import GatherAction
 
 OS_FAMILIES = ["windows_nt", "windows_9x", "windows_3x", "wfw", "ms_dos", "os2", "macintosh"]
 

@@ -1,6 +1,6 @@
 """Action plugin of sms.upgrade.phase_plan: plan a changing phase for every host of the run, once, on the controller."""
-from ansible_collections.sms.upgrade.plugins.plugin_utils.action_base import ControllerAction
-from ansible_collections.sms.upgrade.plugins.plugin_utils.plan.planners import PHASES, plan_fleet
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import ControllerAction
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.fleet_plan import PHASES, plan_fleet
 
 
 class ActionModule(ControllerAction):

@@ -11,11 +11,11 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.hostinfo import host_snapshot, resolve_site
-from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.paths import UnsafePath
-from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.phase import HostRun, PreserveError
-from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import VaultError
-from ansible_collections.sms.upgrade.plugins.plugin_utils.targets import target_computer
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.hostinfo import host_snapshot, resolve_site
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.winpaths import UnsafePath
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.preserve import HostRun, PreserveError
+from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import VaultError
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.targets import target_computer
 
 SET_BY_ACTION = ("mode", "copies", "documents", "registry_export", "file_sets", "text_files", "registry_values",
                  "registry_keys", "system_root_values", "sms_root_value", "remove_partials")

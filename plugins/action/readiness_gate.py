@@ -1,9 +1,9 @@
 """Action plugin of sms.upgrade.readiness_gate: refuse to go on without a fresh, clean report."""
 import os
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.action_base import ControllerAction
-from ansible_collections.sms.upgrade.plugins.plugin_utils.answers import HIERARCHY_HOST
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gate import (
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import ControllerAction
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.answers import HIERARCHY_HOST
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.gate import (
     evaluate_gate, load_report, parse_max_age, phase_policy, utc_now)
 
 

@@ -3,10 +3,10 @@ import os
 
 from ansible.utils.display import Display
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.action_base import ControllerAction
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gate import utc_now
-from ansible_collections.sms.upgrade.plugins.plugin_utils.readiness import run_readiness
-from ansible_collections.sms.upgrade.plugins.plugin_utils.render import render_console
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import ControllerAction
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.gate import utc_now
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.readiness import run_readiness
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import render_console
 
 display = Display()
 

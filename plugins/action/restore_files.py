@@ -1,7 +1,7 @@
 """Action plugin of sms.upgrade.restore_files: put chosen files back from the preserve vault.
 
 The choice of files, version and targets, the vault check and the compare-and-set plan are made by
-``plugin_utils/preserve/restore.py``; this plugin hashes the targets through the module, stages the vault copies
+``plugin_utils/phases/restore.py``; this plugin hashes the targets through the module, stages the vault copies
 on the machine running the module (the connection's own file transfer) and lets the module write them.
 """
 import os
@@ -10,13 +10,13 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather_action import utc_timestamp
-from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve import restore
-from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.hostinfo import host_snapshot, resolve_site
-from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.phase import cause_of_message
-from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.paths import UnsafePath, windows_key
-from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import MANIFEST, VaultError, host_dir, load_manifest
-from ansible_collections.sms.upgrade.plugins.plugin_utils.targets import target_computer
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.action import utc_timestamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import restore
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.hostinfo import host_snapshot, resolve_site
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.preserve import cause_of_message
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.winpaths import UnsafePath, windows_key
+from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import MANIFEST, VaultError, host_dir, load_manifest
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.targets import target_computer
 
 MODULE = "sms.upgrade.restore_files"
 

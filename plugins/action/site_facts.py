@@ -1,6 +1,6 @@
 """Action plugin of sms.upgrade.site_facts: read a site, logon or helper server into a snapshot."""
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import build
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather_action import GatherAction, site_code_from_groups
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.action import GatherAction, site_code_from_groups
 
 
 def read_list(args, action_args, prefix):

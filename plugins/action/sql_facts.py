@@ -2,7 +2,7 @@
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import build, isql
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather_action import GatherAction, site_code_from_groups
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.action import GatherAction, site_code_from_groups
 
 
 class ActionModule(GatherAction):

@@ -1,7 +1,7 @@
 """Action plugin of sms.upgrade.vault_verify: check the preserve vault against its manifests, on the controller."""
-from ansible_collections.sms.upgrade.plugins.plugin_utils.action_base import ControllerAction
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather_action import utc_timestamp
-from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.vault import preservation
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import ControllerAction
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.action import utc_timestamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import preservation
 
 
 class ActionModule(ControllerAction):

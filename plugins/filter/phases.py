@@ -1,7 +1,7 @@
 """Filters for the changing phases: a summary of what a phase did on each host."""
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phase_summary import summarise
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.phase_summary import summarise
 
 
 def phase_summary(hostvars, hosts, var, planned=None, blocked=None):

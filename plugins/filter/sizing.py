@@ -1,7 +1,7 @@
 """Sizing filters: site database and tempdb sizes by the upgrade paper's rules."""
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.sizing import (
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.sizing import (
     SizingError, site_db_sizing as _site_db_sizing, tempdb_sizing as _tempdb_sizing)
 
 

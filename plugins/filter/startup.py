@@ -1,7 +1,7 @@
 """Startup-entry filters: edit WIN.INI load=/run= lines and the NT Load/Run values."""
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.startup import remove_startup_program as _remove
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.startup import remove_startup_program as _remove
 
 
 def remove_startup_program(value, program):

@@ -1,7 +1,7 @@
 """Version filters: compare the real version strings of an SMS 1.2 hierarchy."""
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.versions import (
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.versions import (
     VersionError, compare_versions, parse_version as _parse_version, version_at_least as _version_at_least)
 
 

@@ -11,10 +11,10 @@ import collection_tree  # noqa: E402
 
 sys.path.insert(0, collection_tree.ensure_tree())
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.catalog import load_catalog  # noqa: E402
-from ansible_collections.sms.upgrade.plugins.plugin_utils.checks import CHECKS  # noqa: E402
-from ansible_collections.sms.upgrade.plugins.plugin_utils.data_files import read_yaml  # noqa: E402
-from ansible_collections.sms.upgrade.plugins.plugin_utils.params import default_params  # noqa: E402
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.catalog import load_catalog  # noqa: E402
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import CHECKS  # noqa: E402
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import read_yaml  # noqa: E402
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.params import default_params  # noqa: E402
 
 
 def cell(text):

@@ -9,13 +9,13 @@ import base64
 import binascii
 import hashlib
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.data_files import read_yaml
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import read_yaml
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import database as db
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import isql
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.ini import ini_value, parse_csdver, parse_ini
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.resources import ResourceListError, memory_mb
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.site_control import interpret_site_control
-from ansible_collections.sms.upgrade.plugins.plugin_utils.win_ini import read_windows_section
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.win_ini import read_windows_section
 
 SCHEMA_VERSION = "1.0"
 PRODUCT_TYPES = {"winnt": "workstation", "servernt": "server", "lanmannt": "domain_controller"}

@@ -10,9 +10,9 @@ import yaml
 
 import build_lab
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import build_win_ini
-from ansible_collections.sms.upgrade.plugins.plugin_utils.readiness import run_readiness
-from ansible_collections.sms.upgrade.plugins.plugin_utils.render import render_html, render_markdown
-from ansible_collections.sms.upgrade.plugins.plugin_utils.snapshot import validate_snapshot
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.readiness import run_readiness
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import render_html, render_markdown
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import validate_snapshot
 
 LAB = build_lab.LAB
 NOW = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.timezone.utc)

@@ -92,8 +92,8 @@ def test_rollback_without_a_journal_puts_back_nothing(tmp_path):
 
 
 def test_rollback_contacts_only_clients_with_a_journal_and_names_an_unreadable_one(tmp_path):
-    from ansible_collections.sms.upgrade.plugins.plugin_utils.plan.client_agents import plan_client
-    from ansible_collections.sms.upgrade.plugins.plugin_utils.plan.journal import write_record
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.client_agents import plan_client
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.journal import write_record
     with open(os.path.join(REPO, "inventories", "lab", "snapshots", "P01NT006.json"), encoding="utf-8") as handle:
         change = plan_client(json.load(handle))[0][0]
     write_record(str(tmp_path), "P01NT006", "client_agents", "20261125T080000Z", {"changes": [{"change": change, "status": "changed"}]})

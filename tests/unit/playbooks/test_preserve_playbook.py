@@ -10,9 +10,9 @@ import sys
 import pytest
 
 import collection_tree
-from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.phase import HostRun
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.preserve import HostRun
 
-from ..plugins.plugin_utils.preserve.fake_host import FakeHost
+from ..plugins.plugin_utils.phases.fake_host import FakeHost
 
 REPO = collection_tree.REPO
 LAB = os.path.join(REPO, "inventories", "lab", "hosts.yml")

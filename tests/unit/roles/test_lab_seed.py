@@ -23,7 +23,7 @@ import collection_tree
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import (
     build_client, build_site_server, envelope, gather_data)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.site_control import interpret_site_control
-from ansible_collections.sms.upgrade.plugins.plugin_utils.snapshot import validate_snapshot
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import validate_snapshot
 
 from . import windows_sim as sim
 

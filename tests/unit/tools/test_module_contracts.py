@@ -12,7 +12,7 @@ import pytest
 ps_contracts = pytest.importorskip("ps_contracts")
 import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.snapshot import validators  # noqa: E402
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import validators  # noqa: E402
 
 REPO = ps_contracts.REPO
 MODULES = ("site_facts", "client_facts", "sql_facts", "client_agents")
@@ -75,7 +75,7 @@ def test_apply_action_passes_only_what_the_module_takes():
 
 
 def test_change_results_are_what_the_apply_action_reads():
-    from ansible_collections.sms.upgrade.plugins.plugin_utils import apply_action
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import action as apply_action
     psm1 = _read("plugins", "module_utils", "SmsApply.psm1")
     keys = set(ps_contracts.record_keys(psm1, "New-SmsChangeResult"))
     assert set(apply_action.RESULT_KEYS) | {"current"} == keys
@@ -136,7 +136,7 @@ def _raw_keys_read(*parts):
 
 def test_builders_read_only_what_the_modules_return():
     gather_keys = set(ps_contracts.result_keys(_read("plugins", "module_utils", "SmsGather.psm1")))
-    read = _raw_keys_read("plugins", "plugin_utils", "gather", "build.py") | _raw_keys_read("plugins", "plugin_utils", "gather_action.py")
+    read = _raw_keys_read("plugins", "plugin_utils", "gather", "build.py") | _raw_keys_read("plugins", "plugin_utils", "gather", "action.py")
     assert read - {"failed", "msg"} <= gather_keys
     assert {"registry", "services", "shares", "file_sets", "text_files", "user_entries", "errors"} <= read
     sql_keys = set(ps_contracts.result_keys(_read("plugins", "modules", "sql_facts.ps1")))

@@ -13,8 +13,9 @@ ps_contracts = pytest.importorskip("ps_contracts")
 import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
 
 from ansible_collections.sms.upgrade.plugins.action.preserve_files import ActionModule, SET_BY_ACTION  # noqa: E402
-from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve import paths, phase  # noqa: E402
-from ansible_collections.sms.upgrade.plugins.plugin_utils.preserve.selection import PROBLEM_CAUSES  # noqa: E402
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common import winpaths as paths
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import preserve as phase  # noqa: E402
+from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.selection import PROBLEM_CAUSES  # noqa: E402
 
 REPO = ps_contracts.REPO
 ANSIBLE_DOC = shutil.which("ansible-doc", path=os.path.dirname(sys.executable)) or shutil.which("ansible-doc")

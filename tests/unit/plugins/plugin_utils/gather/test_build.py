@@ -4,7 +4,7 @@ import hashlib
 import pytest
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import build, isql
-from ansible_collections.sms.upgrade.plugins.plugin_utils.snapshot import validate_snapshot
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import validate_snapshot
 
 from .raw_results import client_raw, sample, site_raw
 

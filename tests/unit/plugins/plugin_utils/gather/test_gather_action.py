@@ -9,7 +9,7 @@ from ansible.playbook.task import Task
 from ansible_collections.sms.upgrade.plugins.action.client_facts import ActionModule as ClientFacts
 from ansible_collections.sms.upgrade.plugins.action.site_facts import ActionModule as SiteFacts
 from ansible_collections.sms.upgrade.plugins.action.sql_facts import ActionModule as SqlFacts
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather_action import save_snapshot
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.action import save_snapshot
 
 from .raw_results import client_raw, sample, site_raw
 

@@ -1,0 +1,211 @@
+"""Evaluate the rule catalog once over the whole fleet and return findings.
+
+Order per host and rule: tier -> OS family -> gather errors of the rule's sections -> ``applies``
+-> missing sections -> prerequisites -> check -> answers. Anything that cannot be evaluated is an
+``error`` finding (it blocks); nothing is silently green.
+"""
+from collections import namedtuple
+
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import jmes
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.answers import HIERARCHY_HOST, AnswerBook
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import CHECKS, CheckError, Context
+from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import Fleet, site_of
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import load_snapshot
+
+HostInput = namedtuple("HostInput", ["host", "snapshot_path", "expected_kind", "site"])
+HostRecord = namedtuple("HostRecord", ["host", "kind", "tiers", "site", "site_role", "os", "snapshot",
+                                       "collected_at", "plans"])
+HostRecord.__new__.__defaults__ = (None,)
+KIND_TIER = {"client": "client", "site_database": "sql", "site_server": "site"}
+MAX_LISTED_PROBLEMS = 10
+
+
+class _Missing(dict):
+    def __missing__(self, key):
+        return "{%s}" % key
+
+
+def _text(value):
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_text(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def render(template, values):
+    """Fill ``{name}`` placeholders from values; unknown names stay as they are."""
+    return (template or "").format_map(_Missing({k: _text(v) for k, v in values.items()}))
+
+
+def host_tiers(snapshot):
+    """Return the checklist tiers of a host from its snapshot."""
+    kind = snapshot["kind"]
+    if kind != "site_server":
+        return [KIND_TIER[kind]]
+    roles, role = snapshot.get("roles", []), (snapshot.get("sms") or {}).get("site_role")
+    tiers = ["secondary" if role == "secondary" else "site"] if "site" in roles else []
+    tiers += [t for t in ("helper", "logon") if t in roles]
+    return tiers or ["distribution"]
+
+
+class Assessor:
+    """Holds the catalog, answers, parameters and clock for one assessment run."""
+
+    def __init__(self, rules, answers, params, now, preservation=None):
+        self.rules = rules
+        self.answers = AnswerBook(answers)
+        self.params = params
+        self.now = now
+        self.preservation = preservation or {}
+        self.options = jmes.search_options(now)
+
+    # -------------------------------------------------------------- findings
+    def finding(self, rule, ctx, status, message, evidence=None, answer=None):
+        """Build one finding dict (the report's unit)."""
+        blocks = rule.blocking and (status == "error" or (status == "fail" and answer is None))
+        return {
+            "host": ctx.host, "rule": rule.id, "title": rule.title, "checklist": list(rule.checklist),
+            "tier": ctx.tiers[0], "site": ctx.site, "status": status, "severity": rule.severity,
+            "blocking": rule.blocking, "blocks": blocks, "manual": rule.kind == "manual",
+            "message": message, "evidence": evidence or {},
+            "remediation": {"hint": None, "command": None, "playbook": None, "tags": [], **rule.remediation},
+            "references": {"seed": None, "kb": [], **rule.references}, "answer": answer,
+        }
+
+    def search(self, expression, document):
+        return jmes.compile_expression(expression).search(document, options=self.options)
+
+    # -------------------------------------------------------------- one rule
+    def _section_error(self, rule, snapshot):
+        errors = {e["section"]: e for e in snapshot.get("errors") or []}
+        for section in rule.sections:
+            if section in errors:
+                err = errors[section]
+                return "could not read '%s' (%s): %s" % (section, err["cause"], err["message"])
+        return None
+
+    def _gate(self, rule, ctx, document, done):
+        """Return (status, message) when the rule is not evaluated, else None."""
+        snapshot = ctx.snapshot
+        if rule.families and snapshot.get("os", {}).get("family") not in rule.families:
+            return "not_applicable", "Not for %s clients." % snapshot.get("os", {}).get("family")
+        problem = self._section_error(rule, snapshot)
+        if problem:
+            return "error", "Cannot evaluate: %s." % problem
+        if rule.applies and not self.search(rule.applies, document):
+            return "not_applicable", "Does not apply to this host."
+        missing = [s for s in rule.sections if s not in snapshot]
+        if missing:
+            return "error", "Cannot evaluate: the snapshot has no '%s' section." % "', '".join(missing)
+        failed = [r for r in rule.requires if done.get(r) in ("fail", "error", "skipped")]
+        if failed:
+            return "skipped", "Skipped: prerequisite %s did not pass." % ", ".join(failed)
+        return None
+
+    def _evaluate(self, rule, ctx, document):
+        """Return (status, observed, expected, evidence) of the rule's check."""
+        if rule.check and "python" in rule.check:
+            result = CHECKS[rule.check["python"]](ctx, rule.check.get("params") or {})
+            return result.status, result.observed, result.expected, dict(result.evidence or {})
+        observed = self.search(rule.observed, document) if rule.observed else None
+        if rule.kind == "manual":
+            return ("pass" if ctx.answer else "fail"), observed, None, {}
+        verdict = self.search(rule.check["jmespath"], document)
+        if not isinstance(verdict, bool):
+            raise CheckError("the condition gave %r instead of true/false (missing data?)" % (verdict,))
+        return ("pass" if verdict else "fail"), observed, None, {}
+
+    def assess_rule(self, rule, ctx, document, done):
+        """Evaluate one rule for one host and return its finding."""
+        answer = self.answers.find(rule.id, ctx.host) if rule.answerable else None
+        ctx = ctx._replace(answer=answer)
+        try:
+            gated = self._gate(rule, ctx, document, done)
+            if gated:
+                return self.finding(rule, ctx, gated[0], gated[1])
+            status, observed, expected, evidence = self._evaluate(rule, ctx, document)
+        except Exception as exc:  # a rule must never abort the fleet's assessment
+            return self.finding(rule, ctx, "error", "Cannot evaluate: %s" % exc, {"exception": type(exc).__name__})
+        values = dict(self.params, **evidence)
+        values.update(host=ctx.host, decision=(answer or {}).get("decision"))
+        expected = render(expected or rule.expected, values) if (expected or rule.expected) else None
+        values.update(observed=observed, expected=expected)
+        evidence.update(observed=observed, expected=expected)
+        if status == "not_applicable":
+            return self.finding(rule, ctx, status, _text(observed), evidence)
+        message = render(rule.message.get(status, rule.message.get("fail")), values)
+        if status == "fail" and answer and rule.kind != "manual":
+            message += " Accepted by %s at %s: %s" % (answer["by"], answer["at"], answer["reason"])
+        keep = answer if (answer and (status == "fail" or rule.kind == "manual")) else None
+        return self.finding(rule, ctx, status, message, evidence, keep)
+
+    # -------------------------------------------------------------- one host
+    def assess_host(self, ctx, rules):
+        """Evaluate the rules of a host's tiers in catalog order."""
+        document = dict(ctx.snapshot, _ctx={"host": ctx.host, "site": ctx.site, "tiers": ctx.tiers,
+                                            "params": self.params,
+                                            "site_clients": len(ctx.fleet.site_clients(ctx.site))})
+        done, findings = {}, []
+        for rule in rules:
+            item = self.assess_rule(rule, ctx, document, done)
+            done[rule.id] = item["status"]
+            findings.append(item)
+        return findings
+
+    def invalid_host(self, rule_valid, ctx, problems, rules):
+        """Findings of a host whose snapshot is unusable: one error, the rest skipped."""
+        listed = "; ".join("%s: %s" % (p.path, p.message) for p in problems[:MAX_LISTED_PROBLEMS])
+        if len(problems) > MAX_LISTED_PROBLEMS:
+            listed += "; and %d more" % (len(problems) - MAX_LISTED_PROBLEMS)
+        evidence = {"problems": [{"path": p.path, "message": p.message} for p in problems]}
+        findings = [self.finding(rule_valid, ctx, "error", render(rule_valid.message["fail"], {"observed": listed}),
+                                 evidence)]
+        findings += [self.finding(r, ctx, "skipped", "Not evaluated: the snapshot is not usable (see snapshot.valid).")
+                     for r in rules if r.id != rule_valid.id]
+        return findings
+
+
+def _rules_for(rules, tiers):
+    return [r for r in rules if set(r.tiers) & set(tiers)]
+
+
+def _record(host_input, snapshot, tiers, site, planner=None):
+    data = snapshot.data or {}
+    plans = planner(data["kind"], data) if planner and snapshot.valid else None
+    os_info = data.get("os") or {}
+    return HostRecord(host_input.host, data.get("kind") or host_input.expected_kind, tiers, site,
+                      (data.get("sms") or {}).get("site_role"),
+                      " ".join(filter(None, [os_info.get("name") or os_info.get("family"), os_info.get("version"),
+                                             os_info.get("csd_version")])) or None,
+                      snapshot.source, data.get("collected_at"), plans)
+
+
+def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, progress=None, planner=None):
+    """Assess every host and the hierarchy; return ``(findings, host_records)``.
+
+    ``planner(kind, snapshot)``, when given, adds to each valid host's record what the changing phases would do.
+    """
+    assessor = Assessor(rules, answers, params, now, preservation)
+    snapshots = [load_snapshot(h.host, h.snapshot_path, h.expected_kind) for h in host_inputs]
+    fleet = Fleet({s.host: s.data for s in snapshots if s.valid})
+    rule_valid = next(r for r in rules if r.id == "snapshot.valid")
+    findings, records = [], []
+    for index, (host_input, snapshot) in enumerate(zip(host_inputs, snapshots), start=1):
+        if snapshot.valid:
+            tiers, site = host_tiers(snapshot.data), site_of(snapshot.data) or host_input.site
+        else:
+            tiers, site = [KIND_TIER.get(host_input.expected_kind, "client")], host_input.site
+        ctx = Context(host_input.host, site, tiers, snapshot.data, params, fleet, assessor.preservation, None, now)
+        host_rules = _rules_for(rules, tiers)
+        if snapshot.valid:
+            findings.append(assessor.finding(rule_valid, ctx, "pass",
+                                             render(rule_valid.message["pass"], {"observed": snapshot.source})))
+            findings += assessor.assess_host(ctx, [r for r in host_rules if r.id != rule_valid.id])
+        else:
+            findings += assessor.invalid_host(rule_valid, ctx, snapshot.problems, host_rules)
+        records.append(_record(host_input, snapshot, tiers, site, planner))
+        if progress and index % 1000 == 0:
+            progress(index, len(host_inputs))
+    hierarchy = Context(HIERARCHY_HOST, None, ["hierarchy"], {}, params, fleet, assessor.preservation, None, now)
+    findings += assessor.assess_host(hierarchy, _rules_for(rules, ["hierarchy"]))
+    records.append(HostRecord(HIERARCHY_HOST, "hierarchy", ["hierarchy"], None, None, None, None, None))
+    return findings, records

@@ -1,0 +1,79 @@
+"""JMESPath with the functions the rule catalog uses, and a cache of compiled expressions."""
+import datetime
+
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.startup import names_program
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.versions import version_at_least
+
+try:
+    import jmespath
+    from jmespath import functions as jmes_functions
+    JMESPATH_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - exercised only without the dependency
+    jmespath = None
+    JMESPATH_IMPORT_ERROR = exc
+    jmes_functions = None
+
+
+def require_jmespath():
+    """Raise a clear error when the jmespath library is missing on the controller."""
+    if jmespath is None:
+        raise RuntimeError("the Python library 'jmespath' is required on the Ansible controller "
+                           "(pip install -r requirements.txt): %s" % JMESPATH_IMPORT_ERROR)
+
+
+def parse_timestamp(text):
+    """Parse an ISO 8601 timestamp; naive values are taken as UTC."""
+    stamp = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=datetime.timezone.utc)
+    return stamp
+
+
+if jmes_functions is not None:
+    class RuleFunctions(jmes_functions.Functions):
+        """Functions available to rule expressions; ``now`` fixes the clock for one assessment."""
+
+        def __init__(self, now):
+            super().__init__()
+            self.now = now
+
+        @jmes_functions.signature({"types": ["string", "number", "null"]}, {"types": ["string", "number"]},
+                                  {"types": ["string", "null"]})
+        def _func_version_at_least(self, value, minimum, scheme):
+            if value is None:
+                raise ValueError("no version to compare with %s" % minimum)
+            return version_at_least(value, minimum, scheme)
+
+        @jmes_functions.signature({"types": ["string"]})
+        def _func_days_since(self, timestamp):
+            return (self.now - parse_timestamp(timestamp)).total_seconds() / 86400.0
+
+        @jmes_functions.signature({"types": ["string", "null"]}, {"types": ["string"]})
+        def _func_names_program(self, value, program):
+            return names_program(value, program)
+
+        @jmes_functions.signature({"types": ["string", "null"]})
+        def _func_lower(self, text):
+            return (text or "").lower()
+
+        @jmes_functions.signature({"types": ["array"]}, {"types": ["array"]})
+        def _func_intersect_ci(self, items, candidates):
+            wanted = {str(c).lower() for c in candidates}
+            return [item for item in items if str(item).lower() in wanted]
+
+
+_COMPILED = {}
+
+
+def compile_expression(expression):
+    """Compile (once) and return a JMESPath expression; raises jmespath's ParseError."""
+    require_jmespath()
+    if expression not in _COMPILED:
+        _COMPILED[expression] = jmespath.compile(expression)
+    return _COMPILED[expression]
+
+
+def search_options(now):
+    """Return jmespath Options bound to the assessment's clock."""
+    require_jmespath()
+    return jmespath.Options(custom_functions=RuleFunctions(now))

@@ -1,0 +1,7 @@
+"""Renderers of the readiness report: Markdown, self-contained HTML, JUnit XML and console lines."""
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.console import render_console
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.html import render_html
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.junit import render_junit
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.markdown import render_markdown
+
+__all__ = ["render_console", "render_html", "render_junit", "render_markdown"]

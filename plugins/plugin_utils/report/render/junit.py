@@ -1,0 +1,67 @@
+"""The readiness report as JUnit XML: one suite per tier, one test case per host and rule.
+
+Mapping: ``fail`` -> <failure>, ``error`` -> <error>, ``not_applicable``/``skipped`` -> <skipped>.
+A failing finding accepted by an answer stays a <failure> (the condition is still false) and its
+message starts with "ACCEPTED", so dashboards stay truthful; a manual item that is answered passes.
+"""
+import re
+import xml.etree.ElementTree as ET
+
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.common import TIER_ORDER
+
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def clean(value):
+    """Text without characters XML 1.0 cannot carry."""
+    return _ILLEGAL.sub("?", "" if value is None else str(value))
+
+
+def _body(finding):
+    parts = [finding["message"]]
+    evidence = finding.get("evidence") or {}
+    for key in ("observed", "expected"):
+        if evidence.get(key) not in (None, ""):
+            parts.append("%s: %s" % (key, evidence[key]))
+    for key in ("hint", "command", "playbook"):
+        if finding["remediation"].get(key):
+            parts.append("%s: %s" % (key, finding["remediation"][key]))
+    return clean("\n".join(str(p) for p in parts))
+
+
+def _case(suite, finding):
+    case = ET.SubElement(suite, "testcase", classname=clean(finding["host"]),
+                         name=clean("%s [%s]" % (finding["rule"], ", ".join(finding["checklist"]) or "-")))
+    status = finding["status"]
+    if status == "fail":
+        message = finding["message"]
+        if finding.get("answer") and not finding.get("manual"):
+            message = "ACCEPTED by %s: %s" % (finding["answer"]["by"], message)
+        element = ET.SubElement(case, "failure", message=clean(message), type=finding["severity"])
+        element.text = _body(finding)
+    elif status == "error":
+        element = ET.SubElement(case, "error", message=clean(finding["message"]), type=finding["severity"])
+        element.text = _body(finding)
+    elif status in ("not_applicable", "skipped"):
+        ET.SubElement(case, "skipped", message=clean("%s: %s" % (status, finding["message"])))
+
+
+def render_junit(report):
+    """Return the report as a JUnit XML document."""
+    root = ET.Element("testsuites", name="sms.upgrade readiness %s" % report["run_id"])
+    by_tier = {}
+    for finding in report["findings"]:
+        by_tier.setdefault(finding["tier"], []).append(finding)
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for tier in sorted(by_tier, key=lambda t: (TIER_ORDER.index(t) if t in TIER_ORDER else 99, t)):
+        findings = by_tier[tier]
+        counts = {"tests": len(findings), "failures": sum(f["status"] == "fail" for f in findings),
+                  "errors": sum(f["status"] == "error" for f in findings),
+                  "skipped": sum(f["status"] in ("not_applicable", "skipped") for f in findings)}
+        suite = ET.SubElement(root, "testsuite", name="sms.upgrade.%s" % tier, timestamp=report["generated_at"],
+                              **{k: str(v) for k, v in counts.items()})
+        for finding in findings:
+            _case(suite, finding)
+        totals = {k: totals[k] + counts[k] for k in totals}
+    root.attrib.update({k: str(v) for k, v in totals.items()})
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,86 @@
+"""The four renderers: well-formed, escaped, complete, and usable at fleet scale."""
+import datetime
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.readiness import run_readiness
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import render_console, render_html, render_junit, render_markdown
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.html import PASS_LIMIT, findings_blob
+
+from ..snapshots import client, site_database, site_server, write_fleet
+
+NOW = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.timezone.utc)
+HOSTILE = "<script>alert(1)</script> | ]]> \x07 é"
+
+
+def make_report(tmp_path, clients=3, hostile=True):
+    user = "CORP\\" + (HOSTILE if hostile else "bob")
+    snaps = [site_server(), site_database()]
+    snaps += [client(host="WKS%05d" % n, smsid="AAA%05d" % n,
+                     user_entries=[{"user": user, "source": "loaded_hive", "load": "SMSRUN32.EXE"}])
+              for n in range(clients)]
+    hosts = write_fleet(str(tmp_path / "snap"), snaps)
+    groups = {"sms_clients": hosts[2:], "sms_site_AAA": hosts}
+    report, _paths, _warning = run_readiness(hosts, groups, str(tmp_path / "snap"), str(tmp_path / "rep"), NOW)
+    return report
+
+
+@pytest.fixture(name="report")
+def report_fixture(tmp_path):
+    return make_report(tmp_path)
+
+
+def test_markdown_tables_are_well_formed_and_escaped(report):
+    text = render_markdown(report)
+    assert text.startswith("# SMS 1.2 → 2.0 readiness report") and "**BLOCKED" in text
+    for block in re.findall(r"(?:^\|.*\|\n)+", text, re.M):
+        widths = {len(re.findall(r"(?<!\\)\|", line)) for line in block.splitlines()}
+        assert len(widths) == 1, block
+    assert "\\| ]]>" in text
+    assert "### WKS00000" in text and "client.smsrun_registry" in text
+
+
+def test_html_is_self_contained_and_escapes_data(report):
+    page = render_html(report)
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=|url\(http|@import", page)
+    assert "<script>alert(1)</script>" not in page
+    assert page.count('class="hostlink"') == len(report["hosts"]) and 'data-host="WKS00000"' in page
+    blob = re.search(r'<script type="application/json" id="findings-data">(.*?)</script>', page, re.S).group(1)
+    data = json.loads(blob.replace("<\\/", "</"))
+    assert len(data["rows"]) == len(report["findings"])
+    assert any(HOSTILE.split("|", maxsplit=1)[0].strip() in (row[data["fields"].index("message")] or "") for row in data["rows"])
+
+
+def test_html_leaves_out_passes_beyond_the_limit(report):
+    big = dict(report, findings=report["findings"] * (PASS_LIMIT // len(report["findings"]) + 1))
+    text, omitted = findings_blob(big)
+    passes = sum(1 for f in big["findings"] if f["status"] == "pass")
+    assert omitted == passes and len(json.loads(text.replace("<\\/", "</"))["rows"]) == len(big["findings"]) - passes
+
+
+def test_junit_parses_and_counts_match(report):
+    root = ET.fromstring(render_junit(report).encode("utf-8"))
+    counts = report["summary"]["counts"]
+    assert int(root.get("tests")) == len(report["findings"])
+    assert int(root.get("failures")) == counts["fail"] and int(root.get("errors")) == counts["error"]
+    assert int(root.get("skipped")) == counts["not_applicable"] + counts["skipped"]
+    suites = {s.get("name") for s in root.iter("testsuite")}
+    assert {"sms.upgrade.site", "sms.upgrade.sql", "sms.upgrade.client", "sms.upgrade.hierarchy"} <= suites
+    assert "\x07" not in ET.tostring(root, encoding="unicode")
+
+
+def test_console_summary(report):
+    lines = render_console(report, {"html": "/r/readiness.html", "json": "/r/readiness.json"})
+    assert lines[0].startswith("BLOCKED")
+    assert any(line.strip().startswith("client.smsrun_registry") for line in lines)
+    assert lines[-2:] == ["html: /r/readiness.html", "json: /r/readiness.json"]
+
+
+def test_html_size_for_a_large_fleet(tmp_path):
+    report = make_report(tmp_path, clients=1500, hostile=False)
+    page = render_html(report)
+    per_host = len(page) / 1500
+    assert per_host * 10000 < 25e6, "a 10,000-client page would be %.1f MB" % (per_host * 10000 / 1e6)
