@@ -1,20 +1,6 @@
-"""Action plugin of sms.upgrade.client_agents: plan from the client's snapshot (or take the fleet plan), apply compare-and-set."""
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.action import ApplyAction
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import client_agents as plan
+"""Action plugin of sms.upgrade.client_agents: the client_agents phase (plugin_utils/phases/client_agents.py)."""
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.action import PhaseAction
 
 
-class ActionModule(ApplyAction):
+class ActionModule(PhaseAction):
     PHASE = "client_agents"
-    MODULE = "sms.upgrade.client_agents"
-
-    def replan(self, change, current):
-        return plan.replan(change, current)
-
-    def describe(self, change):
-        return plan.describe(change)
-
-    def diff(self, change):
-        return plan.diff_entry(change)
-
-    def wire(self, change):
-        return plan.wire_change(change)

@@ -1,13 +1,13 @@
 """Action plugin of sms.upgrade.phase_plan: plan a changing phase for every host of the run, once, on the controller."""
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import ControllerAction
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.fleet_plan import PHASES, plan_fleet
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import plan_fleet, snapshot_planned
 
 
 class ActionModule(ControllerAction):
     """Plans every host of ``hosts`` in one pass and returns the entries of the hosts with something to do."""
 
     argument_spec = {
-        "phase": {"type": "str", "required": True, "choices": sorted(PHASES)},
+        "phase": {"type": "str", "required": True, "choices": snapshot_planned()},
         "hosts": {"type": "list", "elements": "str"},
         "snapshot_dir": {"type": "path"},
         "journal_dir": {"type": "path"},

@@ -4,7 +4,8 @@ import os
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import ControllerAction
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.answers import HIERARCHY_HOST
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.gate import (
-    evaluate_gate, load_report, parse_max_age, phase_policy, utc_now)
+    evaluate_gate, load_report, parse_max_age, phase_policy)
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import utc_now
 
 
 def left_out_line(verdict, host):

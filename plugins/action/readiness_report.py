@@ -4,7 +4,7 @@ import os
 from ansible.utils.display import Display
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import ControllerAction
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.gate import utc_now
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import utc_now
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.readiness import run_readiness
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import render_console
 

@@ -1,21 +1,7 @@
 """Action plugin of sms.upgrade.site_facts: read a site, logon or helper server into a snapshot."""
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import build
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.action import GatherAction, site_code_from_groups
-
-
-def read_list(args, action_args, prefix):
-    """Module arguments listing what to read, from gather.yml unless the task sets them."""
-    data = build.gather_data()
-    registry = data["registry"]
-    args.setdefault("registry_values", list(registry.values()))
-    args.setdefault("registry_keys", list(data["registry_keys"].values()))
-    args.setdefault("system_root_values", [registry["os_nt_system_root"], registry["os_9x_system_root"]])
-    args.setdefault("service_patterns", data["%s_service_patterns" % prefix])
-    args.setdefault("text_files", [dict(item, path=action_args.get(item.get("override", "").replace("sms_upgrade_", ""))
-                                        or item["path"]) for item in data["%s_text_files" % prefix]])
-    for item in args["text_files"]:
-        item.pop("override", None)
-    return args
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import site_code_from_groups
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.action import GatherAction, read_list
 
 
 class ActionModule(GatherAction):

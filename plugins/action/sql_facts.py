@@ -2,7 +2,8 @@
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import build, isql
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.action import GatherAction, site_code_from_groups
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import site_code_from_groups
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.action import GatherAction
 
 
 class ActionModule(GatherAction):

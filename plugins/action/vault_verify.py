@@ -1,6 +1,6 @@
 """Action plugin of sms.upgrade.vault_verify: check the preserve vault against its manifests, on the controller."""
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import ControllerAction
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.action import utc_timestamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import preservation
 
 
@@ -14,7 +14,7 @@ class ActionModule(ControllerAction):
     }
 
     def run_action(self, args, task_vars):
-        record = preservation(args["vault_dir"], utc_timestamp(), hosts=args["hosts"])
+        record = preservation(args["vault_dir"], iso_stamp(), hosts=args["hosts"])
         summary = {host: {"categories": len(categories),
                           "verified": sorted(c for c, r in categories.items() if r["verified"]),
                           "unverified": sorted(c for c, r in categories.items() if not r["verified"]),

@@ -14,8 +14,8 @@ description:
     (host C((hierarchy))).
   - Errors are never answerable; failing findings of answerable rules are cleared by an answers-file entry
     and a new readiness run.
-  - With O(phase), the phase's policy from C(plugins/plugin_utils/data/phases.yml) applies. Findings of the rules
-    the phase remediates never close its gate, and only blocking findings of the rules it requires count.
+  - With O(phase), the phase's policy applies (its room in C(plugins/plugin_utils/phases/), and the rules whose
+    C(fixed_by) names the phase). Findings of the rules the phase remediates never close its gate, and only blocking findings of the rules it requires count.
     A phase with scope C(host) stays open for the hosts without blockers and returns the others in
     RV(blocked_hosts); a stale report or a hierarchy-wide blocker still closes it for every host.
 options:
@@ -36,7 +36,7 @@ options:
     default: 7d
   phase:
     description:
-      - Name of the phase asking, as listed in C(plugins/plugin_utils/data/phases.yml) (for example C(client_agents)).
+      - Name of the phase asking (for example C(client_agents), C(preserve)).
       - Without it every blocking finding counts and any blocker closes the gate for all hosts.
     type: str
 extends_documentation_fragment:

@@ -3,15 +3,19 @@ import re
 from collections import namedtuple
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import read_yaml
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import OS_FAMILIES
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import jmes
 
 TIERS = ("site", "secondary", "sql", "helper", "logon", "distribution", "client", "hierarchy")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 KINDS = ("detect", "manual")
-FAMILIES = ("windows_nt", "windows_9x", "windows_3x", "wfw", "ms_dos", "os2", "macintosh")
+FAMILIES = OS_FAMILIES
 CHECKLIST_ID = re.compile(r"^(PRE|UPG|POST|CLI|SEC|FAQ)-[0-9]{2}$")
 RULE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
-REQUIRED = ("id", "title", "checklist", "tiers", "severity", "blocking", "message", "remediation", "references")
+REQUIRED = ("id", "title", "checklist", "tiers", "severity", "blocking", "fixed_by", "message", "remediation",
+            "references")
+# Who clears a failing finding besides a phase (fixed_by): the answers file, a new gather, or a person on the machine.
+FIXERS = {"answers": None, "gather": "sms.upgrade.readiness", "admin": None}
 OPTIONAL = ("kind", "answerable", "requires", "sections", "applies", "check", "observed", "expected",
             "families", "decisions")
 
@@ -42,9 +46,37 @@ def _problems_of(entry, index, python_checks):
     for flag in ("blocking", "answerable"):
         if flag in entry and not isinstance(entry[flag], bool):
             problems.append("%s: %s must be true or false" % (where, flag))
+    problems += _fixer_problems(entry, where)
     problems += _check_problems(entry, where, python_checks)
     problems += _expression_problems(entry, where)
     return problems
+
+
+def phase_playbooks():
+    """``{phase: playbook}`` of the collection's changing phases (imported late: the phases read the catalog too)."""
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import PHASES
+    return {name: phase.playbook() for name, phase in PHASES.items()}
+
+
+def fixer_playbook(fixed_by):
+    """The playbook that clears a finding of a rule fixed by ``fixed_by`` (None: a person does)."""
+    return FIXERS[fixed_by] if fixed_by in FIXERS else phase_playbooks()[fixed_by]
+
+
+def _fixer_problems(entry, where):
+    fixed_by = entry.get("fixed_by")
+    if "fixed_by" not in entry:
+        return []
+    if fixed_by not in FIXERS and fixed_by not in phase_playbooks():
+        return ["%s: fixed_by %r is neither a phase (%s) nor one of %s" % (
+            where, fixed_by, ", ".join(sorted(phase_playbooks())), ", ".join(sorted(FIXERS)))]
+    manual = entry.get("kind") == "manual"
+    if manual != (fixed_by == "answers"):
+        return ["%s: %s" % (where, "a manual rule is fixed_by answers" if manual else
+                            "only manual rules are fixed_by answers (answerable detect rules name who fixes them)")]
+    if "playbook" in (entry.get("remediation") or {}):
+        return ["%s: remediation.playbook comes from fixed_by; remove it" % where]
+    return []
 
 
 def _check_problems(entry, where, python_checks):
@@ -75,6 +107,7 @@ def _to_rule(entry):
     values.update(entry)
     if values["answerable"] is None:
         values["answerable"] = values["kind"] == "manual"
+    values["remediation"] = dict(values["remediation"] or {}, playbook=fixer_playbook(values["fixed_by"]))
     return Rule(**{key: values[key] for key in Rule._fields})
 
 

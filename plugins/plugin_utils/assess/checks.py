@@ -10,7 +10,7 @@ from collections import defaultdict, namedtuple
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import read_yaml
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import client_smsid, is_sms_2
-from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.jmes import parse_timestamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import parse_timestamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import preservation as evidence
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.sizing import site_db_sizing, tempdb_sizing
 

@@ -1,6 +1,5 @@
 """JMESPath with the functions the rule catalog uses, and a cache of compiled expressions."""
-import datetime
-
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import parse_timestamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.startup import names_program
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.versions import version_at_least
 
@@ -21,12 +20,6 @@ def require_jmespath():
                            "(pip install -r requirements.txt): %s" % JMESPATH_IMPORT_ERROR)
 
 
-def parse_timestamp(text):
-    """Parse an ISO 8601 timestamp; naive values are taken as UTC."""
-    stamp = datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=datetime.timezone.utc)
-    return stamp
 
 
 if jmes_functions is not None:

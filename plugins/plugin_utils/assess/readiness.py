@@ -1,27 +1,22 @@
 """The readiness run: collect inputs from the inventory, assess, render and store the report."""
 import json
 import os
-import re
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report import render
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.answers import load_answers
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.engine import HostInput, assess_fleet
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.catalog import load_catalog
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import CHECKS
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import compact_stamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import collection_version
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import KIND_GROUPS, SITE_GROUP
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.params import merge_params
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.fleet_plan import plan_host
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import plan_host
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.build import build_report
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import (
-    check_report_dir, free_run_id, read_previous, run_id_for, write_report)
+    check_report_dir, free_run_id, read_previous, write_report)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import snapshot_path
 
-DEFAULT_KIND_GROUPS = {
-    "sms_clients": "client", "sms_sql": "site_database", "sms_site_servers": "site_server",
-    "sms_central": "site_server", "sms_primary": "site_server", "sms_secondary": "site_server",
-    "sms_helper": "site_server", "sms_logon": "site_server",
-}
-SITE_GROUP = re.compile(r"^sms_site_([A-Za-z0-9]{3})$")
 
 
 def host_inputs(hosts, groups, snapshot_dir, kind_groups=None):
@@ -30,7 +25,7 @@ def host_inputs(hosts, groups, snapshot_dir, kind_groups=None):
         raise ValueError("no hosts to assess: the play targets no host (is the inventory empty, or does "
                          "--limit match nothing?)")
     kinds, sites = {}, {}
-    for group, kind in (kind_groups or DEFAULT_KIND_GROUPS).items():
+    for group, kind in (kind_groups or KIND_GROUPS).items():
         for host in groups.get(group, []):
             kinds.setdefault(host, kind)
     for group, members in groups.items():
@@ -58,7 +53,7 @@ def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=Non
     findings, records = assess_fleet(inputs, rules, answers, merged, now, preservation, progress, plan_host)
     check_report_dir(report_dir)
     previous, warning = read_previous(report_dir)
-    meta = {"run_id": free_run_id(report_dir, run_id_for(now)), "generated_at": now.isoformat(),
+    meta = {"run_id": free_run_id(report_dir, compact_stamp(now)), "generated_at": now.isoformat(),
             "check_mode": bool(check_mode), "collection_version": collection_version(), "rules_version": "1",
             "answers_file": answers_file if answers else None}
     report = build_report(findings, records, rules, meta, previous)

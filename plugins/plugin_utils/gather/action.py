@@ -9,35 +9,25 @@ result (which holds file contents) is never returned.
 import json
 import os
 import re
-from datetime import datetime, timezone
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import collection_version
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import GatherError, envelope
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import GatherError, envelope, gather_data
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.database import SectionProblem
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.isql import SqlScriptError
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import replace_atomically
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import snapshot_path, validate_snapshot
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.targets import relay_of, target_computer
 
-SITE_GROUP = re.compile(r"^sms_site_([A-Za-z0-9]{3})$")
 RAW_KEYS_KEPT = ("computer", "errors")
 
 
-def utc_timestamp():
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def site_code_from_groups(group_names):
-    """The site code of the first ``sms_site_XXX`` group the host is in; None if none."""
-    for group in group_names or []:
-        match = SITE_GROUP.match(group)
-        if match:
-            return match.group(1).upper()
-    return None
 
 
 def save_snapshot(snapshot_dir, host, snapshot):
@@ -73,6 +63,21 @@ def retire_snapshot(snapshot_dir, host):
     path = snapshot_path(snapshot_dir, host)
     with open(path, encoding="utf-8") as handle:
         _keep_previous(snapshot_dir, host, path, handle.read())
+
+
+def read_list(args, action_args, prefix):
+    """Module arguments listing what to read, from gather.yml unless the task sets them."""
+    data = gather_data()
+    registry = data["registry"]
+    args.setdefault("registry_values", list(registry.values()))
+    args.setdefault("registry_keys", list(data["registry_keys"].values()))
+    args.setdefault("system_root_values", [registry["os_nt_system_root"], registry["os_9x_system_root"]])
+    args.setdefault("service_patterns", data["%s_service_patterns" % prefix])
+    args.setdefault("text_files", [dict(item, path=action_args.get(item.get("override", "").replace("sms_upgrade_", ""))
+                                        or item["path"]) for item in data["%s_text_files" % prefix]])
+    for item in args["text_files"]:
+        item.pop("override", None)
+    return args
 
 
 class GatherAction(ActionBase):
@@ -115,7 +120,7 @@ class GatherAction(ActionBase):
                           **{key: raw[key] for key in RAW_KEYS_KEPT if key in raw})
             return result
         computer = raw.get("computer") or args.get("computer") or host
-        snapshot = envelope(self.KIND, host, computer, utc_timestamp(), collection_version(), relay=relay)
+        snapshot = envelope(self.KIND, host, computer, iso_stamp(), collection_version(), relay=relay)
         try:
             snapshot = self.build(raw, snapshot, action_args, task_vars)
         except (GatherError, SectionProblem) as exc:

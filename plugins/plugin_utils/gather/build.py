@@ -15,12 +15,11 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import isql
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.ini import ini_value, parse_csdver, parse_ini
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.resources import ResourceListError, memory_mb
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.site_control import interpret_site_control
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import ROLE_GROUPS
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.win_ini import read_windows_section
 
 SCHEMA_VERSION = "1.0"
 PRODUCT_TYPES = {"winnt": "workstation", "servernt": "server", "lanmannt": "domain_controller"}
-ROLE_GROUPS = {"sms_central": "site", "sms_primary": "site", "sms_secondary": "site", "sms_logon": "logon",
-               "sms_helper": "helper"}
 # Snapshot sections left incomplete when a raw source could not be read.
 AFFECTED_SECTIONS = {
     "site_server": {"registry": ["os", "ie", "sms", "registry", "hardware"], "services": ["services"],

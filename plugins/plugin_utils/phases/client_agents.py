@@ -1,4 +1,4 @@
-"""Plan the client_agents phase (PRE-26, PRE-27) from a client snapshot.
+"""The client_agents phase (PRE-26, PRE-27): its room. Plans from a client snapshot what the agents phase turns off.
 
 A plan is a list of explicit compare-and-set changes the PowerShell hands apply (SmsApply.psm1):
 
@@ -15,6 +15,7 @@ import functools
 import hashlib
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import read_yaml
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.changeset import ChangeSetPhase
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.startup import names_program, remove_startup_program
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.win_ini import WinIniError, plan_program_removal
 
@@ -239,3 +240,49 @@ def diff_entry(change):
     header = _user_value_label(change)
     return {"before_header": header, "after_header": header, "before": "%s\n" % change["from"],
             "after": "%s\n" % change["to"]}
+
+
+# ------------------------------------------------------------------ the phase
+class ClientAgentsPhase(ChangeSetPhase):
+    """Turn off the SMS 1.2 client agents (PRE-26, PRE-27), one compare-and-set change set per client."""
+
+    NAME = "client_agents"
+    DESCRIPTION = "Quiesce SMS 1.2 client agents (PRE-26, PRE-27)"
+    MODULE = "sms.upgrade.client_agents"
+    SNAPSHOT_KIND = "client"
+    GATE_SCOPE = "host"
+    GATE_REQUIRES = ("snapshot.*",)
+    CHECKLIST = {
+        "PRE-26": "Phase client_agents (playbook sms.upgrade.client_agents, role sms.upgrade.client_agents, module "
+                  "sms.upgrade.client_agents): Wuser32 disabled and stopped on NT clients; the site's proposed client "
+                  "properties stay a manual item (no supported programmatic way in SMS 1.2, docs/client_agents.md), "
+                  "verified from the site control file.",
+        "PRE-27": "Phase client_agents: SMSRUN32.EXE removed from Load/Run of every profile (loaded hives, NTUSER.DAT, "
+                  "default user) and SMSRUN16.EXE from WIN.INI load=/run= (backup first), compare-and-set, rollback "
+                  "playbook sms.upgrade.client_agents_rollback.",
+    }
+    OPTIONS = dict(ChangeSetPhase.OPTIONS, stop_timeout={"type": "int", "default": 60},
+                   share_map={"type": "dict", "default": {}})
+    MODULE_OPTIONS = ("stop_timeout", "share_map")
+    SET_BY_ACTION = ("changes",)
+
+    def plan_snapshot(self, snapshot):
+        return plan_client(snapshot)
+
+    def replan(self, change, current):
+        return replan(change, current)
+
+    def invert(self, change):
+        return invert(change)
+
+    def describe(self, change):
+        return describe(change)
+
+    def diff(self, change):
+        return diff_entry(change)
+
+    def wire(self, change):
+        return wire_change(change)
+
+
+PHASE = ClientAgentsPhase()

@@ -1,66 +1,60 @@
 """Plans of the changing phases over many hosts, made once on the controller.
 
-``plan_host`` gives the readiness report each host's planned changes as text. ``plan_fleet`` plans a phase for
-every host of a run in one pass (snapshots are read and validated once, in one process), so that the phase only
-runs a task on the hosts that have something to change, and a re-run over a clean fleet contacts nobody.
+``plan_hosts`` plans a phase for every host of a run in one pass (snapshots are read and validated once, in one
+process), so that the phase only runs a task on the hosts that have something to change, and a re-run over a clean
+fleet contacts nobody. ``describe_plans`` gives the readiness report each host's planned changes as text. Both take
+phase objects (``phases/registry.py`` finds them by name).
 """
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import client_agents
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import load_snapshot, snapshot_path
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.journal import JournalError, latest_record
-
-# phase -> the snapshot kind it plans from and its planner (changes, problems), inversion and description.
-PHASES = {"client_agents": {"kind": "client", "plan": client_agents.plan_client, "invert": client_agents.invert,
-                            "describe": client_agents.describe}}
 
 
 class FleetPlanError(ValueError):
-    """A fleet plan cannot be made (unknown phase, missing directory)."""
+    """A fleet plan cannot be made (a phase that cannot plan from snapshots, missing directory)."""
 
 
-def plan_host(kind, snapshot):
+def describe_plans(phases, kind, snapshot):
     """``{phase: {"changes": [line], "problems": [text]}}`` for the phases that would change this host; None if none."""
     plans = {}
-    for name, phase in PHASES.items():
-        if phase["kind"] != kind:
+    for phase in phases:
+        if phase.SNAPSHOT_KIND != kind:
             continue
-        changes, problems = phase["plan"](snapshot)
+        planned = phase.plan_snapshot(snapshot)
+        if planned is None:
+            continue
+        changes, problems = planned
         if changes or problems:
-            plans[name] = {"changes": [phase["describe"](c) for c in changes], "problems": list(problems)}
+            plans[phase.NAME] = {"changes": [phase.describe(c) for c in changes], "problems": list(problems)}
     return plans or None
 
 
-def _phase(name):
-    if name not in PHASES:
-        raise FleetPlanError("unknown phase %r (known: %s)" % (name, ", ".join(sorted(PHASES))))
-    return PHASES[name]
-
-
 def _from_snapshot(phase, host, snapshot_dir):
-    from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import load_snapshot, snapshot_path
     path = snapshot_path(snapshot_dir, host)
-    snapshot = load_snapshot(host, path, expected_kind=phase["kind"])
+    snapshot = load_snapshot(host, path, expected_kind=phase.SNAPSHOT_KIND)
     if not snapshot.valid:
         return [], ["cannot plan from %s: %s" % (path, "; ".join("%s: %s" % (p.path, p.message) for p in snapshot.problems[:5]))], path
-    changes, problems = phase["plan"](snapshot.data)
+    changes, problems = phase.plan_snapshot(snapshot.data)
     return changes, problems, path
 
 
-def _from_journal(phase, name, host, journal_dir):
+def _from_journal(phase, host, journal_dir):
     try:
-        path, record = latest_record(journal_dir, host, name)
+        path, record = latest_record(journal_dir, host, phase.NAME)
     except JournalError as exc:
         return [], [str(exc)], None
     if record is None:
         return [], [], None
     done = [entry["change"] for entry in record["changes"] if entry.get("status") == "changed"]
-    return [phase["invert"](change) for change in done], [], path
+    return [phase.invert(change) for change in done], [], path
 
 
-def plan_fleet(name, hosts, snapshot_dir=None, journal_dir=None, rollback=False):
+def plan_hosts(phase, hosts, snapshot_dir=None, journal_dir=None, rollback=False):
     """``{host: {"changes", "problems", "source"}}`` for the hosts with something to change or a problem.
 
     Hosts with nothing to do are left out. With ``rollback`` the changes undo each host's newest journal record.
     """
-    phase = _phase(name)
+    if phase.SNAPSHOT_KIND is None:
+        raise FleetPlanError("phase %s is planned on each host, not from snapshots" % phase.NAME)
     if rollback and not journal_dir:
         raise FleetPlanError("rollback needs journal_dir (where the phase recorded its changes)")
     if not rollback and not snapshot_dir:
@@ -68,7 +62,7 @@ def plan_fleet(name, hosts, snapshot_dir=None, journal_dir=None, rollback=False)
     plans = {}
     for host in hosts:
         if rollback:
-            changes, problems, source = _from_journal(phase, name, host, journal_dir)
+            changes, problems, source = _from_journal(phase, host, journal_dir)
         else:
             changes, problems, source = _from_snapshot(phase, host, snapshot_dir)
         if changes or problems:

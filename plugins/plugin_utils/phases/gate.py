@@ -1,5 +1,8 @@
-"""The readiness gate: later phases run only on hosts with a fresh report and nothing blocking."""
-import datetime
+"""The readiness gate: later phases run only on hosts with a fresh report and nothing blocking.
+
+A phase's policy comes from its room (scope, the rules it requires) and from the rule catalog (the rules whose
+``fixed_by`` names the phase: their findings never close its gate, the phase is what fixes them).
+"""
 import fnmatch
 import json
 import os
@@ -7,8 +10,10 @@ import re
 from collections import namedtuple
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.answers import HIERARCHY_HOST
-from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import read_yaml
-from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.jmes import parse_timestamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.catalog import load_catalog
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import CHECKS
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import parse_timestamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import UnknownPhase, get_phase
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import LATEST
 
 GateResult = namedtuple("GateResult", ["passed", "reasons", "blockers", "run_id", "age_hours", "blocked_hosts"])
@@ -48,16 +53,17 @@ def load_report(path):
     return report
 
 
-def phase_policy(name):
-    """Return the gate policy of a phase from ``data/phases.yml`` (ANY_PHASE when ``name`` is empty)."""
+def phase_policy(name, rules=None):
+    """The gate policy of a phase (ANY_PHASE when ``name`` is empty): scope and requires from its room, remediates
+    from the rules (``rules``, default the shipped catalog) whose ``fixed_by`` names it."""
     if not name:
         return ANY_PHASE
-    phases = read_yaml("phases.yml")["phases"]
-    if name not in phases:
-        raise GateError("unknown phase %r (known: %s)" % (name, ", ".join(sorted(phases))))
-    entry = phases[name]
-    return PhasePolicy(name, entry.get("scope", "play"), tuple(entry.get("requires", ["*"])),
-                       tuple(entry.get("remediates", [])))
+    try:
+        phase = get_phase(name)
+    except UnknownPhase as exc:
+        raise GateError(str(exc)) from None
+    rules = load_catalog(CHECKS) if rules is None else rules
+    return PhasePolicy(name, phase.GATE_SCOPE, tuple(phase.GATE_REQUIRES), tuple(r.id for r in rules if r.fixed_by == name))
 
 
 def _matches(rule, patterns):
@@ -102,7 +108,3 @@ def evaluate_gate(report, hosts, max_age_seconds, now, policy=ANY_PHASE):
         reasons.append("every host of the phase %s is blocked: %s" % (policy.name, ", ".join(sorted(blocked))))
     return GateResult(not reasons, reasons, blockers, report.get("run_id"), round(age / 3600, 2), sorted(blocked))
 
-
-def utc_now():
-    """The current time in UTC (one place to patch in tests)."""
-    return datetime.datetime.now(datetime.timezone.utc)

@@ -4,7 +4,7 @@ Both resolve them the same way, so a restore always finds the vault directory th
 """
 import os
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.action import site_code_from_groups
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import site_code_from_groups
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import hosted_sites
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import load_snapshot, snapshot_path
 

@@ -33,8 +33,13 @@ import shutil
 import time
 import uuid
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.causes import cause_of_message, problem_cause
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import SITE_SERVER_GROUPS
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import isql
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import build_sms_tree, gather_data
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.base import Phase
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.hostinfo import host_snapshot, resolve_site
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault import documents
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.winpaths import (
     HOST_PARTIAL_SUFFIX, UnsafePath, check_host_root, fold, host_copy_root, join_windows, vault_relpath)
@@ -60,11 +65,6 @@ OK_WRITE = ("written", "present", "replaced")
 # Errno values of file systems without hard links (some CIFS/NFS mounts, exFAT): the vault then copies instead.
 NO_LINK = frozenset(getattr(errno, name) for name in ("EPERM", "ENOTSUP", "EOPNOTSUPP", "EXDEV", "EMLINK", "ENOSYS")
                     if hasattr(errno, name))
-# Causes recognised in the message of a module call that failed as a whole (no per-file result).
-MESSAGE_CAUSES = (("access_denied", r"access (is|to .* is) denied|unauthori[sz]ed"), ("disk_full", r"not enough space"),
-                  ("unreachable", r"network (path|name) (was )?not found|rpc server is unavailable|cannot connect"),
-                  ("path_too_long", r"too long"), ("locked", r"being used by another process"),
-                  ("not_found", r"could not find|cannot find|does not exist"), ("timeout", r"timed? ?out"))
 
 
 class PreserveError(RuntimeError):
@@ -75,15 +75,7 @@ def _doc_item(category, name, source, content):
     return Item(category, name, source, len(content), hashlib.sha256(content).hexdigest(), None)
 
 
-def _cause(value):
-    return {"hive_in_use": "locked", "remote_registry_stopped": "unreachable", "parse_error": "other",
-            "sql_error": "other"}.get(value, value or "other")
 
-
-def cause_of_message(message):
-    """The cause a whole-call failure message names (``Access is denied`` -> access_denied), else ``other``."""
-    text = str(message or "").lower()
-    return next((cause for cause, pattern in MESSAGE_CAUSES if re.search(pattern, text)), "other")
 
 
 def covered_categories(kinds, data):
@@ -162,7 +154,7 @@ class HostRun:
                           "stored": None, "size": None, "to_host": True, "to_vault": True})
 
     def _problem(self, category, source, cause, message):
-        self.problems.append(problem(category, source, _cause(cause), message))
+        self.problems.append(problem(category, source, problem_cause(cause), message))
 
     def _who(self):
         return self.o.get("computer") or self.o["host"]
@@ -829,3 +821,111 @@ class HostRun:
             return
         self._adopt(doc_decisions)
         self._apply([], doc_decisions, contents, None)
+
+
+# ------------------------------------------------------------------ the phase
+MAX_LISTED = 5
+
+
+def preserve_kinds(kind, groups, snapshot=None):
+    """What to preserve on a host: ``site_server`` for the site-server groups, ``site_database`` for ``sms_sql``, both
+    for a machine in both (SMS and its SQL Server on one machine, the usual SMS 1.2 layout)."""
+    if kind != "auto":
+        return [kind]
+    kinds = (["site_server"] if set(groups) & set(SITE_SERVER_GROUPS) else []) + (["site_database"] if "sms_sql" in groups else [])
+    return kinds or ["site_database" if (snapshot or {}).get("kind") == "site_database" else "site_server"]
+
+
+class PreservePhase(Phase):
+    """Keep two verified copies of what SMS 2.0 Setup deletes or does not convert (one host per run)."""
+
+    NAME = "preserve"
+    DESCRIPTION = ("Keep verified copies of what SMS 2.0 Setup deletes or does not convert (PRE-08, PRE-09, PRE-18 to "
+                   "PRE-25, PRE-28, PRE-29, PRE-31)")
+    MODULE = PRESERVE_MODULE
+    GATE_SCOPE = "host"
+    GATE_REQUIRES = ("snapshot.*",)
+    CHECKLIST = {
+        "PRE-08": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): SMSLS.BAT and the other logon scripts "
+                  "(MAINCFG.BOX, NETLOGON, REPL$, SMS_SHR) kept on the host and in the vault, verified by SHA-256.",
+        "PRE-09": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): package definition files (IMPORT.SRC and extra "
+                  "sources) and MIF Entry .xnf forms kept outside the SMS tree, versioned.",
+        "PRE-18": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): the security export runs only where "
+                  "sms_upgrade_preserve_sql_queries.security names the table (UNCONFIRMED); otherwise a manual item.",
+        "PRE-19": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): physical-disk export from the site database "
+                  "(select * from Disk_SPEC, UNCONFIRMED default, overridable) kept as CSV.",
+        "PRE-20": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): DATALOAD.BOX\\FILES.COL kept on the host outside "
+                  "the SMS tree and in the vault.",
+        "PRE-21": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): query definitions exported where "
+                  "sms_upgrade_preserve_sql_queries.queries names the table (UNCONFIRMED), or WRITEQDF .QDF files kept as "
+                  "an extra source (category query_files); neither is the default, so the item rests on "
+                  "manual.queries_documented.",
+        "PRE-22": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): package definition files kept for re-import; "
+                  "restore puts them into an import folder.",
+        "PRE-23": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): custom MIFs (ISVMIF.BOX) and .xnf files kept "
+                  "outside the SMS tree.",
+        "PRE-24": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): SITE.SRV\\MAINCFG.BOX\\MSTEST kept; wrapper "
+                  "programs stay a manual item.",
+        "PRE-25": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): jobs (from the snapshot, active non-system jobs "
+                  "first) and the JobDetails export (UNCONFIRMED columns) kept as documents.",
+        "PRE-28": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): logon scripts kept with their location "
+                  "(netlogon, repl, maincfg, sms_shr).",
+        "PRE-29": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): SITECTRL.CT0, System.map and a REGEDIT4 export "
+                  "of HKLM\\SOFTWARE\\Microsoft\\SMS kept; the database backup, history cleanup and restore test stay "
+                  "manual.",
+        "PRE-31": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): site properties, senders, helper and logon "
+                  "servers described from SITECTRL.CT0 (site-properties.md), with the site control file itself.",
+    }
+    OPTIONS = {
+        "vault_dir": {"type": "path", "required": True},
+        "snapshot_dir": {"type": "path"},
+        "from_snapshot": {"type": "bool", "default": False},
+        "kind": {"type": "str", "default": "auto", "choices": ["auto", "site_server", "site_database"]},
+        "site_code": {"type": "str"},
+        "exclude": {"type": "dict", "default": {}},
+        "extra_sources": {"type": "list", "elements": "dict", "default": [], "options": {
+            "category": {"type": "str", "required": True}, "path": {"type": "str", "required": True},
+            "include": {"type": "list", "elements": "str", "default": ["*"]},
+            "recurse": {"type": "bool", "default": True}}},
+        "database": {"type": "str"},
+        "sql_queries": {"type": "dict", "default": {}},
+        "sql_client": {"type": "str", "default": "isql.exe"},
+        "login_user": {"type": "str"},
+        "login_password": {"type": "str", "no_log": True},
+        "fail_on_problems": {"type": "bool", "default": True},
+        "host_root": {"type": "str"},
+        "share_map": {"type": "dict", "default": {}},
+        "sms_root": {"type": "str"},
+    }
+    MODULE_OPTIONS = ("host_root", "share_map", "sms_root")
+    SET_BY_ACTION = ("mode", "copies", "documents", "registry_export", "file_sets", "text_files", "registry_values",
+                     "registry_keys", "system_root_values", "sms_root_value", "remove_partials")
+
+    def run(self, ctx, hands):
+        args = ctx.args
+        snapshot = host_snapshot(args["snapshot_dir"], ctx.host, args["from_snapshot"])
+        kinds = preserve_kinds(args["kind"], ctx.groups, snapshot)
+        site = resolve_site(args["site_code"], snapshot, ctx.groups, args["vault_dir"], ctx.host)
+        if not site:
+            raise ValueError("site code unknown: set site_code, put the host in an sms_site_XXX group or gather its snapshot")
+        options = {"host": ctx.host, "site": site.upper(), "computer": ctx.target.computer, "vault_root": args["vault_dir"],
+                   "check_mode": ctx.check_mode, "host_root": args["host_root"], "share_map": args["share_map"],
+                   "sms_root": args["sms_root"], "exclude": args["exclude"], "extra_sources": args["extra_sources"],
+                   "sql_queries": args["sql_queries"], "database": args["database"], "sql_client": args["sql_client"],
+                   "login_user": args["login_user"], "login_password": args["login_password"],
+                   "machine_names": list(ctx.machine_names)}
+        outcome = HostRun(options, hands.module, hands.fetch, iso_stamp(ctx.now)).run(
+            kinds, snapshot=snapshot, from_snapshot=args["from_snapshot"])
+        outcome["kinds"] = kinds
+        if not ctx.check_mode:
+            outcome["preservation"] = {ctx.host: outcome.get("categories", {})}
+        if outcome["problems"] and args["fail_on_problems"] and not ctx.check_mode:
+            listed = "; ".join("%s (%s): %s" % (p["source"], p["cause"], p["message"]) for p in outcome["problems"][:MAX_LISTED])
+            more = len(outcome["problems"]) - MAX_LISTED
+            message = "%s: %d file(s) or document(s) not preserved, everything else was preserved and verified: %s%s" % (
+                ctx.host, len(outcome["problems"]), listed, "; and %d more" % more if more > 0 else "")
+            outcome.update(failed=True, msg=message)
+        return outcome
+
+
+PHASE = PreservePhase()

@@ -5,12 +5,17 @@ still is what it hashed (compare-and-set). A target that exists with other conte
 ``overwrite``, and then kept next to it as ``<name>.before-restore-<time>`` (never deleted).
 """
 import fnmatch
+import os
 import re
 from collections import namedtuple
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.winpaths import (
     UnsafePath, check_segments, fold, split_source, vault_relpath, windows_key)
-from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import VaultFiles
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.causes import cause_of_message
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.base import Phase
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.hostinfo import host_snapshot, resolve_site
+from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import MANIFEST, VaultFiles, host_dir, load_manifest
 
 Restore = namedtuple("Restore", ["category", "path", "version", "stored", "size", "sha256", "target"])
 LAYOUTS = ("tree", "flat")
@@ -149,3 +154,94 @@ def diff(actions, states):
             item.target, item.size, item.sha256, item.category, item.path, item.version,
             "; previous file kept as %s" % backup if backup else ""))
     return {"before": "\n".join(before) + ("\n" if before else ""), "after": "\n".join(after) + ("\n" if after else "")}
+
+
+# ------------------------------------------------------------------ the phase
+class RestorePhase(Phase):
+    """Put chosen files back from the preserve vault (after the upgrade; never deletes anything)."""
+
+    NAME = "restore"
+    DESCRIPTION = "Put chosen files back from the preserve vault (after the upgrade)"
+    MODULE = "sms.upgrade.restore_files"
+    GATE_SCOPE = "host"
+    GATE_REQUIRES = ()
+    CHECKLIST = {}
+    OPTIONS = {
+        "vault_dir": {"type": "path", "required": True},
+        "select": {"type": "list", "elements": "str", "required": True},
+        "site_code": {"type": "str"},
+        "version": {"type": "int"},
+        "dest": {"type": "str"},
+        "layout": {"type": "str", "default": "tree", "choices": list(LAYOUTS)},
+        "overwrite": {"type": "bool", "default": False},
+        "share_map": {"type": "dict", "default": {}},
+        "snapshot_dir": {"type": "path"},
+        "allow_site_control": {"type": "bool", "default": False},
+    }
+    MODULE_OPTIONS = ("share_map",)
+    SET_BY_ACTION = ("mode", "files")
+
+    def run(self, ctx, hands):
+        args = ctx.args
+        site = resolve_site(args["site_code"], host_snapshot(args["snapshot_dir"], ctx.host), ctx.groups, args["vault_dir"],
+                            ctx.host)
+        if not site:
+            raise ValueError("site code unknown: set site_code, put the host in an sms_site_XXX group or gather its snapshot")
+        directory = host_dir(args["vault_dir"], site, ctx.host)
+        path = os.path.join(directory, MANIFEST)
+        if not os.path.exists(path):
+            raise ValueError("nothing preserved for %s: no vault manifest %s (run the preserve playbook first)" % (ctx.host, path))
+        manifest = load_manifest(path, site, ctx.host)
+        restores, problems = plan(manifest, args["select"], directory, args["version"], args["dest"], args["layout"],
+                                  args["allow_site_control"])
+        states = self._target_states(ctx, hands, restores)
+        actions, refused = decide(restores, states, args["overwrite"], iso_stamp(ctx.now))
+        problems += refused
+        to_write = [a for a in actions if a[1] != "unchanged"]
+        result = {"changed": bool(to_write), "diff": diff(actions, states), "problems": problems, "restored": [],
+                  "files": [{"category": r.category, "path": r.path, "version": r.version, "target": r.target,
+                             "size": r.size, "action": kind, "backup": backup} for r, kind, _expected, backup in actions]}
+        if to_write and not ctx.check_mode:
+            result["restored"], write_problems = self._write(ctx, hands, to_write, directory)
+            problems += write_problems
+            result["changed"] = any(item["status"] == "copied" for item in result["restored"])
+        if problems:
+            result.update(failed=True, msg="%s: %d file(s) not restored: %s" % (ctx.host, len(problems), "; ".join(
+                "%s (%s): %s" % (p["target"], p["cause"], p["message"]) for p in problems[:5])))
+        return result
+
+    def _target_states(self, ctx, hands, restores):
+        """What each target holds now (one read-only module call), by folded target path."""
+        if not restores:
+            return {}
+        seen = hands.module(self.MODULE, self.module_args(ctx, mode="inventory", files=[
+            {"id": "t%d" % i, "target": r.target} for i, r in enumerate(restores)]))
+        if seen.get("failed"):
+            raise ValueError("cannot check the targets on %s: %s" % (ctx.target.computer or ctx.host, seen.get("msg")))
+        return {windows_key(s["target"]): s for s in seen.get("targets") or []}
+
+    def _write(self, ctx, hands, actions, directory):
+        """Stage the vault copies on the module's machine, then let the module put them in place."""
+        files = []
+        try:
+            for index, (item, _kind, expected, backup) in enumerate(actions):
+                staged = hands.stage(os.path.join(directory, *item.stored.split("/")), "restore-%d" % index)
+                files.append({"id": "r%d" % index, "target": item.target, "staged": staged, "sha256": item.sha256,
+                              "expect_sha256": expected, "backup": backup})
+            result = hands.module(self.MODULE, self.module_args(ctx, mode="apply", files=files))
+        finally:
+            hands.cleanup()
+        restored = result.get("restored") or []
+        names = {"r%d" % index: "%s/%s v%d" % (item.category, item.path, item.version)
+                 for index, (item, _kind, _expected, _backup) in enumerate(actions)}
+        problems = [{"file": names.get(item.get("id"), item.get("id")), "target": item.get("dest"),
+                     "cause": item.get("cause") or "other", "message": item.get("message")}
+                    for item in restored if item.get("status") not in ("copied", "present")]
+        if result.get("failed") and not restored:
+            cause = cause_of_message(result.get("msg"))
+            problems += [{"file": names["r%d" % index], "target": item.target, "cause": cause, "message": result.get("msg")}
+                         for index, (item, _kind, _expected, _backup) in enumerate(actions)]
+        return restored, problems
+
+
+PHASE = RestorePhase()

@@ -23,9 +23,6 @@ class ReportStoreError(RuntimeError):
     """The report directory cannot be used or written."""
 
 
-def run_id_for(now):
-    """Return the run id (a UTC timestamp) for a moment."""
-    return now.strftime("%Y%m%dT%H%M%SZ")
 
 
 def check_report_dir(report_dir, collection_root=COLLECTION_ROOT):

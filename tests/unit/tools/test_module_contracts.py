@@ -52,7 +52,12 @@ def _action_module(module):
 
 
 def _action_options(module):
-    return _action_module(module).ACTION_OPTIONS
+    """The options the action takes: a phase's spec for phase actions, ACTION_OPTIONS for the others."""
+    action = _action_module(module)
+    if getattr(action, "PHASE", None):
+        from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import get_phase
+        return get_phase(action.PHASE).option_spec()
+    return action.ACTION_OPTIONS
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -69,13 +74,14 @@ def test_spec_matches_documentation(module, docs):
 
 def test_apply_action_passes_only_what_the_module_takes():
     spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "client_agents.ps1"))
-    module_options = _action_module("client_agents").MODULE_OPTIONS
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import get_phase
+    module_options = get_phase("client_agents").module_option_spec()
     assert set(module_options) | {"changes"} == set(spec["options"])
     assert ps_contracts.compare_options(module_options, spec["options"], "client_agents (action to module)") == []
 
 
 def test_change_results_are_what_the_apply_action_reads():
-    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import action as apply_action
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import changeset as apply_action
     psm1 = _read("plugins", "module_utils", "SmsApply.psm1")
     keys = set(ps_contracts.record_keys(psm1, "New-SmsChangeResult"))
     assert set(apply_action.RESULT_KEYS) | {"current"} == keys

@@ -12,7 +12,11 @@ import pytest
 ps_contracts = pytest.importorskip("ps_contracts")
 import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.sms.upgrade.plugins.action.preserve_files import ActionModule, SET_BY_ACTION  # noqa: E402
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.causes import problem_cause  # noqa: E402
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import get_phase  # noqa: E402
+
+PRESERVE = get_phase("preserve")
+RESTORE = get_phase("restore")
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common import winpaths as paths
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import preserve as phase  # noqa: E402
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.selection import PROBLEM_CAUSES  # noqa: E402
@@ -49,11 +53,11 @@ def test_spec_and_action_options_match_the_documentation(doc):
     module_spec = spec()
     assert module_spec["supports_check_mode"] is True
     assert ps_contracts.compare_options(module_spec["options"], doc["options"], "preserve_files") == []
-    assert ps_contracts.compare_options(ActionModule.ACTION_OPTIONS, doc["options"], "preserve_files (action)") == []
-    documented_only = set(doc["options"]) - set(module_spec["options"]) - set(ActionModule.ACTION_OPTIONS)
+    assert ps_contracts.compare_options(PRESERVE.option_spec(), doc["options"], "preserve_files (action)") == []
+    documented_only = set(doc["options"]) - set(module_spec["options"]) - set(PRESERVE.option_spec())
     assert documented_only == set()
-    assert set(SET_BY_ACTION) <= set(module_spec["options"])
-    assert ActionModule.ACTION_OPTIONS["login_password"]["no_log"] is True
+    assert set(PRESERVE.SET_BY_ACTION) <= set(module_spec["options"])
+    assert PRESERVE.option_spec()["login_password"]["no_log"] is True
 
 
 def test_the_check_detects_a_mismatch(doc):
@@ -85,7 +89,7 @@ def test_outcome_records_statuses_and_causes_are_what_python_expects():
         ps_contracts.literal_values_for(psm1, "Cause"))
     gather_causes = set(ps_contracts.function_string_returns(
         _read(os.path.join(REPO, "plugins", "module_utils", "SmsGather.psm1")), "Get-SmsErrorCause"))
-    mapped = {phase._cause(c) for c in causes | gather_causes}  # pylint: disable=protected-access
+    mapped = {problem_cause(c) for c in causes | gather_causes}
     assert mapped <= set(PROBLEM_CAUSES), mapped - set(PROBLEM_CAUSES)
     assert {"locked", "disk_full", "path_too_long", "conflict", "changed", "not_found"} <= causes | gather_causes
 
@@ -94,15 +98,14 @@ def test_restore_spec_matches_the_documentation():
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree())
     out = subprocess.run([ANSIBLE_DOC, "-j", "sms.upgrade.restore_files"], capture_output=True, text=True, check=True, env=env)
     doc = json.loads(out.stdout)["sms.upgrade.restore_files"]["doc"]
-    from ansible_collections.sms.upgrade.plugins.action.restore_files import ActionModule as Restore
     with open(PSM1, "rb") as handle:
         root, source = ps_contracts.parse(handle.read())
     restore_spec = ps_contracts.hashtable(ps_contracts._last_hashtable(  # pylint: disable=protected-access
         ps_contracts.function_node(root, source, "Get-SmsRestoreSpec")), source)
     assert restore_spec["supports_check_mode"] is True
     assert ps_contracts.compare_options(restore_spec["options"], doc["options"], "restore_files") == []
-    assert ps_contracts.compare_options(Restore.ACTION_OPTIONS, doc["options"], "restore_files (action)") == []
-    assert set(doc["options"]) == set(restore_spec["options"]) | set(Restore.ACTION_OPTIONS)
+    assert ps_contracts.compare_options(RESTORE.option_spec(), doc["options"], "restore_files (action)") == []
+    assert set(doc["options"]) == set(restore_spec["options"]) | set(RESTORE.option_spec())
     assert set(ps_contracts.result_keys(_read(PSM1))) >= {"targets", "restored"}
 
 

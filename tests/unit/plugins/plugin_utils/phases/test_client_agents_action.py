@@ -141,7 +141,7 @@ def test_missing_or_invalid_snapshot_fails_the_host_by_name(snapshots, tmp_path)
 
 
 def test_a_fleet_plan_entry_is_applied_without_reading_the_snapshot(tmp_path):
-    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.fleet_plan import plan_fleet
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import plan_fleet
     fake = FakeClient(lab("CENNT013"))
     entry = plan_fleet("client_agents", ["CENNT013"], snapshot_dir=LAB)["CENNT013"]
     result = run(fake, {"plan": entry, "journal_dir": str(tmp_path / "journal")})

@@ -5,7 +5,8 @@ import pytest
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import client_agents
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.journal import write_record
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.fleet_plan import FleetPlanError, plan_fleet, plan_host
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.fleet_plan import FleetPlanError
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import plan_fleet, plan_host
 
 LAB = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "inventories", "lab", "snapshots")
 LAB_CLIENTS = sorted(n[:-5] for n in os.listdir(LAB) if n[3:5] in ("NT", "95", "31", "WF", "DO", "OS", "MA")) + ["CENNT099"]

@@ -156,9 +156,11 @@ def _report(findings, hosts=("WKS01", "WKS02", "WKS03")):
             "findings": findings}
 
 
-def test_phase_policy_comes_from_the_phases_data_file():
+def test_phase_policy_comes_from_the_phase_room_and_the_rules_it_fixes():
     policy = phase_policy("client_agents")
-    assert policy.scope == "host" and "client.smsrun_registry" in policy.remediates
+    assert policy.scope == "host" and policy.requires == ("snapshot.*",)
+    assert set(policy.remediates) == {"client.remote_control_agent", "client.smsrun_registry", "client.smsrun_win_ini"}
+    assert "site.smsls_bat" in phase_policy("preserve").remediates, "the rule's fixed_by, not a list in the gate"
     assert phase_policy(None) == ANY_PHASE
     with pytest.raises(GateError, match="unknown phase 'nope' .*client_agents"):
         phase_policy("nope")
