@@ -19,7 +19,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files impo
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import GatherError, envelope, gather_data
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.database import SectionProblem
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.isql import SqlScriptError
-from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import replace_atomically
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import replace_atomically
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import snapshot_path, validate_snapshot
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.targets import relay_of, target_computer
 

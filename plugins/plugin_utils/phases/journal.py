@@ -8,7 +8,7 @@ import json
 import os
 import re
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import replace_atomically
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import replace_atomically
 
 SCHEMA = "sms.upgrade.journal"
 SCHEMA_VERSION = "1.0"

@@ -11,7 +11,8 @@ is replaced last. An interrupted run therefore leaves no half-written report beh
 import json
 import os
 import shutil
-import tempfile
+
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import replace_atomically
 
 LATEST = "latest.json"
 FILES = (("json", "readiness.json"), ("markdown", "readiness.md"), ("html", "readiness.html"),
@@ -55,23 +56,6 @@ def _write_text(path, text):
         handle.write(text)
 
 
-def replace_atomically(path, text):
-    """Write ``text`` (str as UTF-8, or bytes as they are) to ``path`` through a temporary file in the same
-    directory: never half-written."""
-    directory = os.path.dirname(path)
-    handle, temp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".partial", dir=directory)
-    try:
-        if isinstance(text, bytes):
-            with os.fdopen(handle, "wb") as out:
-                out.write(text)
-        else:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
 
 
 def free_run_id(report_dir, run_id):

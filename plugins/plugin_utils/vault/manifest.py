@@ -23,7 +23,7 @@ from collections import namedtuple
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.winpaths import (
     UnsafePath, check_sha256, controller_join, fold, segment_problem, source_key, stored_path, vault_relpath)
-from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import replace_atomically
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import replace_atomically
 
 SCHEMA = "sms.upgrade.vault-manifest"
 SCHEMA_VERSION = "1.0"
