@@ -25,8 +25,15 @@ class CheckError(Exception):
 
 
 class Context(namedtuple("Context", ["host", "site", "tiers", "snapshot", "params", "fleet", "preservation",
-                                     "answer", "now"])):
-    """What a check may look at: the host's snapshot plus fleet-wide and run-wide data."""
+                                     "answer", "now", "plan", "answers"])):
+    """What a check may look at: the host's snapshot plus fleet-wide and run-wide data.
+
+    ``plan`` is the upgrade plan (``hierarchy/upgrade_plan.py``: an UpgradePlan, or the PlanError that kept it from
+    loading); ``answers`` the run's AnswerBook, for checks that read another rule's answer.
+    """
+
+
+Context.__new__.__defaults__ = (None, None)
 
 
 def check(name):
@@ -383,3 +390,7 @@ def open_connections(ctx, params):
     open_ = ["spid %d %s@%s" % (c["spid"], c.get("program") or "?", c.get("hostname") or "?")
              for c in ctx.snapshot["connections"] if (c.get("dbname") or "").lower() == name]
     return outcome(not open_, ", ".join(open_) or "none")
+
+
+# The upgrade plan's checks live in their own module and register here (imported last: they use ``check``).
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import plan_checks  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import

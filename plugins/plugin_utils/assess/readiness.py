@@ -11,6 +11,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import co
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import collection_version
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import KIND_GROUPS, SITE_GROUP
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.params import merge_params
+from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import PlanError, load_plan
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import plan_host
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.build import build_report
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import (
@@ -41,16 +42,28 @@ def render_all(report):
             "html": render.render_html(report), "junit": render.render_junit(report)}
 
 
+def plan_or_problem(plan_file):
+    """The upgrade plan of ``plan_file`` (the whole-inventory plan without one), or the PlanError that stops it."""
+    try:
+        return load_plan(plan_file)
+    except PlanError as exc:
+        return exc
+
+
 def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=None, params=None,
-                  preservation=None, check_mode=False, progress=None):
-    """Assess the fleet, write every report format and return ``(report, paths, warning)``."""
+                  preservation=None, check_mode=False, progress=None, plan_file=None):
+    """Assess the fleet, write every report format and return ``(report, paths, warning)``.
+
+    A plan file that does not load is not a failure of the run: it is the blocking ``plan.valid`` finding.
+    """
     if not os.path.isdir(snapshot_dir):
         raise ValueError("snapshot directory %s does not exist (set sms_upgrade_snapshot_dir)" % snapshot_dir)
     rules = load_catalog(CHECKS)
     answers = load_answers(answers_file, {r.id: r for r in rules})
     merged = merge_params(params)
     inputs = host_inputs(hosts, groups, snapshot_dir)
-    findings, records = assess_fleet(inputs, rules, answers, merged, now, preservation, progress, plan_host)
+    plan = plan_or_problem(plan_file)
+    findings, records = assess_fleet(inputs, rules, answers, merged, now, preservation, progress, plan_host, plan)
     check_report_dir(report_dir)
     previous, warning = read_previous(report_dir)
     meta = {"run_id": free_run_id(report_dir, compact_stamp(now)), "generated_at": now.isoformat(),
