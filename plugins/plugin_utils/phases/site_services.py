@@ -52,6 +52,14 @@ def is_1_2_share(name, data=None):
     return any(fnmatch.fnmatchcase(upper, p.upper()) for p in data["shares"]["patterns"])
 
 
+def is_1_2_program(path, data=None):
+    """True when a service's program (its ImagePath, quoted or not, with arguments) lies in the SMS 1.2 tree."""
+    data = data or site_data()
+    text = (path or "").strip().upper()
+    program = text[1:].split('"', 1)[0] if text.startswith('"') else text
+    return any(fnmatch.fnmatchcase(program, p.upper()) for p in data["services"]["v12_program_patterns"])
+
+
 # ------------------------------------------------------------------ single changes
 def plan_service(name, start_mode, state, data=None):
     """A ``service`` change (stop, disable) from what was read, or None when it is already so."""
@@ -79,8 +87,10 @@ def plan_share_removal(share):
 def plan_server(read, services=True, shares=True, data=None):
     """``(changes, problems)`` for one server from a live read (module mode ``read``) or a snapshot's lists.
 
-    ``read`` holds ``services`` ([{name, present, start_mode, state}]) and ``shares`` ([{name, path, remark, ...}]);
-    a section that could not be read is a problem naming its cause, the others are still planned.
+    ``read`` holds ``services`` ([{name, present, start_mode, state, path}]) and ``shares`` ([{name, path, remark,
+    ...}]); a section that could not be read is a problem naming its cause, the others are still planned. A service is
+    planned only when its program lies in the 1.2 tree (SMS 2.0 has an SMS_EXECUTIVE too); a read made from a 1.2
+    snapshot (``assume_1_2``) has no program paths and counts every service of the six as SMS 1.2's.
     """
     data = data or site_data()
     changes, problems = [], []
@@ -94,6 +104,13 @@ def plan_server(read, services=True, shares=True, data=None):
                 service = found.get(name.upper())
                 if not service or service.get("present") is False:
                     continue
+                if not read.get("assume_1_2"):
+                    if not service.get("path"):
+                        problems.append("service %s: its program path was not read, so it is left alone (SMS 2.0 runs "
+                                        "a service of that name too)" % name)
+                        continue
+                    if not is_1_2_program(service["path"], data):
+                        continue
                 _add(changes, problems, plan_service, name, service.get("start_mode"), service.get("state"), data)
     if shares:
         if read.get("shares") is None:
@@ -123,7 +140,7 @@ def read_from_snapshot(snapshot):
     """A site-server snapshot in the shape of a live read (share permissions unknown: read at run time)."""
     services = [dict(s, present=True) for s in snapshot.get("services") or []]
     shares = [dict(share, max_uses=None, sddl=None) for share in snapshot.get("shares") or []]
-    return {"services": services, "shares": shares, "errors": snapshot.get("errors") or []}
+    return {"services": services, "shares": shares, "errors": snapshot.get("errors") or [], "assume_1_2": True}
 
 
 # ------------------------------------------------------------------ conflicts, rollback, display

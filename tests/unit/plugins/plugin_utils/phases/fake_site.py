@@ -45,10 +45,21 @@ def _up(text):
     return (text or "").upper()
 
 
-def machine(name, services=(), shares=(), files=None, registry=None, role=None, site=None, reachable=True):
+PROGRAMS = {"SMS_SITE_CONFIG_MANAGER": "SITEINS.EXE", "SMS_HIERARCHY_MANAGER": "HMAN.EXE", "SMS_EXECUTIVE": "SMSEXEC.EXE",
+            "SMS_INVENTORY_AGENT_NT": "INVSVC32.EXE", "SMS_PACKAGE_COMMAND_MANAGER_NT": "PCMSVC32.EXE",
+            "SMS_CLIENT_CONFIG_MANAGER": "CLICFG.EXE"}
+
+
+def program_1_2(name, helper=False):
+    """Where a 1.2 service's program lives: SITE.SRV or HELPER.SRV, X86.BIN (RG-1.2 S3CEE)."""
+    return "C:\\SMS\\%s\\X86.BIN\\%s" % ("HELPER.SRV" if helper else "SITE.SRV", PROGRAMS.get(_up(name), "SMS.EXE"))
+
+
+def machine(name, services=(), shares=(), files=None, registry=None, role=None, site=None, reachable=True, helper=False):
     """One server's state. ``shares``: (name, path, remark) tuples; ``services`` running and automatic."""
     state = {"name": name, "reachable": reachable, "role": role, "site": site, "system_drive": "C:",
-             "services": {_up(s): {"name": s, "start_mode": "auto", "state": "running"} for s in services},
+             "services": {_up(s): {"name": s, "start_mode": "auto", "state": "running", "path": program_1_2(s, helper)}
+                          for s in services},
              "shares": {}, "registry": dict(registry or {}), "files": {}, "databases": {}, "setup": None,
              "media": None, "scenario": "success", "unreached": [], "leaves": [], "processes": 0}
     for share, path, remark in shares:
@@ -75,7 +86,7 @@ def server_from_snapshot(snapshot, reachable=True):
     state = machine(snapshot.get("computer") or snapshot["host"], services=[s["name"] for s in snapshot.get("services") or []],
                     shares=[(s["name"], s["path"], s.get("remark")) for s in snapshot.get("shares") or []], files=files,
                     registry={INSTALL_DIR: root, "SOFTWARE\\Microsoft\\SMS\\Setup\\Version": sms.get("setup_version")},
-                    role=role, site=sms.get("site_code"), reachable=reachable)
+                    role=role, site=sms.get("site_code"), reachable=reachable, helper=role is None)
     for entry in snapshot.get("services") or []:
         state["services"][_up(entry["name"])].update(start_mode=entry["start_mode"], state=entry["state"])
     return state
@@ -156,8 +167,9 @@ class FakeSite:
     def _service_view(server, name):
         entry = server["services"].get(_up(name))
         if entry is None:
-            return {"name": name, "present": False, "start_mode": None, "state": None}
-        return {"name": entry["name"], "present": True, "start_mode": entry["start_mode"], "state": entry["state"]}
+            return {"name": name, "present": False, "start_mode": None, "state": None, "path": None}
+        return {"name": entry["name"], "present": True, "start_mode": entry["start_mode"], "state": entry["state"],
+                "path": entry.get("path")}
 
     @staticmethod
     def _share_view(share):
@@ -371,7 +383,8 @@ class FakeSite:
                     if not (other is server and share in map(_up, server["leaves"])):
                         del other["shares"][share]
         for name in NEW_SERVICES[kind]:
-            server["services"][_up(name)] = {"name": name, "start_mode": "auto", "state": "running"}
+            server["services"][_up(name)] = {"name": name, "start_mode": "auto", "state": "running",
+                                             "path": "C:\\SMS\\BIN\\I386\\%s" % PROGRAMS.get(name, name + ".EXE")}
         server["registry"][FULL_VERSION] = "2.00.1380.1000"
 
     def run_wizard(self, name):

@@ -105,3 +105,16 @@ def test_plan_only_plans_from_the_snapshot_with_permissions_read_at_run_time(tmp
 def test_only_1_2_shares_are_planned():
     assert [n for n in ("SMS_SHR", "SMS_SHRD", "sms_site", "SMS_PKGD", "SMS_SHRDX", "NETLOGON") if site_services.is_1_2_share(n)] \
         == ["SMS_SHR", "SMS_SHRD", "sms_site"]
+
+
+def test_the_2_0_executive_of_the_same_name_is_never_touched(tmp_path):
+    site = FakeSite()
+    server = site.add(machine("CENSRV01", services=["SMS_EXECUTIVE", "SMS_SITE_CONFIG_MANAGER"]))
+    server["services"]["SMS_EXECUTIVE"]["path"] = "C:\\SMS\\BIN\\I386\\SMSEXEC.EXE"
+    server["services"]["SMS_SITE_CONFIG_MANAGER"]["path"] = '"C:\\SMS\\SITE.SRV\\X86.BIN\\SITEINS.EXE" /run'
+    result, _hands = run(site, "CENSRV01", tmp_path)
+    assert [c["description"].split(":")[0] for c in result["changes"]] == ["service SMS_SITE_CONFIG_MANAGER"]
+    assert server["services"]["SMS_EXECUTIVE"]["state"] == "running"
+    server["services"]["SMS_EXECUTIVE"]["path"] = None
+    unread, _hands = run(site, "CENSRV01", tmp_path)
+    assert unread["failed"] is True and "service SMS_EXECUTIVE: its program path was not read" in unread["msg"]
