@@ -17,6 +17,7 @@ runs this room before Setup (quiesce) and after it (finishing the de-install on 
 """
 import fnmatch
 import functools
+import re
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import read_yaml
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import client_agents
@@ -58,6 +59,19 @@ def is_1_2_program(path, data=None):
     text = (path or "").strip().upper()
     program = text[1:].split('"', 1)[0] if text.startswith('"') else text
     return any(fnmatch.fnmatchcase(program, p.upper()) for p in data["services"]["v12_program_patterns"])
+
+
+def share_names(patterns):
+    """The explicit share names a read asks for: ``SMS_SHR[A-Z]`` becomes SMS_SHRA ... SMS_SHRZ (one range per name)."""
+    names = []
+    for pattern in patterns:
+        match = re.match(r"^([^\[]*)\[([A-Za-z])-([A-Za-z])\](.*)$", pattern)
+        if not match:
+            names.append(pattern)
+            continue
+        head, first, last, tail = match.groups()
+        names += ["%s%s%s" % (head, chr(code), tail) for code in range(ord(first.upper()), ord(last.upper()) + 1)]
+    return names
 
 
 # ------------------------------------------------------------------ single changes
@@ -218,7 +232,7 @@ class SiteServicesPhase(ChangeSetPhase):
     OPTIONS = dict(CHANGESET_OPTIONS, services={"type": "bool", "default": True},
                    shares={"type": "bool", "default": True}, stop_timeout={"type": "int", "default": 120})
     MODULE_OPTIONS = ("stop_timeout",)
-    SET_BY_ACTION = ("mode", "changes", "service_names", "share_patterns")
+    SET_BY_ACTION = ("mode", "changes", "service_names", "share_names")
 
     # -------------------------------------------------------------- hooks of the change-set engine
     def replan(self, change, current):
@@ -245,10 +259,10 @@ class SiteServicesPhase(ChangeSetPhase):
 
     # -------------------------------------------------------------- planning
     def read_args(self, data=None):
-        """The read-only call: the service names and share patterns of the data file."""
+        """The read-only call: the service names and the share names of the data file."""
         data = data or site_data()
         return {"mode": "read", "service_names": list(data["services"]["names"]),
-                "share_patterns": list(data["shares"]["patterns"])}
+                "share_names": share_names(data["shares"]["patterns"])}
 
     def read(self, ctx, hands, computer=None):
         """One read-only call on the server (``computer``: another machine than the target's); raises ModuleFailed."""

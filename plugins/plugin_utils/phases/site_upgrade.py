@@ -348,7 +348,8 @@ class SiteRun:
 
     def preflight_args(self):
         servers = [m["computer"] for m in self.entry["helpers"] + self.entry["logon"]]
-        args = {"queues": list(self.a["mif_queues"] or _value(data()["preflight"]["mif_queues"])), "reach": servers}
+        args = {"queues": list(self.a["mif_queues"] or _value(data()["preflight"]["mif_queues"])), "reach": servers,
+                "sms_root_value": build.gather_data()["registry"]["sms_install_dir"]}
         if self.a.get("setup_media") and not self.secondary:
             args["media"] = self.setup_program()
         if self.secondary and self.entry.get("method") == "parent_with_local_source":
@@ -913,7 +914,7 @@ class SiteUpgradePhase(Phase):
     }
     MODULE_OPTIONS = ()
     SET_BY_ACTION = ("mode", "registry_values", "service_names", "logs", "max_log_bytes", "media", "media_dirs", "queues",
-                     "reach", "unc_files", "process_id", "program", "arguments", "working_dir", "if_not_running")
+                     "reach", "unc_files", "process_id", "program", "arguments", "working_dir", "if_not_running", "sms_root_value")
 
     def __init__(self):
         self.clock = RealClock()

@@ -177,11 +177,10 @@ class FakeSite:
 
     def _site_services(self, server, args, check_mode):
         if args.get("mode", "read") == "read":
-            patterns = args.get("share_patterns") or []
+            names = [_up(n) for n in args.get("share_names") or []]
             return {"changed": False, "computer": server["name"], "errors": [],
                     "services": [self._service_view(server, n) for n in args.get("service_names") or []],
-                    "shares": [self._share_view(s) for s in sorted(server["shares"].values(), key=lambda s: s["name"])
-                               if any(fnmatch.fnmatchcase(_up(s["name"]), _up(p)) for p in patterns)]}
+                    "shares": [self._share_view(server["shares"][n]) for n in names if n in server["shares"]]}
         results = [self._change(server, change, check_mode) for change in args.get("changes") or []]
         return {"changed": any(r["status"] == "changed" for r in results), "computer": server["name"], "changes": results}
 
