@@ -111,6 +111,15 @@ class SiteStop(Exception):
         self.status = status
 
 
+def _summary(changes):
+    """``stop and disable SMS_A, SMS_B; remove shares SMS_SHR, SMS_SITE`` for a plan of site_services."""
+    services = [c["name"] for c in changes if c["kind"] == "service"]
+    shares = [c["name"] for c in changes if c["kind"] == "share"]
+    parts = (["stop and disable %s" % ", ".join(services)] if services else []) + \
+        (["remove shares %s" % ", ".join(shares)] if shares else [])
+    return "; ".join(parts)
+
+
 # ------------------------------------------------------------------ one site, one run
 class SiteRun:
     """One run of one site: reads, decides, records. ``phase.clock`` gives the time."""
@@ -796,10 +805,9 @@ class SiteRun:
                                                       shares=name == "deinstall" or self.a["quiesce_shares"],
                                                       services=name == "deinstall" or self.a["quiesce_services"])
                 self.diff += [site_services.diff_entry(c) for c in entry_plan["changes"]]
-                lines.append("%s: %s" % (member["host"], "; ".join(SERVICES.describe(c) for c in entry_plan["changes"])
-                                         or "nothing (as its snapshot shows)"))
-            prefix = "" if name == "quiesce" else "what Setup leaves of: "
-            return prefix + " | ".join(lines)
+                lines.append("%s: %s" % (member["host"], _summary(entry_plan["changes"]) or "nothing (as its snapshot shows)"))
+            prefix = "" if name == "quiesce" else "what Setup leaves of "
+            return prefix + "; ".join(lines)
         if name == "rollback_point":
             spec = data()["rollback_point"]
             return "copy of the whole SMS tree of %s and of %s to %s and %s/%s/%s (SHA-256 verified)" % (
@@ -836,6 +844,7 @@ class SiteRun:
             result["later_checks"] = self.record["later_checks"]
         if self.warnings:
             result["warnings"] = self.warnings
+        result["stopped"] = stopped
         if stopped:
             result["failed"] = True
         return result

@@ -32,12 +32,11 @@ def readiness(report_dir, hosts, max_age, now, phase="site_upgrade"):
         verdict = evaluate_gate(report, hosts, parse_max_age(max_age), now, phase_policy(phase))
     except GateError as exc:
         return None, [str(exc)]
-    reasons = list(verdict.reasons)
-    for host in verdict.blocked_hosts:
-        blockers = verdict.blockers.get(host) or ["not in readiness report %s" % verdict.run_id]
-        line = "%s: %s" % (host, "; ".join(blockers))
-        if line not in reasons:
-            reasons.append(line)
+    reasons = [reason for reason in verdict.reasons if "blocking finding(s) left unanswered" not in reason]
+    for host in sorted(set(verdict.blocked_hosts) | set(verdict.blockers)):
+        rules = [blocker.split(" ", 1)[0] for blocker in verdict.blockers.get(host) or []]
+        reasons.append("%s: %s" % (host, "blocked by %s" % ", ".join(rules) if rules else
+                                   "not in readiness report %s" % verdict.run_id))
     return report, reasons
 
 
