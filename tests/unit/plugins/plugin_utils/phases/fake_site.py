@@ -23,6 +23,7 @@ import base64
 import copy
 import fnmatch
 import hashlib
+import re
 
 from .fake_host import FakeHost
 
@@ -89,6 +90,14 @@ def server_from_snapshot(snapshot, reachable=True):
                     role=role, site=sms.get("site_code"), reachable=reachable, helper=role is None)
     for entry in snapshot.get("services") or []:
         state["services"][_up(entry["name"])].update(start_mode=entry["start_mode"], state=entry["state"])
+    for entry in (snapshot.get("sms_tree") or {}).get("logon_scripts") or []:
+        share = {"netlogon": "NETLOGON", "repl": "REPL$"}.get(entry.get("location"))
+        if share and _up(share) not in state["shares"]:
+            directory = entry["path"].rsplit("\\", 1)[0]
+            if share == "REPL$":
+                directory = directory.rsplit("\\", 1)[0]
+            state["shares"][_up(share)] = {"name": share, "path": directory, "remark": "Logon server share",
+                                           "max_uses": -1, "sddl": "D:(A;;FR;;;WD)(A;;FA;;;BA)"}
     return state
 
 
@@ -406,20 +415,36 @@ class FakeSite:
         return result
 
     def _sql(self, server, args):
+        """isql output for the script's queries: the databases and their options as the server holds them, one row of
+        made-up data for the others (the preserve phase's exports)."""
         if not server["reachable"]:
             return {"failed": True, "msg": "isql: [DBNETLIB] SQL Server does not exist or access denied (%s)" % server["name"]}
-        lines = ["SMSUPG>>usages", "name                           segmap      size        name", "-" * 30 + " " + "-" * 11 +
-                 " " + "-" * 11 + " " + "-" * 30]
+        lines = []
+        for name in re.findall(r"print 'SMSUPG>>(\w+)'", args.get("script") or ""):
+            lines.append("SMSUPG>>%s" % name)
+            lines += getattr(self, "_sql_" + name, self._sql_other)(server)
+        return {"changed": False, "computer": server["name"], "output": "\r\n".join(lines) + "\r\n", "rc": 0}
+
+    @staticmethod
+    def _sql_usages(server):
+        lines = ["name                           segmap      size        name",
+                 "-" * 30 + " " + "-" * 11 + " " + "-" * 11 + " " + "-" * 30]
         for database in server["databases"].values():
             lines.append("%-30s %11d %11d %-30s" % (database["name"], 3, int(database["data_mb"] * 512), database["name"] + "_DATA"))
-        lines += ["", "(%d rows affected)" % len(server["databases"]), "SMSUPG>>databases",
-                  "name                     db_size       owner                    dbid   created     status",
-                  "-" * 24 + " " + "-" * 13 + " " + "-" * 24 + " " + "-" * 6 + " " + "-" * 11 + " " + "-" * 60]
+        return lines + ["", "(%d rows affected)" % len(server["databases"])]
+
+    @staticmethod
+    def _sql_databases(server):
+        lines = ["name                     db_size       owner                    dbid   created     status",
+                 "-" * 24 + " " + "-" * 13 + " " + "-" * 24 + " " + "-" * 6 + " " + "-" * 11 + " " + "-" * 60]
         for number, database in enumerate(server["databases"].values(), 1):
             lines.append("%-24s %10.2f MB %-24s %6d Jan  1 1997 %-60s" % (
                 database["name"], database["data_mb"], "sa", number, ", ".join(database["options"]) or "no options set"))
-        lines += ["", "(%d rows affected)" % len(server["databases"])]
-        return {"changed": False, "computer": server["name"], "output": "\r\n".join(lines) + "\r\n", "rc": 0}
+        return lines + ["", "(%d rows affected)" % len(server["databases"])]
+
+    @staticmethod
+    def _sql_other(server):
+        return ["value      ", "-----------", "%-11s" % server["name"][:11], "", "(1 row affected)"]
 
 
 def lab_site(snapshots, hosts, media=None):
