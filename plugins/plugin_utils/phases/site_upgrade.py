@@ -870,8 +870,6 @@ class SiteUpgradePhase(Phase):
                   "role) on the site, helper and logon servers; SMS_PKGx shares of distribution servers stay.",
         "UPG-04": "Phase site_upgrade: verification reports SMSLS.BAT/SMSLS.CMD still in the site server's NETLOGON "
                   "share (a note by default, UNCONFIRMED which files Setup removes; user profiles stay a manual check).",
-        "UPG-05": "Phase site_upgrade: verification of the site server (Full Version 2.00.x, the 2.0 site services running, "
-                  "logs); the clients' MS\\SMS move happens in the client upgrade, not here.",
         "UPG-06": "Phase site_upgrade (playbook sms.upgrade.site_upgrade, module sms.upgrade.site_upgrade): SMS 2.0 Setup "
                   "started only from media whose SETUP.EXE reports SP1 or later (KB Q235768), watched through "
                   "C:\\SMSSETUP.LOG and Conv20.log; otherwise a hand-off to the upgrade wizard with the answers, resumed "

@@ -15,7 +15,7 @@ import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import validators  # noqa: E402
 
 REPO = ps_contracts.REPO
-MODULES = ("site_facts", "client_facts", "sql_facts", "client_agents")
+MODULES = ("site_facts", "client_facts", "sql_facts", "client_agents", "site_services", "site_upgrade")
 ANSIBLE_DOC = shutil.which("ansible-doc", path=os.path.dirname(sys.executable)) or shutil.which("ansible-doc")
 
 
@@ -160,3 +160,22 @@ def test_gather_text_and_file_names_are_what_the_builders_expect():
             location = tree["logon_scripts"]["items"]["allOf"][1]["properties"]["location"]["enum"]
             assert file_set["name"].split(".")[1] in location
     assert {t["name"] for t in data["client_text_files"]} == {"sms_ini", "csdver", "win_ini"}
+
+
+@pytest.mark.parametrize("module", ["site_services", "site_upgrade"])
+def test_site_upgrade_actions_set_every_module_option_they_do_not_take(module):
+    """The options a task gives (computer, MODULE_OPTIONS) plus those the action fills itself are the module's $spec."""
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import get_phase
+    spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "%s.ps1" % module))
+    phase = get_phase(module)
+    assert set(phase.module_option_spec()) | set(phase.SET_BY_ACTION) == set(spec["options"])
+
+
+def test_site_upgrade_reads_only_what_the_module_takes():
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import site_services
+    spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "site_services.ps1"))
+    assert set(site_services.PHASE.read_args()) <= set(spec["options"])
+    psm1 = _read("plugins", "module_utils", "SmsSite.psm1")
+    for key in ("name", "present", "start_mode", "state", "path", "remark", "max_uses", "sddl", "reachable", "offset",
+                "text", "file_version", "files", "names", "running", "process_id", "status"):
+        assert re.search(r"\b%s = " % key, psm1), "SmsSite.psm1 returns no %s" % key
