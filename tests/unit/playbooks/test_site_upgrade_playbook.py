@@ -118,3 +118,39 @@ def test_nothing_is_stopped_or_removed_on_a_site_whose_pre_flight_fails(prepared
     assert "servers_reachable: not reachable from CENSRV01: CENHLP01" in out
     assert machines(lab) == before
     assert not os.path.exists(os.path.join(lab.lab, "journal"))
+
+
+def test_a_failed_conversion_is_recovered_from_the_rollback_point_and_the_journal(prepared, tmp_path):
+    lab = prepared.copy(tmp_path)
+    model = lab.model()
+    model.m("CENSRV01")["scenario"] = "fail_in_conversion"
+    services = json.dumps(model.m("CENSRV01")["services"], sort_keys=True)
+    site_control = "C:\\SMS\\SITE.SRV\\SITECFG.BOX\\SITECTRL.CT0"
+    content = model.file("CENSRV01", site_control)
+    lab.save(model)
+    failed = lab.run("sms.upgrade.site_upgrade", "-e", "sms_upgrade_wave=central", *FAST)
+    assert failed.returncode == 2 and "CEN conversion_failed" in failed.stdout, failed.stdout[-3000:]
+    model = lab.model()
+    del model.m("CENSRV01")["files"][site_control.upper()]  # what Setup took before the conversion failed
+    lab.save(model)
+    refused = lab.run("sms.upgrade.site_upgrade", "-e", "sms_upgrade_wave=central", *FAST)
+    assert refused.returncode == 2 and "sms.upgrade.site_upgrade_recover" in refused.stdout.replace("\n        ", " ")
+    assert len(lab.model().calls_to("sms.upgrade.site_upgrade")) and \
+        len([c for c in lab.model().state["calls"] if c["mode"] == "start"]) == 1, "Setup is not started again"
+    recover = ("sms.upgrade.site_upgrade_recover", "-e", "site_upgrade_recover_site=CEN", "-e", "site_upgrade_recover_conversion=true")
+    tree = lab.run(*recover)
+    assert tree.returncode == 2, tree.stdout[-3000:]
+    out = tree.stdout.replace("\n        ", " ")
+    assert "load the baseline dump" in out and "SMS_CEN-baseline.DAT" in out
+    model = lab.model()
+    assert model.file("CENSRV01", site_control) == content, "the tree is back from the rollback point"
+    assert model.m("CENSRV01")["services"]["SMS_EXECUTIVE"]["start_mode"] == "disabled", "no service before the database"
+    back = lab.run(*recover, "-e", "site_upgrade_recover_database_loaded=true")
+    assert back.returncode == 0, back.stdout[-3000:]
+    assert json.dumps(lab.model().m("CENSRV01")["services"], sort_keys=True) == services
+    model = lab.model()
+    model.m("CENSRV01")["scenario"] = "success"
+    lab.save(model)
+    again = lab.run("sms.upgrade.site_upgrade", "-e", "sms_upgrade_wave=central", "-e", "site_upgrade_retry_after_recovery=true",
+                    *FAST)
+    assert again.returncode == 0 and "CEN verified" in again.stdout, again.stdout[-3000:]
