@@ -32,7 +32,9 @@ def readiness(report_dir, hosts, max_age, now, phase="site_upgrade"):
         verdict = evaluate_gate(report, hosts, parse_max_age(max_age), now, phase_policy(phase))
     except GateError as exc:
         return None, [str(exc)]
-    reasons = [reason for reason in verdict.reasons if "blocking finding(s) left unanswered" not in reason]
+    # The gate's summary lines are replaced by one line per host naming its blocking rules.
+    reasons = [reason for reason in verdict.reasons if "blocking finding(s) left unanswered" not in reason
+               and not reason.startswith("hosts not in readiness report")]
     for host in sorted(set(verdict.blocked_hosts) | set(verdict.blockers)):
         rules = [blocker.split(" ", 1)[0] for blocker in verdict.blockers.get(host) or []]
         reasons.append("%s: %s" % (host, "blocked by %s" % ", ".join(rules) if rules else
