@@ -39,7 +39,7 @@ def test_the_six_services_and_three_shares_go_and_the_package_share_stays(site, 
     server = site.m("CENSRV01")
     assert {s["start_mode"] for s in server["services"].values()} == {"disabled"}
     assert {s["state"] for s in server["services"].values()} == {"stopped"}
-    assert sorted(server["shares"]) == ["SMS_PKGC"], "UPG-03: the distribution server keeps its package share"
+    assert sorted(server["shares"]) == ["NETLOGON", "SMS_PKGC"], "UPG-03: the distribution server keeps its package share"
     order = [c["description"].split(":")[0] for c in result["changes"]][:2]
     assert order == ["service SMS_SITE_CONFIG_MANAGER", "service SMS_HIERARCHY_MANAGER"], "it starts the others: stopped first"
     path, record = latest_record(str(tmp_path / "journal"), "CENSRV01", "site_services")

@@ -61,7 +61,7 @@ def test_scripted_upgrade_from_sp1_media_reaches_verified_and_a_second_run_chang
     assert result["changed"] is True and "failed" not in result
     server = site.m("CENSRV01")
     assert sorted(server["services"]) == ["SMS_EXECUTIVE", "SMS_SITE_COMPONENT_MANAGER", "SMS_SQL_MONITOR"]
-    assert sorted(server["shares"]) == ["SMS_PKGC"], "the distribution share stays (UPG-03)"
+    assert sorted(server["shares"]) == ["NETLOGON", "SMS_PKGC"], "the distribution share stays (UPG-03)"
     assert not site.m("CENHLP01")["services"] and not site.m("CENHLP01")["shares"]
     assert site.m("CENSQL01")["databases"]["SMS_CEN"]["options"] == ["select into/bulkcopy", "trunc. log on chkpt."] or \
         "single user" not in site.m("CENSQL01")["databases"]["SMS_CEN"]["options"]
