@@ -183,8 +183,10 @@ def invert(change):
 def _share_text(state):
     if state is None:
         return "(absent)\n"
-    return "".join("%s: %s\n" % (field, "(read at run time)" if state.get(field) is None and field == "sddl"
-                                  else state.get(field)) for field in SHARE_FIELDS)
+
+    def shown(field):
+        return "(read at run time)" if state.get(field) is None and field == "sddl" else state.get(field)
+    return "".join("%s: %s\n" % (field, shown(field)) for field in SHARE_FIELDS)
 
 
 def describe(change):

@@ -301,7 +301,7 @@ class SiteRun:
         return checks
 
     def vault_check(self):
-        hosts = [h for h in self.site_hosts()]
+        hosts = self.site_hosts()
         problems = upgrade_inputs.vault_problems(self.a["vault_dir"], hosts, self.ctx.now)
         text = "; ".join("%s: %s" % (host, "; ".join(items)) for host, items in sorted(problems.items()))
         return [("vault", not problems, text or "the preserve vault verifies for %s" % ", ".join(hosts))]
@@ -520,8 +520,8 @@ class SiteRun:
         self.changed = True
         self.resume["setup"] = {"process_id": started["process_id"], "started_at": iso_stamp(self.now()),
                                 "program": program, "arguments": arguments}
-        self.end(step, "changed", "started %s %s on %s (process %s)" % (program, " ".join(arguments), self.who(),
-                                                                          started["process_id"]))
+        self.end(step, "changed", "started %s %s on %s (process %s)" % (
+            program, " ".join(arguments), self.who(), started["process_id"]))
         self.save("setup_running")
         return self.monitor(None)
 

@@ -261,8 +261,8 @@ class FakeSite:
                   "process": None}
         if args.get("process_id"):
             setup = server["setup"]
-            result["process"] = {"id": args["process_id"], "running": bool(setup and setup["pid"] == args["process_id"]
-                                                                              and setup["running"])}
+            running = bool(setup and setup["pid"] == args["process_id"] and setup["running"])
+            result["process"] = {"id": args["process_id"], "running": running}
         return result
 
     def _log(self, server, log, max_bytes):
