@@ -125,14 +125,18 @@ def plan_server(read, services=True, shares=True, data=None):
                         continue
                     if not is_1_2_program(service["path"], data):
                         continue
-                _add(changes, problems, plan_service, name, service.get("start_mode"), service.get("state"), data)
+                found_change, found_problem = _planned(plan_service, name, service.get("start_mode"), service.get("state"), data)
+                changes += found_change
+                problems += found_problem
     if shares:
         if read.get("shares") is None:
             problems.append("shares were not read: %s" % _why(errors.get("shares")))
         else:
             for share in sorted(read["shares"], key=lambda s: (s.get("name") or "").upper()):
                 if is_1_2_share(share.get("name"), data):
-                    _add(changes, problems, plan_share_removal, share)
+                    found_change, found_problem = _planned(plan_share_removal, share)
+                    changes += found_change
+                    problems += found_problem
     return changes, problems
 
 
@@ -140,14 +144,13 @@ def _why(error):
     return "%s (%s)" % (error.get("message"), error.get("cause")) if error else "missing"
 
 
-def _add(changes, problems, planner, *args):
+def _planned(planner, *args):
+    """``([change], [problem])`` of one planner call (each empty or of one item)."""
     try:
         change = planner(*args)
     except PlanError as exc:
-        problems.append(str(exc))
-        return
-    if change:
-        changes.append(change)
+        return [], [str(exc)]
+    return ([change] if change else []), []
 
 
 def read_from_snapshot(snapshot):
@@ -237,20 +240,11 @@ class SiteServicesPhase(ChangeSetPhase):
     SET_BY_ACTION = ("mode", "changes", "service_names", "share_names")
 
     # -------------------------------------------------------------- hooks of the change-set engine
-    def replan(self, change, current):
-        return replan(change, current)
-
-    def invert(self, change):
-        return invert(change)
-
-    def describe(self, change):
-        return describe(change)
-
-    def diff(self, change):
-        return diff_entry(change)
-
-    def wire(self, change):
-        return wire_change(change)
+    replan = staticmethod(replan)
+    invert = staticmethod(invert)
+    describe = staticmethod(describe)
+    diff = staticmethod(diff_entry)
+    wire = staticmethod(wire_change)
 
     def module_args(self, ctx, **args):
         """The module's arguments; a change set is sent with ``mode: apply``."""

@@ -42,19 +42,26 @@ def new_site_record(site, wave):
             "status": None, "updated_at": None, "resume": {}, "timeline": [], "later_checks": []}
 
 
-def load_site(status_dir, site, wave=None):
-    """The site's record, or a new one; a file that is not a site record of schema 1.x is an error naming it."""
-    path = site_path(status_dir, site)
+def read_json_record(path, schema, what):
+    """The JSON record of ``schema`` 1.x at ``path``, or None when there is none; StatusError names an unusable file."""
     if not os.path.exists(path):
-        return new_site_record(site, wave)
+        return None
     try:
         with open(path, encoding="utf-8") as handle:
             record = json.load(handle)
     except (OSError, ValueError) as exc:
-        raise StatusError("the site upgrade record %s is unreadable: %s; move it away to start a new one" % (path, exc)) from None
-    if not isinstance(record, dict) or record.get("schema") != SITE_SCHEMA or \
+        raise StatusError("the %s %s is unreadable: %s; move it away to start a new one" % (what, path, exc)) from None
+    if not isinstance(record, dict) or record.get("schema") != schema or \
             str(record.get("schema_version", "")).split(".", maxsplit=1)[0] != "1":
-        raise StatusError("%s is not a site upgrade record of schema %s 1.x" % (path, SITE_SCHEMA))
+        raise StatusError("%s is not a %s of schema %s 1.x" % (path, what, schema))
+    return record
+
+
+def load_site(status_dir, site, wave=None):
+    """The site's record, or a new one; a file that is not a site record of schema 1.x is an error naming it."""
+    record = read_json_record(site_path(status_dir, site), SITE_SCHEMA, "site upgrade record")
+    if record is None:
+        return new_site_record(site, wave)
     for key, empty in (("resume", {}), ("timeline", []), ("later_checks", [])):
         record.setdefault(key, empty)
     return record

@@ -11,10 +11,10 @@
   ``at``, ``database``, ``sha256``): the baseline dump the recovery restores. A status of ``ok``, ``verified`` or
   ``changed`` at most ``max_age_days`` old counts as done.
 """
-import json
 import os
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp, parse_timestamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_status import read_json_record
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import VaultError, host_dir, preservation
 
 DATABASE_RECORD = "database-record.json"
@@ -79,17 +79,7 @@ def _fresh(at, now, max_age_days):
 
 def read_database_record(path):
     """The database phase's record, or None when there is none; ValueError names an unusable file."""
-    if not os.path.exists(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            record = json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise ValueError("the database record %s is unreadable: %s" % (path, exc)) from None
-    if not isinstance(record, dict) or record.get("schema") != DATABASE_RECORD_SCHEMA or \
-            str(record.get("schema_version", "")).split(".", maxsplit=1)[0] != "1":
-        raise ValueError("%s is not a database record of schema %s 1.x" % (path, DATABASE_RECORD_SCHEMA))
-    return record
+    return read_json_record(path, DATABASE_RECORD_SCHEMA, "database record")
 
 
 def database_readiness(vault_dir, site, sql_host, steps, now, max_age_days):
