@@ -512,11 +512,16 @@ class SiteRun:
             return "planned", "check mode: %s would be upgraded by %s" % (self.site, program)
         started = self.hands.module(MODULE, {"mode": "start", "program": program, "arguments": arguments,
                                              "working_dir": program.rsplit("\\", 1)[0], "if_not_running": "SETUP.EXE"})
+        if started.get("status") == "conflict" and started.get("process_id"):
+            # A Setup someone started (the wizard, by hand): watched like ours, never a second one.
+            self.resume["setup"] = {"process_id": started["process_id"], "started_at": iso_stamp(self.now()),
+                                    "program": "SETUP.EXE", "arguments": [], "adopted": True}
+            self.end(step, "running", "%s; watching it instead of starting another" % started.get("message"))
+            self.save("setup_running")
+            return self.monitor(None)
         if started.get("failed") or started.get("status") != "changed":
             message = started.get("msg") or started.get("message") or "Setup did not start"
-            self.end(step, "failed", message)
-            self.put_back("Setup did not start")
-            raise SiteStop("setup_failed", "%s: %s" % (self.site, message))
+            return self.wizard_handoff("Setup could not be started on %s (%s)" % (self.who(), message))
         self.changed = True
         self.resume["setup"] = {"process_id": started["process_id"], "started_at": iso_stamp(self.now()),
                                 "program": program, "arguments": arguments}

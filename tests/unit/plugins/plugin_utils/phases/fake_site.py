@@ -259,7 +259,9 @@ class FakeSite:
                   "reach": [self._reach(name) for name in args.get("reach") or []],
                   "unc_files": [{"path": p, "present": self._unc(server, p)} for p in args.get("unc_files") or []],
                   "process": None}
-        if args.get("process_id"):
+        if args.get("process_id") and not server.get("wmi", True):
+            result["process"] = {"id": args["process_id"], "running": None, "message": "The RPC server is unavailable"}
+        elif args.get("process_id"):
             setup = server["setup"]
             running = bool(setup and setup["pid"] == args["process_id"] and setup["running"])
             result["process"] = {"id": args["process_id"], "running": running}
@@ -311,6 +313,8 @@ class FakeSite:
         return bool(held) and self.file(server["name"], held["path"] + "\\" + rest) is not None
 
     def _start(self, server, args, check_mode):
+        if not server.get("wmi", True):
+            return {"failed": True, "msg": "%s: Invoke-WmiMethod: The RPC server is unavailable" % server["name"]}
         setup = server["setup"]
         if setup and setup["running"]:
             return {"changed": False, "computer": server["name"], "status": "conflict", "process_id": setup["pid"],
@@ -394,6 +398,12 @@ class FakeSite:
             server["services"][_up(name)] = {"name": name, "start_mode": "auto", "state": "running",
                                              "path": "C:\\SMS\\BIN\\I386\\%s" % PROGRAMS.get(name, name + ".EXE")}
         server["registry"][FULL_VERSION] = "2.00.1380.1000"
+
+    def start_by_hand(self, name):
+        """Someone started Setup on the server outside the run (the wizard)."""
+        server = self.m(name)
+        server["processes"] += 1
+        server["setup"] = {"pid": 4000 + server["processes"], "running": True, "tick": 0, "arguments": []}
 
     def run_wizard(self, name):
         """An administrator ran the upgrade wizard: the site is on SMS 2.0 (and its logs say so)."""

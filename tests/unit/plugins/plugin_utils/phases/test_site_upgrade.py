@@ -193,3 +193,23 @@ def test_a_secondary_waits_for_its_parent(env):
     site, entry = secondary_env(env, parent_status="wizard_pending")
     result = run(site, env, entry=entry, host="S01SRV01", wave="branches")
     assert result["status"] == "stopped" and "parent site CEN is not on SMS 2.0 yet" in result["msg"]
+
+
+def test_setup_that_cannot_be_started_remotely_hands_off_to_the_wizard(env):
+    site = cen()
+    site.m("CENSRV01")["wmi"] = False
+    result = run(site, env)
+    assert result["status"] == "wizard_pending" and "failed" not in result
+    assert "Setup could not be started on CENSRV01" in result["msg"] and "RPC server is unavailable" in result["msg"]
+    assert site.m("CENSRV01")["services"]["SMS_EXECUTIVE"]["start_mode"] == "disabled", "quiesced and copied for the wizard"
+    site.run_wizard("CENSRV01")
+    assert run(site, env)["status"] == "verified"
+
+
+def test_a_setup_started_by_hand_is_watched_not_started_again(env):
+    site = cen()
+    site.start_by_hand("CENSRV01")
+    result = run(site, env)
+    assert result["status"] == "verified", result["msg"]
+    assert ("setup", "running") in steps(result)
+    assert site.m("CENSRV01")["processes"] == 1, "no second Setup"
