@@ -27,6 +27,7 @@ changes nothing, and hosts known only from snapshots (``plan_only``) get the pla
 """
 import datetime
 import functools
+import os
 import re
 import time
 
@@ -45,6 +46,8 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_wave impor
 
 MODULE = "sms.upgrade.site_upgrade"
 SERVICES = site_services.PHASE
+# Where the readiness playbook writes its report when sms_upgrade_report_dir is not set (as the gate reads it).
+DEFAULT_REPORT_DIR = "sms-upgrade-reports"
 
 
 @functools.lru_cache(maxsize=1)
@@ -283,10 +286,8 @@ class SiteRun:
         return [m["host"] for m in members + self.entry["helpers"] + self.entry["logon"]]
 
     def readiness_checks(self):
-        if not self.a.get("report"):
-            return [("readiness", False, "no readiness report given (sms_upgrade_report_dir)")]
-        report, reasons = upgrade_inputs.readiness(self.a.get("report"), self.site_hosts(), self.a["report_max_age"],
-                                                   self.ctx.now)
+        source = self.a.get("report") or os.path.join(os.getcwd(), DEFAULT_REPORT_DIR)
+        report, reasons = upgrade_inputs.readiness(source, self.site_hosts(), self.a["report_max_age"], self.ctx.now)
         checks = [("readiness", not reasons, "; ".join(reasons) if reasons else "report %s clears %s" % (
             report.get("run_id"), ", ".join(self.site_hosts())))]
         if report is None:
