@@ -122,6 +122,20 @@ def test_sql_rules_on_a_problem_database(tmp_path):
     assert "all systems" in findings[("SQL01", "sql.reserved_collection_names")]["message"]
 
 
+@pytest.mark.parametrize("tempdb_data, tempdb_log, wanted", [(40, 8, "pass"), (39, 8, "fail"), (40, 7, "fail")])
+def test_tempdb_is_sized_from_the_site_database_data_as_in_the_seed_example(tmp_path, tempdb_data, tempdb_log, wanted):
+    """Seed, "Increase the Size of Tempdb": a 200 MB site database needs 40 MB tempdb data and 8 MB tempdb log; the
+    log device of the site database is not part of the base (20 % of 200 + 20 MB would ask for 44 MB)."""
+    dbs = site_database()["databases"]
+    dbs[0].update(data_mb=200, log_mb=20)
+    dbs[1].update(data_mb=tempdb_data, log_mb=tempdb_log, devices=[
+        {"device": "TEMPDB_DATA", "segment": "data", "size_mb": tempdb_data},
+        {"device": "TEMPDB_LOG", "segment": "log", "size_mb": tempdb_log}])
+    findings, _records = assess(tmp_path, [site_database(databases=dbs, computer_count=2000)])
+    assert status(findings, "SQL01", "sql.tempdb_size") == wanted
+    assert "tempdb data >= 40 MB, log >= 8 MB" in findings[("SQL01", "sql.tempdb_size")]["message"]
+
+
 def test_sql7_fails_the_sql7_rule_but_not_the_sp4_rule(tmp_path):
     findings, _records = assess(tmp_path, [site_database(sql={"version": "7.00.623"})])
     assert status(findings, "SQL01", "sql.version_sp4") == "pass"
