@@ -59,7 +59,10 @@ MAIN_STEPS = ("safety_dump", "site_db_size", "tempdb", "transaction_log", "histo
               "baseline_dump", "connections")
 # What a step can end as. ``planned`` only in check mode; ``manual`` and ``needs_approval`` wait for a person.
 GOOD = ("ok", "verified", "changed")
-BAD = ("failed", "conflict", "blocked", "findings")
+# A run fails on these; ``blocked`` (a step that could not be planned or waits for another) and ``unverified`` (a
+# verify-only step whose query is not configured) are warnings, as are the statuses that wait for a person.
+BAD = ("failed", "conflict", "findings")
+WAITING = ("manual", "needs_approval", "open", "blocked", "unverified")
 
 
 class DatabaseError(RuntimeError):
@@ -382,6 +385,11 @@ class Planner:
         self.taken_names = {name.upper() for name in state.devices}
         self.taken_vdevnos = {d["vdevno"] for d in state.devices.values() if d.get("vdevno") is not None}
         self.new_files = []       # [(path, mb)] physical files a plan creates (checked absent, with free space)
+        self.growth = {}          # {(database, segment): pages} this plan adds (later steps size from the result)
+
+    def pages_after(self, database, segment):
+        """A database's pages once the changes planned so far are applied."""
+        return self.state.pages(database, segment) + self.growth.get((database.lower(), segment), 0)
 
     # -------------------------------------------------------------- devices
     def _vdevno(self):
@@ -419,6 +427,7 @@ class Planner:
     def grow(self, step, database, segment, mb, avoid_master=False):
         """Changes that add ``mb`` MB to a database's data or log: on a device of that segment with room, else new."""
         current = self.state.pages(database, segment)
+        self.growth[(database.lower(), segment)] = self.growth.get((database.lower(), segment), 0) + mb * PAGES_PER_MB
         for device in self.state.devices_of(database, segment):
             if avoid_master and device.lower() == "master":
                 continue
@@ -458,8 +467,8 @@ class Planner:
         state, site = self.state, self.state.database
         if not state.has_database("tempdb"):
             return [], "blocked", "tempdb is not in master..sysusages of this server", {}
-        need = tempdb_sizing(state.pages(site, "data") / PAGES_PER_MB)
-        others = sum(state.pages(f, "data") + state.pages(f, "log") for f in {x["database"] for x in state.fragments}
+        need = tempdb_sizing(self.pages_after(site, "data") / PAGES_PER_MB)
+        others = sum(self.pages_after(f, "data") + self.pages_after(f, "log") for f in {x["database"] for x in state.fragments}
                      if f.lower() != "tempdb") / PAGES_PER_MB
         total_need = _ceil_mb(others * self.params["tempdb_all_databases_ratio"])
         need_data = max(need["tempdb_data_mb"], total_need - need["tempdb_log_mb"])
@@ -477,7 +486,7 @@ class Planner:
         text = "tempdb data %g MB, log %g MB%s; needs data >= %d MB, log >= %d MB (20 %% of the %s data, %g MB: %d MB and " \
             "%d MB; data and log together >= 20 %% of all databases, %g MB: %d MB)" % (
                 facts["data_mb"], facts["log_mb"], " (only on the master device)" if only_master else "", need_data,
-                need["tempdb_log_mb"], site, _mb(state.pages(site, "data")), need["tempdb_data_mb"], need["tempdb_log_mb"],
+                need["tempdb_log_mb"], site, _mb(self.pages_after(site, "data")), need["tempdb_data_mb"], need["tempdb_log_mb"],
                 facts["all_databases_mb"], total_need)
         grows = any(c["kind"] == "alter_database" for c in changes)
         if only_master and not grows:
@@ -550,7 +559,7 @@ def history_step(state, params, now, step_days):
     manual, parts = [], []
     if history is None:
         error = _section_error(state.snapshot, "machine_history")
-        return "blocked", "the oldest machine history could not be read: %s" % error, facts, manual
+        return "unverified", "the oldest machine history could not be read: %s" % error, facts, manual
     oldest = history.get("oldest")
     cutoff = now - _days(limit)
     if oldest and parse_timestamp(oldest) < cutoff:
@@ -585,7 +594,7 @@ def duplicates_step(state):
     """PRE-30: duplicate SMSIDs from the database; deleting them is a person's confirmed step."""
     duplicates = state.snapshot.get("duplicate_smsids")
     if duplicates is None:
-        return "blocked", "duplicate SMSIDs could not be read: %s" % _section_error(state.snapshot, "duplicate_smsids"), {}, [
+        return "unverified", "duplicate SMSIDs could not be read: %s" % _section_error(state.snapshot, "duplicate_smsids"), {}, [
             "set sms_upgrade_sql_queries.duplicate_smsids (columns smsid, machine; UNCONFIRMED tables) or run SMSIDDUP "
             "(KB Q192859) and record the result in the answers file"]
     facts = {"duplicates": duplicates}
@@ -841,8 +850,9 @@ class DatabaseRun:
         planner = Planner(state, self.o, self.params)
         wanted = self.o["steps"]
         steps = {}
-        for name, method in (("site_db_size", planner.site_db_size), ("tempdb", planner.tempdb),
-                             ("transaction_log", planner.transaction_log)):
+        # tempdb last: it is sized from the site database and all databases as the other steps leave them
+        for name, method in (("site_db_size", planner.site_db_size), ("transaction_log", planner.transaction_log),
+                             ("tempdb", planner.tempdb)):
             if name in wanted:
                 try:
                     changes, status, text, facts = method()
@@ -1182,7 +1192,7 @@ class DatabaseRun:
         consistency = self.record.get("consistency") or {}
         open_ = [] if consistency.get("clean") and consistency.get("fingerprint") == self.fingerprint else ["consistency"]
         open_ += [name for name in ("site_db_size", "tempdb", "transaction_log")
-                  if (self.record["steps"].get(name) or {}).get("status") in BAD + ("needs_approval",)]
+                  if (self.record["steps"].get(name) or {}).get("status") in BAD + ("needs_approval", "blocked")]
         return open_
 
     # -------------------------------------------------------------- DBCC
@@ -1214,7 +1224,7 @@ class DatabaseRun:
                   "steps": shown, "module_calls": self.calls, "diff": self.diff, "record_path": self.record_file,
                   "journal_path": self.journal_path, "changed": self.changed}
         bad = [s for s in ordered if s["status"] in BAD]
-        manual = [s for s in ordered if s["status"] in ("manual", "needs_approval", "open")]
+        manual = [s for s in ordered if s["status"] in WAITING]
         summary = ", ".join("%d %s" % (n, status.replace("_", " ")) for status, n in sorted(statuses.items()))
         text = "%s: database %s on %s: %s" % (self.ctx.host, self.database, self.who(), summary or "nothing to do")
         if bad:
