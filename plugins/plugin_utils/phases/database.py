@@ -803,10 +803,11 @@ class DatabaseRun:
                 args[key] = self.o[key]
         return args
 
-    def sql(self, script, timeout=None, what="script"):
-        """Run one script in one session; ``(output, blocks, timed_out)``. A client that cannot run is a DatabaseError."""
+    def sql(self, script, timeout=None, what="script", read_only=False):
+        """Run one script in one session; ``(output, blocks, timed_out)``. A client that cannot run is a DatabaseError.
+        ``read_only`` marks the scripts the module may run in check mode (the survey: isql.build_script checked it)."""
         raw = self._module(self._login({"mode": "sql", "script": script, "client": self.o["sql_client"],
-                                        "timeout": timeout or self.o["timeout"]}))
+                                        "timeout": timeout or self.o["timeout"], "read_only": read_only}))
         if raw.get("failed"):
             raise DatabaseError("%s could not be run on %s: %s" % (what, self.who(), raw.get("msg") or "module failed"))
         if raw.get("timed_out"):
@@ -831,7 +832,7 @@ class DatabaseRun:
     def survey(self, site_code):
         self.queries = survey_queries(self.o.get("sql_queries"), self.o.get("queries"))
         script = survey_batches(self.database, self.queries)
-        output, _blocks, _timed_out = self.sql(script, what="the survey")
+        output, _blocks, _timed_out = self.sql(script, what="the survey", read_only=True)
         return self._state_of(output, site_code)
 
     def _state_of(self, output, site_code):
@@ -937,23 +938,23 @@ class DatabaseRun:
         found = self.files([{"path": path, "hash": False} for path, _size, _option in wanted])
         problems, by_dir = [], {}
         for path, size, option in wanted:
-            entry = found.get(path) or {}
-            if entry.get("exists"):
+            stat = found.get(path) or {}
+            if stat.get("exists"):
                 problems.append("%s already exists on %s: nothing is overwritten; move it away or set %s" % (
                     path, self.who(), option))
-            slot = by_dir.setdefault(ntpath.dirname(path), {"needed": 0, "entry": entry, "option": option})
+            slot = by_dir.setdefault(ntpath.dirname(path), {"needed": 0, "stat": stat, "option": option})
             slot["needed"] += size
         margin = max(phase_data()["dumps"]["free_margin_mb"], phase_data()["devices"]["free_margin_mb"]) * MB
         for directory, slot in sorted(by_dir.items()):
-            entry = slot["entry"]
-            if entry.get("error"):
-                problems.append("%s on %s cannot be checked (%s): %s" % (directory, self.who(), entry.get("cause") or "other",
-                                                                        entry["error"]))
-            elif entry.get("dir_exists") is False:
+            stat = slot["stat"]
+            if stat.get("error"):
+                problems.append("%s on %s cannot be checked (%s): %s" % (directory, self.who(), stat.get("cause") or "other",
+                                                                        stat["error"]))
+            elif stat.get("dir_exists") is False:
                 problems.append("directory %s does not exist on %s: create it or set %s" % (directory, self.who(), slot["option"]))
-            elif entry.get("free_bytes") is not None and entry["free_bytes"] < slot["needed"] + margin:
+            elif stat.get("free_bytes") is not None and stat["free_bytes"] < slot["needed"] + margin:
                 problems.append("disk_full: %s on %s has %d MB free; what is planned there needs %d MB (+%d MB kept free)" % (
-                    directory, self.who(), entry["free_bytes"] // MB, math.ceil(slot["needed"] / MB), margin // MB))
+                    directory, self.who(), stat["free_bytes"] // MB, math.ceil(slot["needed"] / MB), margin // MB))
         return problems
 
     def _check(self, state, steps, planner, mode, from_snapshot):
@@ -1156,11 +1157,11 @@ class DatabaseRun:
         for index, item in enumerate(plan):
             errors = [m for m in isql.messages(blocks.get("dump:%d" % index, [])) if m["level"] >= 11]
             header = header_row(blocks.get("header:%d" % index, []), item["database"])
-            entry = files.get(item["path"]) or {}
+            stat = files.get(item["path"]) or {}
             dump = {"kind": kind, "database": item["database"], "path": item["path"], "at": self.at, "run": self.stamp,
-                    "computer": self.who(), "size": entry.get("size"), "sha256": entry.get("sha256"),
-                    "hash_error": entry.get("error"), "header": header, "fingerprint": self.fingerprint,
-                    "verified": bool(header) and not errors and bool(entry.get("exists")) and bool(entry.get("size"))}
+                    "computer": self.who(), "size": stat.get("size"), "sha256": stat.get("sha256"),
+                    "hash_error": stat.get("error"), "header": header, "fingerprint": self.fingerprint,
+                    "verified": bool(header) and not errors and bool(stat.get("exists")) and bool(stat.get("size"))}
             if not dump["verified"]:
                 why = "; ".join("Msg %d: %s" % (m["number"], m["text"]) for m in errors) or \
                     ("the session timed out" if timed_out else "") or \
@@ -1488,7 +1489,7 @@ class DatabasePhase(Phase):
         "conv20_log": {"type": "str"},
     }
     MODULE_OPTIONS = ()
-    SET_BY_ACTION = ("mode", "script", "client", "paths", "conv20_database", "width")
+    SET_BY_ACTION = ("mode", "script", "read_only", "client", "paths", "conv20_database", "width")
 
     def run(self, ctx, hands):
         args = dict(ctx.args)
