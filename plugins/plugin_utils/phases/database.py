@@ -341,7 +341,8 @@ def alter_change(step, database, segment, device, mb, current_pages):
                   [cond_pages(database, segment, current_pages), cond_device(device)],
                   "ALTER DATABASE %s ON %s = %d" % (isql.check_identifier(database), isql.check_identifier(device), mb),
                   irreversible=NOT_SHRINKABLE,
-                  expect={"database": database, "segment": segment, "pages_at_least": current_pages + mb * PAGES_PER_MB})
+                  expect={"database": database, "segment": segment, "device": device,
+                          "pages_at_least": current_pages + mb * PAGES_PER_MB})
 
 
 def change_batches(changes):
@@ -386,6 +387,7 @@ class Planner:
         self.taken_vdevnos = {d["vdevno"] for d in state.devices.values() if d.get("vdevno") is not None}
         self.new_files = []       # [(path, mb)] physical files a plan creates (checked absent, with free space)
         self.growth = {}          # {(database, segment): pages} this plan adds (later steps size from the result)
+        self.claimed = set()      # spare devices this plan uses
 
     def pages_after(self, database, segment):
         """A database's pages once the changes planned so far are applied."""
@@ -399,12 +401,27 @@ class Planner:
                 return number
         raise isql.SqlScriptError("no free VDEVNO between 1 and 255")
 
-    def _name(self, database, segment):
+    def _spare_device(self, database, segment, mb):
+        """An unused device this phase named for the database and segment (a DISK INIT whose ALTER DATABASE did not
+        follow: a conflict, a session cut short) with room for ``mb``: used instead of initialising another one."""
+        base = self._base_name(database, segment).upper()
+        for name in sorted(self.state.devices):
+            if re.match(r"^%s\d*$" % re.escape(base), name.upper()) and \
+                    not any(f["device"] == name for f in self.state.fragments) and \
+                    self.state.device_free_pages(name) >= mb * PAGES_PER_MB and name.upper() not in self.claimed:
+                self.claimed.add(name.upper())
+                return name
+        return None
+
+    @staticmethod
+    def _base_name(database, segment):
         spec = phase_data()["devices"]
         if database.lower() == "tempdb":
-            base = spec["tempdb_names"][segment]
-        else:
-            base = spec["name_pattern"].format(database=database, segment=segment.upper(), n="")
+            return spec["tempdb_names"][segment]
+        return spec["name_pattern"].format(database=database, segment=segment.upper(), n="")
+
+    def _name(self, database, segment):
+        base = self._base_name(database, segment)
         for n in [""] + [str(i) for i in range(2, 100)]:
             name = base + n
             if len(name) <= 30 and name.upper() not in self.taken_names:
@@ -433,6 +450,10 @@ class Planner:
                 continue
             if self.state.device_free_pages(device) >= mb * PAGES_PER_MB:
                 return [alter_change(step, database, segment, device, mb, current)]
+        spare = self._spare_device(database, segment, mb)
+        if spare:
+            return new_device_changes(step, database, segment, spare, self.state.devices[spare]["physical_name"], 0, mb,
+                                      current, add_only=True)
         name = self._name(database, segment)
         path = ntpath.join(self._directory(segment), name + ".DAT")
         self.new_files.append((path, mb))
@@ -1059,14 +1080,14 @@ class DatabaseRun:
         return self._result(ordered, state, mode, check=False)
 
     def _run_changes(self, changes, what):
-        """One session: the changes compare-and-set, then the survey again (read back); ``(outcomes, after)``."""
+        """One session: the changes compare-and-set, then the survey again (read back); ``(outcomes, after)``.
+        What the session printed is journaled even when the read-back is missing (a session cut short)."""
         script = change_batches(changes) + survey_batches(self.database, self.queries)
         output, blocks, timed_out = self.sql(script, timeout=self.o["long_timeout"], what=what)
         try:
-            after = self._state_of(output, None)
+            after, unread = self._state_of(output, None), None
         except DatabaseError as exc:
-            raise DatabaseError("%s; the changes may be partly applied: run the phase again to read the server, and see "
-                                "the journal in %s" % (exc, self.o.get("journal_dir"))) from None
+            after, unread = None, exc
         outcomes = []
         for c in changes:
             lines = blocks.get("c:%s" % c["id"])
@@ -1075,11 +1096,21 @@ class DatabaseRun:
             message = "; ".join("Msg %d: %s" % (m["number"], m["text"]) for m in errors) or None
             if timed_out and lines is None:
                 message = "not run: the session timed out before it"
-            outcomes.append({"change": c, "status": status, "message": message, "in_place": in_place(c, after)})
+            outcomes.append({"change": c, "status": status, "message": message,
+                             "in_place": in_place(c, after) if after else None})
         self._journal(outcomes)
-        if any(o["in_place"] and o["status"] != "conflict" for o in outcomes):
+        if any((o["in_place"] or (o["in_place"] is None and o["status"] == "applied")) and o["status"] != "conflict"
+               for o in outcomes):
             self.changed = True
             self.record["last_change_at"] = self.at
+        if unread is not None:
+            applied = [o["change"]["description"] for o in outcomes if o["status"] == "applied"]
+            self.record["updated_at"] = self.at
+            save_record(self.record_file, self.record)
+            raise DatabaseError("%s%s; the server could not be read back (%s): run the phase again to read it; the journal "
+                                "%s holds what was applied (%s) and how to undo it" % (
+                                    what, " timed out" if timed_out else " ended early", unread, self.journal_path,
+                                    "; ".join(applied) or "nothing"))
         return outcomes, after
 
     def _apply_changes(self, state, steps, changes, again=True):
@@ -1098,9 +1129,11 @@ class DatabaseRun:
             if any(o["status"] == "conflict" and o["change"]["step"] == name for o in outcomes):
                 new = replanned.get(name) or step
                 step["replanned"] = True
+                # a KILL is never aimed again: the spid now names another connection than the one the operator listed
+                again = [c for c in new["changes"] if c["kind"] != "kill"]
                 if not new.get("needs_approval"):
-                    retry += new["changes"]
-                step["changes"], step["sql"] = new["changes"], new["sql"]
+                    retry += again
+                step["changes"], step["sql"] = again, [statement_text(c) for c in again]
         self._settle(steps, outcomes, after)
         if retry:
             return self._apply_changes(after, steps, retry, again=False)
@@ -1114,12 +1147,19 @@ class DatabaseRun:
         fresh_plan, _planner = self.plan(after)
         for name, found in by_step.items():
             step = steps[name]
-            step["outcomes"] = [{"id": o["change"]["id"], "description": o["change"]["description"], "status": o["status"],
-                                 "in_place": o["in_place"], "message": o["message"]} for o in found]
+            step.setdefault("outcomes", []).extend(
+                {"id": o["change"]["id"], "description": o["change"]["description"], "status": o["status"],
+                 "in_place": o["in_place"], "message": o["message"]} for o in found)
             again = fresh_plan.get(name)
-            if again is not None and not again["changes"] and again["status"] in GOOD:
+            kills = [o for o in found if o["change"]["kind"] == "kill" and o["status"] == "conflict"]
+            if again is not None and not again["changes"] and again["status"] not in BAD and \
+                    all(o["in_place"] for o in found if o["status"] != "conflict"):
                 step["status"], step["message"] = "verified", again["message"]
                 step["facts"] = again["facts"]
+            elif kills:
+                step["status"] = "conflict"
+                step["message"] = "; ".join("%s: not killed, the spid names another connection now (or it ended); list it "
+                                            "again from a new plan if it must end" % o["change"]["description"] for o in kills)
             elif any(o["status"] == "conflict" for o in found):
                 step["status"] = "conflict"
                 step["message"] = "the server changed since the survey; planned again: %s" % (
@@ -1249,49 +1289,57 @@ class DatabaseRun:
     def rollback(self, site, from_snapshot):
         """Undo, compare-and-set, what the journal says is in place and can be undone; name what cannot be."""
         undo, cannot = [], []
-        for path in reversed(record_paths(self.o.get("journal_dir"), self.ctx.host, "database") if self.o.get("journal_dir") else []):
-            record = read_record(path)
-            for item in reversed(record["changes"]):
-                c = item["change"]
-                if not (item.get("in_place") or item.get("status") == "applied"):
-                    continue
-                if c.get("undo"):
-                    if all(u["id"] != c["undo"]["id"] for u in undo):
-                        undo.append(c["undo"])
-                else:
-                    cannot.append("%s: %s" % (c["description"], c.get("irreversible")))
+        paths = record_paths(self.o["journal_dir"], self.ctx.host, "database") if self.o.get("journal_dir") else []
+        items = [item for path in paths for item in read_record(path)["changes"]
+                 if item.get("in_place") or (item.get("in_place") is None and item.get("status") == "applied")]
+        used = {item["change"]["expect"].get("device") for item in items if item["change"]["kind"] == "alter_database"}
+        for item in reversed(items):
+            c = item["change"]
+            if c["kind"] == "disk_init" and c["expect"]["device"] in used:
+                cannot.append("%s: the device holds a database fragment now, so it cannot be dropped (%s)" % (
+                    c["description"], NOT_SHRINKABLE))
+            elif c.get("undo"):
+                if all(u["id"] != c["undo"]["id"] for u in undo):
+                    undo.append(c["undo"])
+            else:
+                cannot.append("%s: %s" % (c["description"], c.get("irreversible")))
+        state = None if from_snapshot else self.survey(site)
+        if state is not None:
+            undo = [u for u in undo if not in_place(u, state)]
         text = "%s: database rollback on %s: %d change(s) to undo" % (self.ctx.host, self.who(), len(undo))
-        step = self._plain_step("safety_dump", "planned" if undo else "ok", text, sql=[statement_text(u) for u in undo])
-        step["name"], step["cannot_undo"] = "rollback", cannot
+        step = {"name": "rollback", "checklist": [], "why": "undo from the journal what can be undone",
+                "status": "planned" if undo else "ok", "message": text, "facts": {}, "manual": [], "problems": [],
+                "sql": [statement_text(u) for u in undo], "cannot_undo": cannot}
         if undo:
-            self._diff("safety_dump", "", "", [statement_text(u) for u in undo], "rollback from the journal")
+            self._diff("safety_dump", "", "", step["sql"], step["why"])
         result = {"phase": "database", "rollback": True, "computer": self.who(), "database": self.database,
-                  "steps": [step], "cannot_undo": cannot, "diff": self.diff, "changed": bool(undo) and self.ctx.check_mode,
-                  "record_path": self.record_file}
+                  "steps": [step], "cannot_undo": cannot, "diff": self.diff, "changed": bool(undo),
+                  "record_path": self.record_file, "module_calls": self.calls}
         if cannot:
             self.warnings.append("%s: cannot be undone: %s" % (self.ctx.host, "; ".join(cannot)))
-        if not undo or self.ctx.check_mode or from_snapshot:
+        result["warnings"] = self.warnings
+        if not undo or self.ctx.check_mode:
             result["msg"] = text + ("" if not cannot else "; %d cannot be undone" % len(cannot))
-            result["warnings"] = list(self.warnings)
             return result
-        state = self.survey(site)
-        steps = {"rollback": {"name": "rollback", "changes": undo, "status": "planned", "message": text, "facts": {}}}
         safety = self._take_dump(state, "safety", Planner(state, self.o, self.params))
         if safety["status"] != "verified":
-            result.update(failed=True, msg="%s; not undone: %s" % (text, safety["message"]), steps=[safety])
+            result.update(failed=True, changed=self.changed, msg="%s; not undone: %s" % (text, safety["message"]),
+                          steps=[safety, dict(step, status="blocked")])
+            save_record(self.record_file, self.record)
             return result
-        after, _state = self._run_changes(undo, "the rollback")
-        outcome = [{"id": o["change"]["id"], "description": o["change"]["description"], "status": o["status"],
-                    "in_place": o["in_place"], "message": o["message"]} for o in after]
-        failed = [o for o in outcome if not o["in_place"]]
-        result.update(steps=[safety, dict(step, outcomes=outcome, status="failed" if failed else "verified")],
-                      changed=True, journal_path=self.journal_path,
+        outcomes, after = self._run_changes(undo, "the rollback")
+        self.record.update(state=after.snapshot, updated_at=self.at)
+        save_record(self.record_file, self.record)
+        shown = [{"id": o["change"]["id"], "description": o["change"]["description"], "status": o["status"],
+                  "in_place": o["in_place"], "message": o["message"]} for o in outcomes]
+        failed = [o for o in shown if not o["in_place"]]
+        result.update(steps=[safety, dict(step, outcomes=shown, status="failed" if failed else "verified")],
+                      changed=True, journal_path=self.journal_path, module_calls=self.calls,
                       msg=text + ("; not undone: %s" % "; ".join(o["description"] for o in failed) if failed else "; done"))
         if failed:
             result["failed"] = True
-        result["warnings"] = list(self.warnings)
-        del steps
         return result
+
 
 # ================================================================== the rehearsal on the lab server
 class Rehearsal:
@@ -1391,10 +1439,8 @@ class Rehearsal:
     def _load(self, lab, lab_db, path):
         """Check the lab server and LOAD the dump into ``lab_db``, compare-and-set; a problem text, or None."""
         r = self.r
-        checks = isql.batch("lab:version", "select @@version") + isql.batch(
-            "lab:load", isql.guarded([cond_database(lab_db), cond_not_in_use(lab_db)],
-                                     "LOAD DATABASE %s FROM DISK = %s" % (lab_db, isql.quote(path))))
-        _output, blocks, timed_out = r.sql(checks, timeout=self.o["long_timeout"], what="the lab load")
+        _output, blocks, _timed_out = r.sql(isql.batch("lab:version", "select @@version"), what="the lab server's version",
+                                            read_only=True)
         try:
             version = gathered.sql_version({"version": blocks.get("lab:version", [])})["version"]
         except gathered.SectionProblem as exc:
@@ -1403,6 +1449,9 @@ class Rehearsal:
         if not version.startswith("6.5") or tuple(int(x) for x in version.split(".")) < tuple(int(x) for x in minimum.split(".")):
             return "the lab server runs SQL Server %s; the rehearsal needs 6.5 SP4 (%s) or later 6.5 like production" % (
                 version, minimum)
+        load = isql.batch("lab:load", isql.guarded([cond_database(lab_db), cond_not_in_use(lab_db)],
+                                                   "LOAD DATABASE %s FROM DISK = %s" % (lab_db, isql.quote(path))))
+        _output, blocks, timed_out = r.sql(load, timeout=self.o["long_timeout"], what="the lab load")
         lines = blocks.get("lab:load")
         status = isql.block_status(lines or [])
         errors = [m for m in isql.messages(lines or []) if m["level"] >= 11]

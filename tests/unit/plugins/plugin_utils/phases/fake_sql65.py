@@ -9,8 +9,9 @@ server and returns its log. The model keeps devices (sysdevices), database fragm
 ALTER DATABASE, sp_dboption, sp_logdevice, sp_dropdevice, KILL, DUMP and LOAD would.
 
 Faults a test can plant: ``hang`` (a statement kind that never finishes: the session times out), ``damage`` (Msg
-lines a DBCC command prints), ``volumes`` (free bytes: a full disk fails DUMP and DISK INIT), ``login`` (the only
-login that connects), ``conv20_log`` (lines CONV20 writes), ``unreachable`` machines, ``missing_client``.
+lines a DBCC command prints), ``volumes`` (free bytes: a full disk fails DUMP and DISK INIT), ``before`` (free bytes a
+volume has when a statement kind starts: the disk filled up after the check), ``login`` (the only login that
+connects), ``conv20_log`` (lines CONV20 writes), ``unreachable`` machines, ``missing_client``.
 It answers the statements the database phase builds (and the gather's survey); anything else is a ModelError, so a
 test notices when the phase sends something the model was not written for. It is a model of documented behaviour,
 not SQL Server: message numbers of failures are chosen to look like 6.5's, the phase does not depend on them.
@@ -228,6 +229,8 @@ class Session:
             if m:
                 if kind in self.s["hang"]:
                     raise SessionTimeout(kind)
+                for drive, free in ((self.s.get("before") or {}).get(kind) or {}).get("volumes", {}).items():
+                    self.model.machine(self.name)["volumes"][drive] = free    # the disk fills up meanwhile
                 return getattr(self, handler)(*m.groups())
         if text.lower().startswith("select ") and text in self.s["queries"]:
             found = self.s["queries"][text]
