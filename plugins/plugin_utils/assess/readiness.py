@@ -42,15 +42,17 @@ def render_all(report):
 
 
 def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=None, params=None,
-                  preservation=None, check_mode=False, progress=None):
-    """Assess the fleet, write every report format and return ``(report, paths, warning)``."""
+                  preservation=None, check_mode=False, progress=None, database=None):
+    """Assess the fleet, write every report format and return ``(report, paths, warning)``.
+
+    ``database``: the database phase's records by host (database_evidence.load_records over the vault)."""
     if not os.path.isdir(snapshot_dir):
         raise ValueError("snapshot directory %s does not exist (set sms_upgrade_snapshot_dir)" % snapshot_dir)
     rules = load_catalog(CHECKS)
     answers = load_answers(answers_file, {r.id: r for r in rules})
     merged = merge_params(params)
     inputs = host_inputs(hosts, groups, snapshot_dir)
-    findings, records = assess_fleet(inputs, rules, answers, merged, now, preservation, progress, plan_host)
+    findings, records = assess_fleet(inputs, rules, answers, merged, now, preservation, progress, plan_host, database)
     check_report_dir(report_dir)
     previous, warning = read_previous(report_dir)
     meta = {"run_id": free_run_id(report_dir, compact_stamp(now)), "generated_at": now.isoformat(),

@@ -26,19 +26,19 @@ in ``sms_snapshots_only``, and changes nothing. A second run finds everything in
 """
 import copy
 import datetime
-import fnmatch
-import functools
 import json
 import math
 import ntpath
 import os
 import re
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.database_evidence import (
+    RECORD, RECORD_SCHEMA, blocking_connections, phase_data)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.params import merge_params
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.sizing import site_db_sizing, tempdb_sizing
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import replace_atomically
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import compact_stamp, iso_stamp, parse_timestamp
-from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import collection_version, read_yaml
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import collection_version
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import build, isql
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import database as gathered
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.base import Phase
@@ -47,8 +47,6 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.journal import 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import host_dir, make_private_dirs
 
 MODULE = "sms.upgrade.database"
-RECORD = "database-record.json"
-RECORD_SCHEMA = "sms.upgrade.database_record"
 RECORD_VERSION = "1.0"
 PAGES_PER_MB = 512
 PAGE_BYTES = 2048
@@ -67,12 +65,6 @@ WAITING = ("manual", "needs_approval", "open", "blocked", "unverified")
 
 class DatabaseError(RuntimeError):
     """The host cannot run the phase at all (unusable options, client missing, server unreadable); names the cause."""
-
-
-@functools.lru_cache(maxsize=1)
-def phase_data():
-    """The phase's data file (read once per process)."""
-    return read_yaml("database.yml")
 
 
 def step_spec(name):
@@ -538,7 +530,7 @@ class Planner:
     def connections(self):
         """UPG-07: the connections to the site database but the SMS services' own, this session and system processes;
         KILL for the spids listed in ``kill``."""
-        blocking = blocking_connections(self.state)
+        blocking = blocking_connections(self.state.snapshot, self.state.spid)
         listed = set(self.o.get("kill") or [])
         by_spid = {c["spid"]: c for c in blocking}
         problems = ["spid %d is not an open connection to %s other than the SMS services' own: not killed" % (spid, self.state.database)
@@ -551,24 +543,6 @@ class Planner:
             return changes, "ok", "no other connection to %s" % self.state.database, facts, problems
         text = "%d connection(s) would keep CONV20 from single-user mode: %s" % (len(blocking), "; ".join(lines))
         return changes, "planned" if changes else "open", text, facts, problems
-
-
-def blocking_connections(state, data=None):
-    """Connections to the site database that are not the SMS services', SQL Server's system processes or this session."""
-    data = data or phase_data()
-    spec = data["connections"]
-    programs = [p.upper() for p in spec["sms_programs"]["value"]]
-    system = {c.upper() for c in spec["system_commands"]}
-    found = []
-    for conn in state.snapshot.get("connections") or []:
-        if (conn.get("dbname") or "").lower() != state.database.lower() or conn["spid"] == state.spid:
-            continue
-        if (conn.get("cmd") or "").strip().upper() in system:
-            continue
-        if any(fnmatch.fnmatchcase((conn.get("program") or "").strip().upper(), p) for p in programs):
-            continue
-        found.append(conn)
-    return found
 
 
 # ================================================================== verifying steps and the manual ones
@@ -1559,7 +1533,7 @@ class DatabasePhase(Phase):
             raise ValueError("the site database is unknown: set sms_upgrade_site_database (or gather the host first)")
         args["_database"] = isql.check_identifier(database)
         if args.get("results_max_age") is None:
-            args["results_max_age"] = phase_data()["results_max_age_days"]["value"]
+            args["results_max_age"] = merge_params(args.get("params") or {})["database_results_max_age_days"]
         site = resolve_site(args.get("site_code"), snapshot, ctx.groups, args["vault_dir"], ctx.host)
         if not site:
             raise ValueError("site code unknown: set site_code, put the host in an sms_site_XXX group or gather it")
