@@ -495,7 +495,10 @@ class Planner:
             changes.append(option_change("tempdb", "tempdb", "select into/bulkcopy", True))
         only_master = all(d.lower() == "master" for d in state.devices_of("tempdb", "data") + state.devices_of("tempdb", "log"))
         facts = {"data_mb": _mb(data), "log_mb": _mb(log), "need_data_mb": need_data, "need_log_mb": need["tempdb_log_mb"],
-                 "all_databases_mb": round(others, 2), "only_master": only_master}
+                 "all_databases_mb": round(others, 2), "only_master": only_master,
+                 "select_into_bulkcopy": state.option_on("tempdb", "select into/bulkcopy"), "need_select_into_bulkcopy": True}
+        if any(c["kind"] == "alter_database" for c in changes):
+            facts["need_only_master"] = False
         text = "tempdb data %g MB, log %g MB%s; needs data >= %d MB, log >= %d MB (20 %% of the %s data, %g MB: %d MB and " \
             "%d MB; data and log together >= 20 %% of all databases, %g MB: %d MB)" % (
                 facts["data_mb"], facts["log_mb"], " (only on the master device)" if only_master else "", need_data,
@@ -525,6 +528,8 @@ class Planner:
             return [], "ok", text, facts
         if self.o.get("log_method") == "size":
             return self.grow("transaction_log", db, "log", _ceil_mb(need - log / PAGES_PER_MB)), "planned", text, facts
+        facts["need_trunc_log_on_chkpt"] = True
+        del facts["need_log_mb"]
         return [option_change("transaction_log", db, "trunc. log on chkpt.", True)], "planned", text, facts
 
     def connections(self):
@@ -540,9 +545,12 @@ class Planner:
                                                        c.get("login") or "?", c.get("cmd") or "?") for c in blocking]
         facts = {"open": [{k: c.get(k) for k in ("spid", "program", "hostname", "login", "cmd")} for c in blocking]}
         if not blocking:
-            return changes, "ok", "no other connection to %s" % self.state.database, facts, problems
+            return changes, "ok", "no other connection to %s" % self.state.database, facts, problems, []
         text = "%d connection(s) would keep CONV20 from single-user mode: %s" % (len(blocking), "; ".join(lines))
-        return changes, "planned" if changes else "open", text, facts, problems
+        manual = [] if changes else ["at upgrade time close them (SMS Administrator, SQL Enterprise Manager, isql windows), "
+                                     "or end them with database_kill: [%s] (KILL, as sa)" % ", ".join(
+                                         str(c["spid"]) for c in blocking)]
+        return changes, "planned" if changes else "open", text, facts, problems, manual
 
 
 # ================================================================== verifying steps and the manual ones
@@ -862,8 +870,8 @@ class DatabaseRun:
             status, text, facts, manual = duplicates_step(state)
             steps["duplicates"] = self._step("duplicates", status, text, facts, manual=manual)
         if "connections" in wanted:
-            changes, status, text, facts, problems = planner.connections()
-            steps["connections"] = self._step("connections", status, text, facts, changes, problems=problems)
+            changes, status, text, facts, problems, manual = planner.connections()
+            steps["connections"] = self._step("connections", status, text, facts, changes, manual=manual, problems=problems)
         return steps, planner
 
     def _step(self, name, status, text, facts, changes=(), manual=(), problems=()):
@@ -878,21 +886,24 @@ class DatabaseRun:
     # -------------------------------------------------------------- display
     def _diff(self, name, before, after, statements, why):
         header = "%s %s: step %s (%s)" % (self.who(), self.database, name, ", ".join(step_spec(name)["checklist"]))
-        prepared = "-- %s: %s\n%s\n" % (name, why, "\n".join(statements)) if statements else ""
+        prepared = "-- %s\n-- why: %s\n%s\n" % (header, why, "\n".join(statements)) if statements else ""
         entry = {"before_header": header, "after_header": header, "before": before, "after": after}
         if prepared:
             entry["prepared"] = prepared
         self.diff.append(entry)
 
     def _step_diff(self, step):
+        """Before: what the survey read; after: the targets (a step that only verifies shows no change, only its
+        prepared text: what a person does)."""
         if not step["sql"] and not step["manual"]:
             return
         facts = step["facts"]
         before = "".join("%s: %s\n" % (k, json.dumps(v, sort_keys=True)) for k, v in sorted(facts.items())
                          if not k.startswith("need_"))
-        after = "".join("%s: %s\n" % (k, json.dumps(v, sort_keys=True)) for k, v in sorted(facts.items())
-                        if k.startswith("need_"))
-        statements = list(step["sql"]) + ["-- manual: %s" % line for line in step["manual"]]
+        targets = {k[len("need_"):]: v for k, v in facts.items() if k.startswith("need_")}
+        after = "".join("%s: %s\n" % (k, json.dumps(targets.get(k, v), sort_keys=True)) for k, v in sorted(facts.items())
+                        if not k.startswith("need_")) if step["sql"] else before
+        statements = list(step["sql"]) + ["-- to do by hand: %s" % line for line in step["manual"]]
         self._diff(step["name"], before, after, statements, step["why"])
 
     def _dump_diff(self, plan, why_name):

@@ -109,8 +109,8 @@ def test_check_mode_from_the_snapshot_shows_each_step_with_its_statements_and_wh
     assert list(by) == ["safety_dump", "site_db_size", "tempdb", "transaction_log", "history", "duplicates",
                         "consistency", "baseline_dump", "connections"]
     prepared = [d["prepared"] for d in result["diff"] if "prepared" in d]
-    assert any(p.startswith("-- tempdb: \"Increase the Size of Tempdb\"") and "ALTER DATABASE tempdb ON TEMPDB_DATA" in p
-               for p in prepared)
+    assert any(p.startswith("-- CENSQL01 SMS_CEN: step tempdb (PRE-15, PRE-29)\n-- why: \"Increase the Size of Tempdb\"")
+               and "ALTER DATABASE tempdb ON TEMPDB_DATA" in p for p in prepared)
     assert env.record() is None, "check mode writes no record"
 
 

@@ -49,7 +49,7 @@ def test_check_mode_returns_the_diff_with_statements_and_why(tmp_path):
     model = FakeSql65.lab(lab("CENSQL01"))
     result = run(model, base(tmp_path), check_mode=True)
     prepared = "".join(d.get("prepared", "") for d in result["diff"])
-    assert "-- transaction_log: \"Site Data\" 3" in prepared
+    assert "-- CENSQL01 SMS_CEN: step transaction_log (PRE-29)\n-- why: \"Site Data\" 3" in prepared
     assert "EXEC master..sp_dboption 'SMS_CEN', 'trunc. log on chkpt.', 'true'" in prepared
     assert "before: CENSQL01 SMS_CEN: step site_db_size (PRE-14)" not in prepared
     assert result["diff"][1]["before_header"] == "CENSQL01 SMS_CEN: step site_db_size (PRE-14)"
