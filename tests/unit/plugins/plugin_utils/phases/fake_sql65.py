@@ -19,8 +19,10 @@ not SQL Server: message numbers of failures are chosen to look like 6.5's, the p
 The state is a plain dict (JSON), so the playbook tests can keep it in a file between module calls; this file only
 imports the standard library (it is copied into a test collection as a module_util).
 """
+import contextlib
 import copy
 import datetime
+import fcntl
 import hashlib
 import json
 import os
@@ -495,6 +497,8 @@ class FakeSql65:
         runner = ((task_vars or {}).get("inventory_hostname") or "MGMT").upper()
         computer = (args.get("computer") or runner).upper()
         mode = args.get("mode", "sql")
+        if check_mode and mode == "sql" and not args.get("read_only"):
+            return {"failed": True, "msg": "check mode runs read-only scripts only: the action plugin marks those with read_only"}
         if self.machine(computer).get("unreachable"):
             return {"failed": True, "msg": "the network path was not found (%s)" % computer, "cause": "unreachable"}
         if mode == "sql":
@@ -577,3 +581,14 @@ def save(model, path):
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(model.state, handle, indent=1, sort_keys=True)
     os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def locked(path):
+    """One module process at a time changes the model kept in ``path`` (hosts run in parallel forks)."""
+    with open(path + ".lock", "a+", encoding="utf-8") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
