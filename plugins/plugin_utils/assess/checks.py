@@ -438,7 +438,7 @@ def open_connections(ctx, params):
     """Connections (sp_who) to the site database, except the SMS services' own and SQL Server's system processes."""
     snapshot, note = _db_state(ctx)
     open_ = ["spid %d %s@%s" % (c["spid"], c.get("program") or "?", c.get("hostname") or "?")
-             for c in database_evidence.blocking_connections(snapshot)]
+             for c in database_evidence.blocking_connections(snapshot, ctx.params["sms_service_programs"])]
     return outcome(not open_, (", ".join(open_) or "none") + note)
 
 

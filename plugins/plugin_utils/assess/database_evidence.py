@@ -75,11 +75,11 @@ def effective_snapshot(snapshot, record, now, max_days):
     return state, " (read back by the database phase at %s)" % state["collected_at"]
 
 
-def blocking_connections(snapshot, own_spid=None, data=None):
+def blocking_connections(snapshot, sms_programs, own_spid=None, data=None):
     """Connections to the site database that would keep CONV20 from single-user mode: not the SMS services' own (by
-    program name), not SQL Server's system processes and not the phase's own session."""
+    program name, ``sms_programs``), not SQL Server's system processes and not the phase's own session."""
     spec = (data or phase_data())["connections"]
-    programs = [p.upper() for p in spec["sms_programs"]["value"]]
+    programs = [p.upper() for p in sms_programs]
     system = {c.upper() for c in spec["system_commands"]}
     site = (snapshot.get("site_database") or "").lower()
     found = []

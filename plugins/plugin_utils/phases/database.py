@@ -535,7 +535,7 @@ class Planner:
     def connections(self):
         """UPG-07: the connections to the site database but the SMS services' own, this session and system processes;
         KILL for the spids listed in ``kill``."""
-        blocking = blocking_connections(self.state.snapshot, self.state.spid)
+        blocking = blocking_connections(self.state.snapshot, self.params["sms_service_programs"], self.state.spid)
         listed = set(self.o.get("kill") or [])
         by_spid = {c["spid"]: c for c in blocking}
         problems = ["spid %d is not an open connection to %s other than the SMS services' own: not killed" % (spid, self.state.database)
