@@ -260,9 +260,10 @@ def cond_fragment_on(database, device):
 
 
 def cond_process(connection):
+    values = (connection["spid"], _q(connection.get("program") or ""), _q(connection.get("hostname") or ""),
+              _q(connection.get("login") or ""))
     return ("exists (select * from master..sysprocesses where spid = %d and program_name = %s and hostname = %s "
-            "and suser_name(suid) = %s)" % (connection["spid"], _q(connection.get("program") or ""),
-                                              _q(connection.get("hostname") or ""), _q(connection.get("login") or "")))
+            "and suser_name(suid) = %s)" % values)
 
 
 def cond_database(name, exists=True):
@@ -954,8 +955,8 @@ class DatabaseRun:
         for directory, slot in sorted(by_dir.items()):
             stat = slot["stat"]
             if stat.get("error"):
-                problems.append("%s on %s cannot be checked (%s): %s" % (directory, self.who(), stat.get("cause") or "other",
-                                                                        stat["error"]))
+                problems.append("%s on %s cannot be checked (%s): %s" % (
+                    directory, self.who(), stat.get("cause") or "other", stat["error"]))
             elif stat.get("dir_exists") is False:
                 problems.append("directory %s does not exist on %s: create it or set %s" % (directory, self.who(), slot["option"]))
             elif stat.get("free_bytes") is not None and stat["free_bytes"] < slot["needed"] + margin:
@@ -1202,8 +1203,8 @@ class DatabaseRun:
         if unhashed:
             self.warnings.append("%s: %s verified by its header but not hashed (%s)" % (
                 self.ctx.host, ", ".join(unhashed), "; ".join(filter(None, (d["hash_error"] for d in dumps)))))
-        return self._plain_step(name, "verified", ", ".join("%s %d bytes sha256 %s" % (d["path"], d["size"] or 0, d["sha256"])
-                                                           for d in dumps), sql=statements, facts={"dumps": dumps})
+        text = ", ".join("%s %d bytes sha256 %s" % (d["path"], d["size"] or 0, d["sha256"]) for d in dumps)
+        return self._plain_step(name, "verified", text, sql=statements, facts={"dumps": dumps})
 
     def _baseline(self, state, planner):
         blocking = self._open_steps()
@@ -1258,8 +1259,9 @@ class DatabaseRun:
             if not check:
                 result["failed"] = True
         if manual:
-            self.warnings += ["%s: %s %s: %s%s" % (self.ctx.host, s["name"], s["status"].replace("_", " "), s["message"],
-                                                     "".join("; to do: %s" % m for m in s["manual"])) for s in manual]
+            self.warnings += ["%s: %s %s: %s%s" % (
+                self.ctx.host, s["name"], s["status"].replace("_", " "), s["message"],
+                "".join("; to do: %s" % m for m in s["manual"])) for s in manual]
         for step in ordered:
             self.warnings += ["%s: %s: %s" % (self.ctx.host, step["name"], p) for p in step.get("problems") or []]
             if step["name"] == "tempdb" and any(c["kind"] == "alter_database" for c in step.get("changes", [])):

@@ -106,8 +106,9 @@ def test_old_results_do_not_count_and_an_answer_still_accepts(tmp_path):
     findings, _records = assess(tmp_path, [site_database()], database={"SQL01": database_record("SMS", OLD)})
     assert status(findings, "SQL01", "manual.routine_maintenance") == "fail"
     assert "more than 7 days ago" in findings[("SQL01", "manual.routine_maintenance")]["message"]
-    answers = {"schema_version": 1, "answers": [{"rule": "manual.routine_maintenance", "hosts": ["SQL01"], "by": "DBA",
-                                                  "at": "2026-11-24T09:00:00Z", "reason": "DBCC and dumps by hand"}]}
+    answer = {"rule": "manual.routine_maintenance", "hosts": ["SQL01"], "by": "DBA", "at": "2026-11-24T09:00:00Z",
+              "reason": "DBCC and dumps by hand"}
+    answers = {"schema_version": 1, "answers": [answer]}
     accepted, _records = assess(tmp_path / "answered", [site_database()], answers=answers,
                                 database={"SQL01": database_record("SMS", OLD)})
     finding = accepted[("SQL01", "manual.routine_maintenance")]

@@ -141,7 +141,7 @@ class Session:
     # -------------------------------------------------------------- the script
     def run(self, script):
         if self.login.lower() != self.s["login"].lower():
-            return msg(4002, 14, "Login failed") , 1
+            return msg(4002, 14, "Login failed"), 1
         self.s["processes"].append({"spid": self.spid, "status": "runnable", "login": self.login, "hostname": "MGMT",
                                     "program": "ISQL-32", "dbname": "master", "cmd": "SELECT"})
         try:
@@ -513,8 +513,8 @@ class FakeSql65:
         if self.state.get("missing_client"):
             return {"failed": True, "msg": "SQL client '%s' not found" % args.get("client")}
         if computer not in self.state["servers"]:
-            return {"changed": False, "output": "", "stderr": "DB-Library: Unable to connect: SQL Server is unavailable "
-                                                             "or does not exist.", "rc": 1, "timed_out": False}
+            stderr = "DB-Library: Unable to connect: SQL Server is unavailable or does not exist."
+            return {"changed": False, "output": "", "stderr": stderr, "rc": 1, "timed_out": False}
         session = Session(self, computer, args.get("login_user"))
         try:
             out, rc = session.run(args["script"])
@@ -565,9 +565,10 @@ class FakeSql65:
         text = "\r\n".join(lines) + "\r\n"
         self.machine(runner)["files"][log_path.upper()] = {"path": log_path, "size": len(text), "content": text,
                                                            "sha256": hashlib.sha256(text.encode()).hexdigest()}
+        command = "%s /S %s /D %s /U %s /P ********" % (
+            args.get("conv20_path"), computer, args.get("conv20_database"), args.get("login_user") or "sa")
         return {"changed": True, "rc": rc, "output": "", "log": text, "log_path": log_path, "timed_out": False,
-                "command": "%s /S %s /D %s /U %s /P ********" % (args.get("conv20_path"), computer,
-                                                                   args.get("conv20_database"), args.get("login_user") or "sa")}
+                "command": command}
 
 
 def load(path):

@@ -258,8 +258,9 @@ def test_rollback_puts_the_options_back_and_names_what_cannot_be_undone(tmp_path
 
 # ------------------------------------------------------------------ DBCC
 def test_every_dbcc_msg_line_is_a_finding_and_an_error_blocks(tmp_path):
-    env = Env(tmp_path, damage={"CHECKDB": [[2540, 16, "Table Corrupt: Object ID 1977058079 (object 'MachineDataTable')"]],
-                               "NEWALLOC": [[2579, 10, "The total number of extents is 2201."]]})
+    damage = {"CHECKDB": [[2540, 16, "Table Corrupt: Object ID 1977058079 (object 'MachineDataTable')"]],
+              "NEWALLOC": [[2579, 10, "The total number of extents is 2201."]]}
+    env = Env(tmp_path, damage=damage)
     result = env.run(steps=["consistency", "baseline_dump"])
     by = steps(result)
     assert result["failed"] is True and by["consistency"]["status"] == "findings"
