@@ -26,10 +26,6 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.common.targets import 
 RAW_KEYS_KEPT = ("computer", "errors")
 
 
-
-
-
-
 def save_snapshot(snapshot_dir, host, snapshot):
     """Write ``<host>.json`` atomically; a different earlier snapshot moves to ``history/`` first."""
     os.makedirs(snapshot_dir, exist_ok=True)

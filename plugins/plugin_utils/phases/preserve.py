@@ -75,9 +75,6 @@ def _doc_item(category, name, source, content):
     return Item(category, name, source, len(content), hashlib.sha256(content).hexdigest(), None)
 
 
-
-
-
 def covered_categories(kinds, data):
     """Problem categories a run of ``kinds`` re-evaluates (open problems of the others are kept)."""
     covered = {"host_root"}
