@@ -10,9 +10,7 @@ import sys
 import pytest
 
 import collection_tree
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.preserve import HostRun
-
-from ..plugins.plugin_utils.phases.fake_host import FakeHost
+from ..plugins.plugin_utils.phases.fake_host import FakeHost, preserve_run
 
 REPO = collection_tree.REPO
 LAB = os.path.join(REPO, "inventories", "lab", "hosts.yml")
@@ -101,9 +99,9 @@ def test_a_verified_vault_makes_the_preserve_rules_pass(tmp_path):
     before = findings(reports)
     assert before[("CENSRV01", "preserve.collected_files")]["status"] == "fail"
     assert before[("CENSRV01", "site.smsls_bat")]["status"] == "fail"
-    outcome = HostRun({"host": "CENSRV01", "site": "CEN", "vault_root": str(vault), "extra_sources": [
-        {"category": "package_definition_files", "path": "D:\\PDF", "include": ["*.PDF"]}]},
-        host.run_module, host.fetch, datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")).site_server()
+    outcome = preserve_run(host, now=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                           host="CENSRV01", site="CEN", vault_root=str(vault), extra_sources=[
+                               {"category": "package_definition_files", "path": "D:\\PDF", "include": ["*.PDF"]}])
     assert outcome["problems"] == []
     result = playbook(*readiness)
     assert result.returncode == 0, result.stdout[-3000:]
