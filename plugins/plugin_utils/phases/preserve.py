@@ -53,7 +53,6 @@ SITE_FILE = "site-properties.md"
 SUMMARY_FILE = "database-summary.md"
 OK_COPY = ("copied", "present")
 OK_WRITE = ("written", "present", "replaced")
-MAX_LISTED = 5
 
 
 class PreserveError(RuntimeError):

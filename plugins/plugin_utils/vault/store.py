@@ -49,12 +49,8 @@ def _cause(exc, otherwise):
     return "disk_full" if getattr(exc, "errno", None) == errno.ENOSPC else otherwise
 
 
-def nothing_preserved(vault_root, site, host):
-    """The message for a host without a manifest under ``vault_root``, or None when it has one."""
-    path = os.path.join(host_dir(vault_root, site, host), MANIFEST)
-    if os.path.exists(path):
-        return None
-    return "nothing preserved for %s: no vault manifest %s (run the preserve playbook first)" % (host, path)
+class NothingPreserved(VaultError):
+    """The host has no vault manifest (the preserve phase never recorded anything for it)."""
 
 
 class VaultStore:
@@ -74,6 +70,15 @@ class VaultStore:
         self._unsaved = 0
         self._saved_at = time.monotonic()
         self._load()
+
+    @classmethod
+    def preserved(cls, vault_root, site, host, now):
+        """The store of a host the preserve phase recorded; NothingPreserved when it has no manifest."""
+        path = os.path.join(host_dir(vault_root, site, host), MANIFEST)
+        if not os.path.exists(path):
+            raise NothingPreserved("nothing preserved for %s: no vault manifest %s (run the preserve playbook first)" % (
+                host, path))
+        return cls(vault_root, site, host, now)
 
     def _load(self):
         """Read the manifest (a new one when there is none); ``before`` keeps its lines for the diff."""
