@@ -3,6 +3,7 @@ import datetime
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,58 @@ def test_check_mode_plans_every_server_from_its_snapshot(report, tmp_path):
     assert "database_documents/database-summary.md" in result.stdout
     assert not vault.exists()
     assert "Traceback" not in result.stdout + result.stderr
+
+
+LAB_SERVERS = ("CENSRV01", "P01SRV01", "S01SRV01", "S02SRV01", "S03SRV01", "CENHLP01", "CENLOG01", "CENSQL01", "P01SQL01")
+
+
+def task_sections(stdout):
+    """``[(task name, its output lines)]`` in the order the play printed them."""
+    sections = []
+    for line in stdout.splitlines():
+        banner = re.match(r"^TASK \[(.*)\] \**$", line)
+        if banner:
+            sections.append((banner.group(1), []))
+        elif sections:
+            sections[-1][1].append(line)
+    return sections
+
+
+def test_check_mode_says_per_host_what_would_change_and_announces_each_task_once(report, tmp_path):
+    result = playbook("sms.upgrade.preserve", "--check", "-e", "sms_upgrade_report_dir=%s" % report,
+                      "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"))
+    assert result.returncode == 0, result.stdout[-3000:]
+    sections = task_sections(result.stdout)
+    names = [name for name, _lines in sections]
+    assert sorted(set(names)) == sorted(names), [n for n in names if names.count(n) > 1]  # no task repeated per host
+    role = {name: lines for name, lines in sections if name.startswith("sms.upgrade.preserve : Preserve |")}
+    copy_task = next(lines for name, lines in role.items() if "copy to the host and the vault" in name)
+    said = next(lines for name, lines in role.items() if "what would be copied" in name)
+    for host in LAB_SERVERS:
+        assert "changed: [%s -> localhost]" % host in copy_task
+        assert re.search(r"msg: '%s: \d+ file\(s\) or document\(s\) would be copied, \d+ bytes" % host, "\n".join(said)), host
+    assert not [line for lines in role.values() for line in lines if line.startswith("skipping:")]
+    recap = dict(re.findall(r"^(\w+)\s+: ok=\d+\s+changed=(\d+)", result.stdout, re.M))
+    assert all(recap[host] == "1" for host in LAB_SERVERS), recap
+
+
+def test_a_host_the_report_does_not_clear_is_left_out_by_name_and_the_others_go_on(report, tmp_path):
+    blocked = tmp_path / "reports"
+    shutil.copytree(str(report), str(blocked))
+    with open(str(blocked / "latest.json"), encoding="utf-8") as handle:
+        data = json.load(handle)
+    for finding in data["findings"]:
+        if (finding["host"], finding["rule"]) == ("CENLOG01", "snapshot.valid"):
+            finding.update(status="fail", blocks=True, message="the snapshot is unreadable")
+    with open(str(blocked / "latest.json"), "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    result = playbook("sms.upgrade.preserve", "--check", "-e", "sms_upgrade_report_dir=%s" % blocked,
+                      "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "CENLOG01: snapshot.valid [] the snapshot is unreadable" in result.stdout
+    assert "CENLOG01: " not in result.stdout.split("TASK [Preserve each host]", 1)[1]
+    assert "CENSRV01: 19 file(s) or document(s) would be copied" in result.stdout
+    assert re.search(r"^CENLOG01\s+: ok=\d+\s+changed=0", result.stdout, re.M)
 
 
 def test_without_check_mode_the_lab_is_refused_by_name(report, tmp_path):
