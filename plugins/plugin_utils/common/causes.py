@@ -12,8 +12,9 @@ import re
 # What Get-SmsErrorCause returns (SmsTarget.psm1).
 MODULE_CAUSES = ("access_denied", "not_found", "path_too_long", "locked", "disk_full", "remote_registry_stopped",
                  "timeout", "unreachable", "other")
-# Causes a module sets itself: a hive that stays loaded after a change (SmsApply.psm1).
-EXPLICIT_CAUSES = ("hive_in_use",)
+# Causes a module sets itself: a profile hive that stays loaded after a change (SmsApply.psm1); a destination that
+# holds other content, or a source that changed since the controller saw it (SmsPreserve.psm1).
+EXPLICIT_CAUSES = ("hive_in_use", "conflict", "changed")
 # Causes of the controller's own reading of a gather result.
 GATHER_CAUSES = ("parse_error", "sql_error")
 # Module and gather causes that a phase reports under another name.

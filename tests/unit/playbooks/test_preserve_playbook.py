@@ -1,5 +1,4 @@
 """The preserve playbook through ansible-playbook over the embedded lab, and the readiness report fed by the vault."""
-import datetime
 import hashlib
 import json
 import os
@@ -11,6 +10,8 @@ import sys
 import pytest
 
 import collection_tree
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp
+
 from ..plugins.plugin_utils.phases.fake_host import FakeHost, preserve_run
 
 REPO = collection_tree.REPO
@@ -152,7 +153,7 @@ def test_a_verified_vault_makes_the_preserve_rules_pass(tmp_path):
     before = findings(reports)
     assert before[("CENSRV01", "preserve.collected_files")]["status"] == "fail"
     assert before[("CENSRV01", "site.smsls_bat")]["status"] == "fail"
-    outcome = preserve_run(host, now=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    outcome = preserve_run(host, now=iso_stamp(),
                            host="CENSRV01", site="CEN", vault_root=str(vault), extra_sources=[
                                {"category": "package_definition_files", "path": "D:\\PDF", "include": ["*.PDF"]}])
     assert outcome["problems"] == []
