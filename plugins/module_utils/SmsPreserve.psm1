@@ -293,7 +293,8 @@ Function Write-SmsPreserveDocument {
                 -Message "$($Document.dest) reads back with another SHA-256; the disk did not keep what was written"
         }
         if ($exists) {
-            [System.IO.File]::Replace($temp, $dest, $null)
+            # [NullString]::Value: PowerShell would pass $null to a string parameter as "", which File.Replace refuses.
+            [System.IO.File]::Replace($temp, $dest, [NullString]::Value)
             return New-SmsPreserveOutcome -Id $Document.id -Dest $Document.dest -Status 'replaced'
         }
         [System.IO.File]::Move($temp, $dest)

@@ -145,3 +145,9 @@ def test_modules_build_no_diff(path):
     """The actions build the diff from the plan (phases/changeset.py, preserve.py, restore.py); a module diff would be
     computed on the machine and never read."""
     assert not re.search(r"\$module\.Diff", _read(path), re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", FILES, ids=_name)
+def test_no_dotnet_call_is_given_null_for_a_path(path):
+    """PowerShell passes $null to a .NET string parameter as "", which File.Replace refuses: [NullString]::Value."""
+    assert not re.search(r"::Replace\([^)]*\$null", _read(path), re.IGNORECASE)
