@@ -53,4 +53,3 @@ def resolve_target(task, task_vars, given=None):
     if not relay:
         return Target(host, None, None)
     return Target(host, relay, task_vars.get(COMPUTER_VAR) or host)
-

@@ -87,8 +87,8 @@ def test_the_lab_seed_seeds_site_servers_from_the_site_groups():
     """Helper and logon servers are no site servers to seed; every other site-server group is."""
     default = _yaml("roles", "lab_seed", "defaults", "main.yml")["lab_seed_kind"]
     listed = re.search(r"intersect\((\[[^\]]*\])\)", default).group(1)
-    assert set(yaml.safe_load(listed)) == {name for name in inventory.SITE_SERVER_GROUPS
-                                          if inventory.ROLE_GROUPS.get(name) in (None, "site")}
+    seeded = {name for name in inventory.SITE_SERVER_GROUPS if inventory.ROLE_GROUPS.get(name) in (None, "site")}
+    assert set(yaml.safe_load(listed)) == seeded
     assert {name for name, kind in inventory.KIND_GROUPS.items() if kind == "client"} == {"sms_clients"}
     assert "'sms_clients' in group_names" in default
 
@@ -96,7 +96,7 @@ def test_the_lab_seed_seeds_site_servers_from_the_site_groups():
 def test_the_gather_role_reads_site_servers_through_the_filter_and_names_real_groups():
     tasks = _read("roles", "gather", "tasks", "main.yml")
     assert "when: group_names | sms.upgrade.site_server" in tasks and "intersect" not in tasks
-    named = {name for name in re.findall(r"'(sms_[a-z_]+)' in group_names", tasks)}
+    named = set(re.findall(r"'(sms_[a-z_]+)' in group_names", tasks))
     assert named == {name for name, kind in inventory.KIND_GROUPS.items() if kind in ("client", "site_database")}
     assert {name for name, kind in inventory.KIND_GROUPS.items() if kind in ("client", "site_database")} <= _groups_in(tasks)
 
