@@ -128,9 +128,9 @@ def test_the_result_says_in_one_line_what_would_be_copied_and_then_what_was(tmp_
     host = site_server()
     check = _action({"vault_dir": str(tmp_path)}, host, check_mode=True).run(task_vars=_vars("CENSRV01"))
     assert check["changed"] is True and check.get("failed") is not True
-    assert check["msg"].startswith("CENSRV01: 13 file(s) or document(s) would be copied, %d bytes, to "
-                                   "C:\\PRESERVED-SMS12\\CEN\\CENSRV01 and %s: " % (check["would_copy"]["bytes"],
-                                                                                   tmp_path / "CEN" / "CENSRV01"))
+    expected = "CENSRV01: 13 file(s) or document(s) would be copied, %d bytes, to C:\\PRESERVED-SMS12\\CEN\\CENSRV01 and %s: " % (
+        check["would_copy"]["bytes"], tmp_path / "CEN" / "CENSRV01")
+    assert check["msg"].startswith(expected)
     assert "collected_files/00000001.COL" in check["msg"] and "registry/SMS-registry.reg" in check["msg"]
     done = _action({"vault_dir": str(tmp_path)}, host).run(task_vars=_vars("CENSRV01"))
     assert done["msg"] == ("CENSRV01: copied 12 file(s) to the host and 12 into the vault; verified collected_files, "
