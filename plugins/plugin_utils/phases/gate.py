@@ -107,4 +107,3 @@ def evaluate_gate(report, hosts, max_age_seconds, now, policy=ANY_PHASE):
     elif blocked and blocked >= set(hosts):
         reasons.append("every host of the phase %s is blocked: %s" % (policy.name, ", ".join(sorted(blocked))))
     return GateResult(not reasons, reasons, blockers, report.get("run_id"), round(age / 3600, 2), sorted(blocked))
-
