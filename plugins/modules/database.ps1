@@ -5,7 +5,7 @@
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
 #AnsibleRequires -CSharpUtil ansible_collections.sms.upgrade.plugins.module_utils.SmsNative
-#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsGather
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsTarget
 #AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsSql
 
 # The hands of the database phase (plugins/plugin_utils/phases/database.py decides everything):
@@ -48,8 +48,7 @@ $spec = @{
 
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $module.Result.changed = $false
-$target = Get-SmsTarget -Computer $module.Params.computer
-foreach ($drive in $module.Params.share_map.Keys) { $target.ShareMap["$drive".TrimEnd(':').ToUpperInvariant()] = $module.Params.share_map[$drive] }
+$target = Get-SmsTarget -Params $module.Params
 $module.Result.computer = $target.Name
 $module.Result.mode = $module.Params.mode
 
@@ -64,13 +63,8 @@ Function Invoke-DatabaseSql {
     if (-not $clientPath) {
         $module.FailJson("SQL client '$($module.Params.client)' not found on $($env:COMPUTERNAME): install the SQL Server client tools (isql.exe or osql.exe) or set sms_upgrade_sql_client to its full path")
     }
-    try {
-        $run = Invoke-SmsSqlScript -ClientPath $clientPath -Server $target.Name -Script $module.Params.script `
-            -User $module.Params.login_user -Password $module.Params.login_password -Timeout $module.Params.timeout -Width $module.Params.width
-    }
-    catch {
-        $module.FailJson("Failed to run $clientPath against $($target.Name): $($_.Exception.Message)", $_)
-    }
+    $run = Invoke-SmsSqlScript -ClientPath $clientPath -Server $target.Name -Script $module.Params.script `
+        -User $module.Params.login_user -Password $module.Params.login_password -Timeout $module.Params.timeout -Width $module.Params.width
     $module.Result.output = $run.output
     $module.Result.stderr = $run.stderr
     $module.Result.rc = $run.rc
@@ -141,51 +135,21 @@ Function Invoke-DatabaseConv20 {
     }
     $logPath = [System.Environment]::ExpandEnvironmentVariables($(if ($module.Params.conv20_log) { $module.Params.conv20_log } else { '%SystemDrive%\Conv20.log' }))
     $before = if ([System.IO.File]::Exists($logPath)) { (New-Object -TypeName System.IO.FileInfo -ArgumentList $logPath).Length } else { 0 }
-    $arguments = ($shown + @('/P', "$($module.Params.login_password)") | ForEach-Object { if ($_ -match '[\s"]' -or $_ -eq '') { '"' + ($_ -replace '"', '\"') + '"' } else { $_ } }) -join ' '
-    $startInfo = New-Object -TypeName System.Diagnostics.ProcessStartInfo -Property @{
-        FileName = $module.Params.conv20_path
-        Arguments = $arguments
-        UseShellExecute = $false
-        RedirectStandardOutput = $true
-        RedirectStandardError = $true
-        CreateNoWindow = $true
-    }
-    $process = New-Object -TypeName System.Diagnostics.Process
-    $process.StartInfo = $startInfo
-    try {
-        [void]$process.Start()
-        $stdout = $process.StandardOutput.ReadToEndAsync()
-        $stderr = $process.StandardError.ReadToEndAsync()
-        $timedOut = -not $process.WaitForExit($module.Params.timeout * 1000)
-        if ($timedOut) {
-            $process.Kill()
-            [void]$process.WaitForExit(10000)
-        }
-        $module.Result.output = $stdout.Result
-        $module.Result.stderr = $stderr.Result
-        $module.Result.rc = if ($timedOut) { $null } else { $process.ExitCode }
-        $module.Result.timed_out = $timedOut
-    }
-    catch {
-        $module.FailJson("Failed to run $($module.Params.conv20_path): $($_.Exception.Message)", $_)
-    }
-    finally {
-        $process.Dispose()
-    }
+    $arguments = Join-SmsArgument -Arguments ($shown + @('/P', "$($module.Params.login_password)"))
+    $run = Invoke-SmsProcess -FilePath $module.Params.conv20_path -Arguments $arguments -Timeout $module.Params.timeout
+    $module.Result.output = $run.output
+    $module.Result.stderr = $run.stderr
+    $module.Result.rc = $run.rc
+    $module.Result.timed_out = $run.timed_out
     $module.Result.log_path = $logPath
     $module.Result.log = Read-DatabaseLog -Path $logPath -Before $before
     $module.Result.changed = $true
 }
 
-try {
+Invoke-SmsModule -Module $module -Failure "The database module (mode $($module.Params.mode)) failed on {computer}" -Work {
     switch ($module.Params.mode) {
         'sql' { Invoke-DatabaseSql }
         'files' { Invoke-DatabaseFile }
         'conv20' { Invoke-DatabaseConv20 }
     }
 }
-catch {
-    $module.FailJson("Failed on $($target.Name) (mode $($module.Params.mode)): $($_.Exception.Message)", $_)
-}
-
-$module.ExitJson()

@@ -138,35 +138,44 @@ def _consistency(record, now, max_days):
     return dbcc, None
 
 
-def routine_maintenance(record, now, max_days):
-    """PRE-16: a clean DBCC, no duplicates left, the site and master databases dumped - all fresh. ``(done, open)``."""
+def _sorted(record, checks):
+    """``(done, open)``: each check gives ``(text, None)`` when it holds, else ``(None, why)``."""
     if not record or record.get("unreadable"):
         return [], [record.get("unreadable") if record else "the database phase has not run on this host"]
     done, missing = [], []
-    dbcc, why = _consistency(record, now, max_days)
-    (done if dbcc else missing).append("DBCC CHECKDB, NEWALLOC and CHECKCATALOG clean at %s" % dbcc["at"] if dbcc else why)
-    dump, why = _dump_state(record, now, max_days)
-    (done if dump else missing).append("site and master databases dumped and verified at %s" % dump["at"] if dump else why)
-    step, why = _step(record, "duplicates", now, max_days)
-    (done if step else missing).append("no duplicate SMSID at %s" % step["at"] if step else why)
+    for check in checks:
+        text, why = check()
+        (done if text else missing).append(text or why)
     return done, missing
+
+
+def _held(found_why, text):
+    """``(text % found, None)`` when found, else ``(None, why)``."""
+    found, why = found_why
+    return (text(found), None) if found else (None, why)
+
+
+def routine_maintenance(record, now, max_days):
+    """PRE-16: a clean DBCC, no duplicates left, the site and master databases dumped - all fresh. ``(done, open)``."""
+    return _sorted(record, [
+        lambda: _held(_consistency(record, now, max_days),
+                      lambda d: "DBCC CHECKDB, NEWALLOC and CHECKCATALOG clean at %s" % d["at"]),
+        lambda: _held(_dump_state(record, now, max_days), lambda d: "site and master databases dumped and verified at %s" % d["at"]),
+        lambda: _held(_step(record, "duplicates", now, max_days), lambda s: "no duplicate SMSID at %s" % s["at"]),
+    ])
 
 
 def site_data_prepared(record, now, max_days):
     """PRE-29 (the database part): baseline, tempdb, log, history and unused records, DBCC and the lab rehearsal."""
-    if not record or record.get("unreadable"):
-        return [], [record.get("unreadable") if record else "the database phase has not run on this host"]
-    done, missing = [], []
-    dump, why = _dump_state(record, now, max_days)
-    (done if dump else missing).append("site database dumped and verified at %s" % dump["at"] if dump else why)
-    for name in ("tempdb", "transaction_log", "history"):
-        step, why = _step(record, name, now, max_days)
-        (done if step else missing).append("%s verified at %s" % (name.replace("_", " "), step["at"]) if step else why)
-    dbcc, why = _consistency(record, now, max_days)
-    (done if dbcc else missing).append("DBCC clean at %s" % dbcc["at"] if dbcc else why)
-    rehearsal, why = conversion_tested(record, now, max_days)
-    (done if rehearsal else missing).append(rehearsal or why)
-    return done, missing
+    steps = [lambda name=name: _held(_step(record, name, now, max_days),
+                                     lambda s, name=name: "%s verified at %s" % (name.replace("_", " "), s["at"]))
+             for name in ("tempdb", "transaction_log", "history")]
+    return _sorted(record, [
+        lambda: _held(_dump_state(record, now, max_days), lambda d: "site database dumped and verified at %s" % d["at"]),
+    ] + steps + [
+        lambda: _held(_consistency(record, now, max_days), lambda d: "DBCC clean at %s" % d["at"]),
+        lambda: conversion_tested(record, now, max_days),
+    ])
 
 
 def conversion_tested(record, now, max_days):
@@ -176,7 +185,7 @@ def conversion_tested(record, now, max_days):
         return None, record.get("unreadable") if record else "the database phase has not run on this host"
     rehearsal = record.get("rehearsal") or {}
     if not rehearsal:
-        return None, "no conversion rehearsal yet (the role runs it on sms_upgrade_lab_sql)"
+        return None, "no conversion rehearsal yet (the playbook runs it on the first host of sms_lab_sql)"
     if not is_fresh(rehearsal.get("at"), now, max_days):
         return None, "the rehearsal ran at %s, more than %s days ago" % (rehearsal.get("at"), max_days)
     if not rehearsal.get("clean"):

@@ -721,6 +721,15 @@ def record_path(vault_root, site, host):
     return os.path.join(host_dir(vault_root, site, host), RECORD)
 
 
+def find_record(vault_root, host):
+    """The path of a host's record under any site of the vault, or None."""
+    if not vault_root or not os.path.isdir(vault_root):
+        return None
+    found = sorted(os.path.join(vault_root, site, host, RECORD) for site in os.listdir(vault_root)
+                   if os.path.isfile(os.path.join(vault_root, site, host, RECORD)))
+    return found[0] if found else None
+
+
 def load_record(path):
     """The host's database record, or an empty one; an unreadable file is an error naming it (never overwritten)."""
     if not os.path.exists(path):
@@ -920,6 +929,15 @@ class DatabaseRun:
     def database(self):
         return self.o["_database"]
 
+    def rehearse(self, record_file, from_snapshot):
+        """Step 9 for the host the record belongs to (``source_host``), on the lab server this task reaches."""
+        if from_snapshot and not self.ctx.check_mode:
+            raise DatabaseError("%s is in sms_snapshots_only: it is never contacted; run with --check to see the plan"
+                                % self.ctx.host)
+        self.record_file = record_file
+        self.record = load_record(record_file)
+        return Rehearsal(self).run(from_snapshot)
+
     def run(self, snapshot, site, from_snapshot):
         if from_snapshot and not self.ctx.check_mode:
             raise DatabaseError("%s is in sms_snapshots_only: the site database cannot be prepared from a saved snapshot; "
@@ -928,8 +946,6 @@ class DatabaseRun:
         self.record = load_record(self.record_file)
         if self.o["rollback"]:
             return self.rollback(site, from_snapshot)
-        if "rehearsal" in self.o["steps"]:
-            return Rehearsal(self).run(from_snapshot)
         state = state_from_snapshot(snapshot) if from_snapshot else self.survey(site)
         steps, planner = self.plan(state)
         mode = "snapshot" if from_snapshot else ("relay" if self.ctx.target.relay else "direct")
@@ -1338,14 +1354,14 @@ class Rehearsal:
         self.o = run.o
 
     def _lab(self):
-        lab = self.r.ctx.target.computer or self.r.ctx.target.relay
-        production = {n.upper() for n in filter(None, [self.r.record.get("computer"), self.r.ctx.host])}
-        if not lab:
-            raise DatabaseError("the rehearsal runs on a lab SQL Server: delegate the task to it (or its relay) and name "
-                                "it with computer (the role does this from sms_upgrade_lab_sql)")
+        """The lab SQL Server: the task's host (in sms_lab_sql), reached directly or through its relay; never the
+        production server whose baseline is rehearsed."""
+        lab = self._lab_name()
+        source = self.o["source_host"]
+        production = {n.upper() for n in filter(None, [self.r.record.get("computer"), source])}
         if lab.upper() in production:
             raise DatabaseError("the lab server %s is the production SQL Server of %s: the rehearsal never touches "
-                                "production" % (lab, self.r.ctx.host))
+                                "production" % (lab, source))
         return lab
 
     def _baseline(self):
@@ -1368,9 +1384,17 @@ class Rehearsal:
                 "CONV20.EXE /S %s /D %s /U %s /P ********" % (self._lab_name(), lab_db, self.o.get("login_user") or "sa")]
 
     def _lab_name(self):
-        return self.r.ctx.target.computer or self.r.ctx.target.relay or "<lab server>"
+        return self.r.ctx.target.computer or self.r.ctx.host
 
     def run(self, from_snapshot):
+        result = self._run(from_snapshot)
+        result["msg"] = result["msg"].replace("%s: database %s on" % (self.r.ctx.host, self.r.database),
+                                              "%s: rehearsal of %s (%s) on" % (self.r.ctx.host, self.r.database,
+                                                                                self.o["source_host"]), 1)
+        result["source_host"] = self.o["source_host"]
+        return result
+
+    def _run(self, from_snapshot):
         r = self.r
         lab_db = isql.check_identifier(self.o.get("lab_database") or r.database)
         dump = self._baseline()
@@ -1488,7 +1512,7 @@ class DatabasePhase(Phase):
                   "overridable); deleting them stays a confirmed step (SMS Administrator, the clones' SMS.INI), verified "
                   "when none remain.",
         "PRE-32": "Phase database: step rehearsal loads the baseline dump on a lab SQL Server 6.5 SP4 named in the "
-                  "inventory (sms_upgrade_lab_sql) and runs CONV20.EXE (path sms_upgrade_conv20_path); Conv20.log "
+                  "inventory (the first host of sms_lab_sql) and runs CONV20.EXE (path sms_upgrade_conv20_path); Conv20.log "
                   "becomes findings; manual.conversion_tested passes from a clean, fresh rehearsal.",
         "UPG-07": "Phase database: step connections lists the connections that would keep CONV20 from single-user mode "
                   "(not the SMS services' own) with program and host, and KILLs only the spids listed in database_kill; "
@@ -1519,6 +1543,7 @@ class DatabasePhase(Phase):
         "params": {"type": "dict", "default": {}},
         "share_map": {"type": "dict", "default": {}},
         "results_max_age": {"type": "int"},
+        "source_host": {"type": "str"},
         "lab_database": {"type": "str"},
         "lab_dump_path": {"type": "str"},
         "conv20_path": {"type": "str"},
@@ -1538,6 +1563,10 @@ class DatabasePhase(Phase):
         bad = sorted(set(args["approve"]) - set(phase_data()["approval_steps"]))
         if bad:
             raise ValueError("approve names %s; only %s need approval" % (", ".join(bad), ", ".join(phase_data()["approval_steps"])))
+        if args.get("results_max_age") is None:
+            args["results_max_age"] = merge_params(args.get("params") or {})["database_results_max_age_days"]
+        if "rehearsal" in args["steps"]:
+            return self._rehearsal(ctx, hands, args)
         snapshot = host_snapshot(args.get("snapshot_dir"), ctx.host, args["from_snapshot"])
         if args["from_snapshot"] and (snapshot or {}).get("kind") != "site_database":
             raise ValueError("the snapshot of %s is no site_database snapshot: gather it as a SQL host (sms_sql)" % ctx.host)
@@ -1545,14 +1574,36 @@ class DatabasePhase(Phase):
         if not database:
             raise ValueError("the site database is unknown: set sms_upgrade_site_database (or gather the host first)")
         args["_database"] = isql.check_identifier(database)
-        if args.get("results_max_age") is None:
-            args["results_max_age"] = merge_params(args.get("params") or {})["database_results_max_age_days"]
         site = resolve_site(args.get("site_code"), snapshot, ctx.groups, args["vault_dir"], ctx.host)
         if not site:
             raise ValueError("site code unknown: set site_code, put the host in an sms_site_XXX group or gather it")
         run = DatabaseRun(self, ctx._replace(args=args), hands)
         try:
             return run.run(snapshot, site.upper(), args["from_snapshot"])
+        except (DatabaseError, isql.SqlScriptError) as exc:
+            raise DatabaseError(str(exc)) from None
+
+
+    def _rehearsal(self, ctx, hands, args):
+        """The rehearsal task runs for the lab SQL Server (an inventory host in sms_lab_sql) and rehearses the baseline
+        of ``source_host``, whose record (found in the vault) and snapshot say which database and dump."""
+        source = args.get("source_host")
+        if not source:
+            raise ValueError("the rehearsal needs source_host: the production SQL host whose baseline dump is loaded here")
+        snapshot = host_snapshot(args.get("snapshot_dir"), source)
+        database = args.get("database") or (snapshot or {}).get("site_database")
+        if not database:
+            raise ValueError("the site database of %s is unknown: set its sms_upgrade_site_database or gather it" % source)
+        args["_database"] = isql.check_identifier(database)
+        path = find_record(args["vault_dir"], source)
+        if path is None:
+            site = resolve_site(args.get("site_code"), snapshot, (), None, None)
+            if not site:
+                raise ValueError("site code of %s unknown: set site_code or gather it" % source)
+            path = record_path(args["vault_dir"], site.upper(), source)
+        run = DatabaseRun(self, ctx._replace(args=args), hands)
+        try:
+            return run.rehearse(path, args["from_snapshot"])
         except (DatabaseError, isql.SqlScriptError) as exc:
             raise DatabaseError(str(exc)) from None
 

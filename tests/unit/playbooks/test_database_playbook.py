@@ -60,8 +60,9 @@ if __name__ == "__main__":
 
 
 def module_options():
+    """The module's options: its sidecar's and the doc fragment's (computer, share_map)."""
     with open(os.path.join(REPO, "plugins", "modules", "database.yml"), encoding="utf-8") as handle:
-        return sorted(yaml.safe_load(handle)["DOCUMENTATION"]["options"])
+        return sorted(set(yaml.safe_load(handle)["DOCUMENTATION"]["options"]) | {"computer", "share_map"})
 
 
 def _link_all(source, target, skip=()):
@@ -123,6 +124,7 @@ def test_check_mode_over_the_lab_shows_every_sql_hosts_statements_and_why(report
     assert "EXEC master..sp_dboption 'SMS_CEN', 'trunc. log on chkpt.', 'true'" in out
     assert "-- P01SQL01 SMS_P01: step consistency (PRE-16, PRE-29)" in out and "DBCC NEWALLOC (SMS_P01)" in out
     assert "CONV20.EXE /S LABSQL01 /D SMS_CEN /U sa /P ********" in out
+    assert "LABSQL01: rehearsal of SMS_P01 (P01SQL01) on LABSQL01: 1 planned" in out
     assert "'CENSQL01: database SMS_CEN on CENSQL01: 2 manual, 1 open, 6 planned'" in out
     assert "P01SQL01: database SMS_P01 on P01SQL01: 1 manual, 5 ok, 2 planned" in out
     assert not (tmp_path / "vault").exists(), "check mode writes nothing"
@@ -143,11 +145,10 @@ def reachable_lab(tmp_path):
     path = lab / "hosts.yml"
     inventory = yaml.safe_load(path.read_text(encoding="utf-8"))
     children = inventory["all"]["children"]
-    for host in ("CENSQL01", "P01SQL01"):
+    for host in ("CENSQL01", "P01SQL01", "LABSQL01"):
         del children["sms_snapshots_only"]["hosts"][host]
     local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     children["management"] = {"hosts": {"mgmt01": local}}
-    children["lab_servers"] = {"hosts": {"LABSQL01": {"sms_upgrade_relay": "mgmt01"}}}
     path.write_text(yaml.safe_dump(inventory), encoding="utf-8")
     group_vars = lab / "group_vars" / "all.yml"
     group_vars.write_text(group_vars.read_text(encoding="utf-8") + "\n".join([
@@ -176,14 +177,15 @@ def test_a_real_run_ends_verified_a_second_changes_nothing_and_readiness_sees_it
     inventory, state = reachable_lab(tmp_path)
     vault = tmp_path / "vault"
     extra = ["-e", "sms_upgrade_report_dir=%s" % report_dir, "-e", "sms_upgrade_vault_dir=%s" % vault,
-             "-e", '{"database_approve": ["site_db_size", "tempdb"]}', "--limit", "localhost,CENSQL01,P01SQL01"]
+             "-e", '{"database_approve": ["site_db_size", "tempdb"]}', "--limit", "localhost,CENSQL01,P01SQL01,LABSQL01"]
     first = run_playbook("sms.upgrade.database", *extra, inventory=inventory, collections=collections, state=state)
     assert first.returncode == 0, first.stdout[-4000:]
     out = first.stdout
     assert "Traceback" not in out + first.stderr and "not-shown-anywhere" not in out + first.stderr
     assert "'tempdb: verified: tempdb data 61 MB, log 12 MB" in out.replace("\n        ", " ")
     assert "'consistency: verified: DBCC CHECKDB, NEWALLOC, CHECKCATALOG clean'" in out
-    assert "verified: the baseline C:\\MSSQL\\BACKUP\\SMS_CEN-baseline-" in out.replace("\n        ", " ")
+    assert "LABSQL01: rehearsal of SMS_CEN (CENSQL01) on LABSQL01: 1 verified" in out
+    assert "LABSQL01: rehearsal of SMS_P01 (P01SQL01) on LABSQL01: 1 verified" in out
     model = fake_sql65.load(state)
     assert {"SMS_CEN_DATA2", "TEMPDB_DATA", "TEMPDB_LOG"} <= set(model.server("CENSQL01")["devices"])
     assert model.server("LABSQL01")["databases"]["SMS_CEN"]["converted"] is True
@@ -191,7 +193,7 @@ def test_a_real_run_ends_verified_a_second_changes_nothing_and_readiness_sees_it
     assert (vault / "P01" / "P01SQL01" / "database-record.json").exists()
     second = run_playbook("sms.upgrade.database", *extra, inventory=inventory, collections=collections, state=state)
     assert second.returncode == 0, second.stdout[-4000:]
-    for host in ("CENSQL01", "P01SQL01"):
+    for host in ("CENSQL01", "P01SQL01", "LABSQL01"):
         assert recap(second.stdout, host)["changed"] == 0, (host, second.stdout[-3000:])
     readiness = run_playbook("sms.upgrade.readiness", "--check", "-e", "sms_upgrade_report_dir=%s" % (tmp_path / "after"),
                              "-e", "sms_upgrade_vault_dir=%s" % vault)

@@ -56,10 +56,10 @@ class Env:
         given.update(extra)
         return validate_options(room.PHASE.option_spec(), given)
 
-    def run(self, check=False, target=None, runner=None, hook=None, groups=("sms_sql", "sms_site_CEN"), **extra):
+    def run(self, check=False, target=None, runner=None, hook=None, groups=("sms_sql", "sms_site_CEN"), host=None, **extra):
         self.minute += 1
-        target = target or Target(self.host, None, None)
-        ctx = RunContext(self.host, self.args(**extra), check, list(groups), target,
+        target = target or Target(host or self.host, None, None)
+        ctx = RunContext(host or self.host, self.args(**extra), check, list(groups), target,
                          START + datetime.timedelta(minutes=self.minute))
         self.hands = Hands(self.model, target, runner or self.host, hook)
         return room.PHASE.run(ctx, self.hands)
@@ -325,7 +325,13 @@ def lab_server(env, version="6.50.281", **faults):
         if db["name"] == "SMS_CEN":
             db["devices"][0]["size_mb"] = db["data_mb"] = 400
     env.model.add_server("LABSQL01", server_from_snapshot(snapshot, **faults))
-    return Target("CENSQL01", "LABSQL01", "LABSQL01")
+    return Target("LABSQL01", "MGMT01", "LABSQL01")
+
+
+def rehearse(env, target, **extra):
+    """The rehearsal task: for the lab host LABSQL01 (through its relay MGMT01), of CENSQL01's baseline."""
+    return env.run(steps=["rehearsal"], host="LABSQL01", target=target, runner="MGMT01", groups=("sms_lab_sql",),
+                   source_host="CENSQL01", **extra)
 
 
 def test_the_rehearsal_loads_the_baseline_on_the_lab_server_and_reads_conv20_log(tmp_path):
@@ -333,8 +339,9 @@ def test_the_rehearsal_loads_the_baseline_on_the_lab_server_and_reads_conv20_log
     target = lab_server(env)
     env.run(approve=["site_db_size", "tempdb"])
     before = durable(copy.deepcopy(env.server))
-    result = env.run(steps=["rehearsal"], target=target, runner="LABSQL01", conv20_path="E:\\SMSSETUP\\BIN\\X86.BIN\\CONV20.EXE")
+    result = rehearse(env, target, conv20_path="E:\\SMSSETUP\\BIN\\X86.BIN\\CONV20.EXE")
     rehearsal = steps(result)["rehearsal"]
+    assert result["msg"].startswith("LABSQL01: rehearsal of SMS_CEN (CENSQL01) on LABSQL01: 1 verified")
     assert not result.get("failed"), result["msg"]
     assert rehearsal["status"] == "verified" and "converted by CONV20.EXE: clean" in rehearsal["message"]
     assert rehearsal["sql"][0].startswith("LOAD DATABASE SMS_CEN FROM DISK = '\\\\CENSQL01\\C$\\MSSQL\\BACKUP\\SMS_CEN-baseline-")
@@ -343,7 +350,7 @@ def test_the_rehearsal_loads_the_baseline_on_the_lab_server_and_reads_conv20_log
     assert durable(env.server) == before, "production is never touched by the rehearsal"
     assert all(c.get("computer") == "LABSQL01" for c in env.hands.calls)
     assert env.record()["rehearsal"]["clean"] is True
-    again = env.run(steps=["rehearsal"], target=target, runner="LABSQL01", conv20_path="E:\\CONV20.EXE")
+    again = rehearse(env, target, conv20_path="E:\\CONV20.EXE")
     assert again["changed"] is False and steps(again)["rehearsal"]["status"] == "ok" and env.hands.calls == []
 
 
@@ -353,7 +360,7 @@ def test_conv20_log_lines_become_findings(tmp_path):
     env.run(approve=["site_db_size", "tempdb"])
     env.model.server("LABSQL01")["processes"].append({"spid": 30, "status": "sleeping", "login": "sa", "hostname": "LAB",
                                                       "program": "ISQL-32", "dbname": "master", "cmd": "AWAITING COMMAND"})
-    result = env.run(steps=["rehearsal"], target=target, runner="LABSQL01", conv20_path="E:\\CONV20.EXE")
+    result = rehearse(env, target, conv20_path="E:\\CONV20.EXE")
     rehearsal = steps(result)["rehearsal"]
     assert result["failed"] is True and rehearsal["status"] == "findings"
     assert [f["number"] for f in rehearsal["findings"]] == [170]
@@ -361,13 +368,15 @@ def test_conv20_log_lines_become_findings(tmp_path):
 
 def test_the_rehearsal_refuses_production_an_old_lab_server_and_a_missing_baseline(tmp_path):
     env = Env(tmp_path)
-    with pytest.raises(room.DatabaseError, match="is the production SQL Server"):
-        env.run(steps=["rehearsal"], target=Target("CENSQL01", "MGMT01", "CENSQL01"), conv20_path="E:\\CONV20.EXE")
+    with pytest.raises(room.DatabaseError, match="the lab server CENSQL01 is the production SQL Server of CENSQL01"):
+        rehearse(env, Target("LABSQL01", "MGMT01", "CENSQL01"), conv20_path="E:\\CONV20.EXE")
+    with pytest.raises(ValueError, match="the rehearsal needs source_host"):
+        env.run(steps=["rehearsal"], host="LABSQL01", conv20_path="E:\\CONV20.EXE")
     target = lab_server(env, version="6.50.258")
-    blocked = steps(env.run(steps=["rehearsal"], target=target, runner="LABSQL01", conv20_path="E:\\CONV20.EXE"))
+    blocked = steps(rehearse(env, target, conv20_path="E:\\CONV20.EXE"))
     assert blocked["rehearsal"]["status"] == "blocked" and "no verified baseline dump" in blocked["rehearsal"]["message"]
     env.run(approve=["site_db_size", "tempdb"])
-    old = env.run(steps=["rehearsal"], target=target, runner="LABSQL01", conv20_path="E:\\CONV20.EXE")
+    old = rehearse(env, target, conv20_path="E:\\CONV20.EXE")
     assert old["failed"] is True and "runs SQL Server 6.50.258; the rehearsal needs 6.5 SP4" in old["msg"]
     assert env.model.server("LABSQL01")["databases"]["SMS_CEN"]["loaded_from"] is None
 
