@@ -1388,9 +1388,9 @@ class Rehearsal:
 
     def run(self, from_snapshot):
         result = self._run(from_snapshot)
-        result["msg"] = result["msg"].replace("%s: database %s on" % (self.r.ctx.host, self.r.database),
-                                              "%s: rehearsal of %s (%s) on" % (self.r.ctx.host, self.r.database,
-                                                                                self.o["source_host"]), 1)
+        host, database, source = self.r.ctx.host, self.r.database, self.o["source_host"]
+        result["msg"] = result["msg"].replace("%s: database %s on" % (host, database),
+                                              "%s: rehearsal of %s (%s) on" % (host, database, source), 1)
         result["source_host"] = self.o["source_host"]
         return result
 
@@ -1582,7 +1582,6 @@ class DatabasePhase(Phase):
             return run.run(snapshot, site.upper(), args["from_snapshot"])
         except (DatabaseError, isql.SqlScriptError) as exc:
             raise DatabaseError(str(exc)) from None
-
 
     def _rehearsal(self, ctx, hands, args):
         """The rehearsal task runs for the lab SQL Server (an inventory host in sms_lab_sql) and rehearses the baseline
