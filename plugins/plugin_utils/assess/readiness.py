@@ -69,6 +69,6 @@ def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=Non
     meta = {"run_id": free_run_id(report_dir, compact_stamp(now)), "generated_at": now.isoformat(),
             "check_mode": bool(check_mode), "collection_version": collection_version(), "rules_version": "1",
             "answers_file": answers_file if answers else None}
-    report = build_report(findings, records, rules, meta, previous)
+    report = build_report(findings, records, rules, meta, previous, plan)
     paths = write_report(report_dir, report, render_all(report))
     return report, paths, warning
