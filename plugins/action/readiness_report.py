@@ -19,6 +19,7 @@ class ActionModule(ControllerAction):
         "snapshot_dir": {"type": "path", "required": True},
         "report_dir": {"type": "path"},
         "answers_file": {"type": "path"},
+        "plan_file": {"type": "path"},
         "params": {"type": "dict", "default": {}},
         "preservation": {"type": "dict", "default": {}},
         "fail_on_blocking": {"type": "bool", "default": False},
@@ -31,7 +32,8 @@ class ActionModule(ControllerAction):
             hosts, task_vars.get("groups", {}), args["snapshot_dir"], report_dir, utc_now(),
             answers_file=args["answers_file"], params=args["params"], preservation=args["preservation"],
             check_mode=self._task.check_mode or bool(task_vars.get("ansible_check_mode")),
-            progress=lambda done, total: display.display("sms.upgrade: assessed %d of %d hosts" % (done, total)))
+            progress=lambda done, total: display.display("sms.upgrade: assessed %d of %d hosts" % (done, total)),
+            plan_file=args["plan_file"])
         if warning:
             display.warning(warning)
         summary = report["summary"]

@@ -9,7 +9,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.catalog import 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import CHECKS
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import compact_stamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import collection_version
-from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import KIND_GROUPS, SITE_GROUP
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import KIND_GROUPS, sites_by_host
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.params import merge_params
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import PlanError, load_plan
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import plan_host
@@ -25,14 +25,10 @@ def host_inputs(hosts, groups, snapshot_dir, kind_groups=None):
     if not hosts:
         raise ValueError("no hosts to assess: the play targets no host (is the inventory empty, or does "
                          "--limit match nothing?)")
-    kinds, sites = {}, {}
+    kinds, sites = {}, sites_by_host(groups)
     for group, kind in (kind_groups or KIND_GROUPS).items():
         for host in groups.get(group, []):
             kinds.setdefault(host, kind)
-    for group, members in groups.items():
-        match = SITE_GROUP.match(group)
-        for host in members if match else []:
-            sites.setdefault(host, match.group(1).upper())
     return [HostInput(h, snapshot_path(snapshot_dir, h), kinds.get(h), sites.get(h)) for h in hosts]
 
 

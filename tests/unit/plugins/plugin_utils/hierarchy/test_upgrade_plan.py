@@ -84,7 +84,7 @@ def test_without_a_plan_file_the_whole_inventory_is_one_wave_with_a_warning(tmp_
     assert plan.scope(None, ["A", "B"], {"A": "CEN", "B": None}).hosts == ["A", "B"]
     with pytest.raises(UnknownWave, match="there is no upgrade plan at .* the only wave is 'all'"):
         plan.wave("central")
-    assert load_plan("").implicit and "(none given)" in load_plan("").warning
+    assert load_plan("").implicit and "no upgrade plan (sms_upgrade_plan_file is empty)" in load_plan("").warning
 
 
 @pytest.mark.parametrize("change, wanted", [
