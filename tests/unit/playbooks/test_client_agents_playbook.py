@@ -147,3 +147,22 @@ def test_rollback_contacts_only_clients_with_a_journal_and_names_an_unreadable_o
     assert "+start_mode: auto\n+state: running" in result.stdout
     assert "38 of 38 host(s) processed: 1 planned, 36 unchanged, 1 failed" in result.stdout
     assert "CENNT001: not rolled back:" in result.stdout and "not an sms.upgrade journal record" in result.stdout
+
+
+def test_rollback_of_a_wave_contacts_only_its_clients(tmp_path):
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.client_agents import plan_client
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.journal import write_record
+    for host in ("P01NT006", "CENNT013"):
+        with open(os.path.join(REPO, "inventories", "lab", "snapshots", "%s.json" % host), encoding="utf-8") as handle:
+            changes = [{"change": change, "status": "changed"} for change in plan_client(json.load(handle))[0]]
+        write_record(str(tmp_path), host, "client_agents", "20261125T080000Z", {"changes": changes})
+    result = run_playbook("sms.upgrade.client_agents_rollback", "--check", "-e",
+                          "sms_upgrade_journal_dir=%s sms_upgrade_wave=branches" % tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "client_agents rollback: 13 host(s): 1 to change, 0 with something that cannot be planned, 12 with nothing to do" \
+        in result.stdout
+    assert "CENNT013: outside wave branches: site CEN is upgraded in wave central" in result.stdout
+    assert "13 of 13 host(s) processed: 1 planned, 12 unchanged" in result.stdout
+    unknown = run_playbook("sms.upgrade.client_agents_rollback", "--check", "-e", "sms_upgrade_journal_dir=%s sms_upgrade_wave=x"
+                           % tmp_path)
+    assert unknown.returncode != 0 and "(waves, in order: central, branches)" in " ".join(unknown.stdout.split())
