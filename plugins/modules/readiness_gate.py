@@ -129,7 +129,7 @@ blocked_hosts:
   elements: str
 wave:
   description:
-    - The wave the run acts on, C(name), C(planned) (false without a plan file: the wave C(all)), C(window)
+    - The wave the run acts on, C(name), C(planned) (false without a plan file, then the wave is C(all)), C(window)
       (C(start), C(end)), C(sites) (in the order the wave upgrades them) and C(plan_file).
   returned: when a report was read
   type: dict
