@@ -39,8 +39,8 @@ class ActionModule(ControllerAction):
             "wave": wave_facts(plan, wave), "waves": plan.wave_names(),
             "stay_on_1_2": [{"site": kept.site, "reason": kept.reason} for kept in plan.kept_sites],
             "wave_hosts": scope.hosts, "out_of_wave": sorted(scope.left_out), "left_out": left_out_lines(scope),
-            "msg": "wave %s: %d of %d host(s)%s" % (wave.name, len(scope.hosts), len(hosts), "" if plan.implicit else
-                                                   " (sites %s)" % ", ".join(e.site for e in wave.sites)),
+            "msg": "wave %s: %d of %d host(s)%s" % (
+                wave.name, len(scope.hosts), len(hosts), "" if plan.implicit else " (sites %s)" % ", ".join(e.site for e in wave.sites)),
         }
         if plan.warning:
             result["warnings"] = [plan.warning]

@@ -68,7 +68,6 @@ extends_documentation_fragment:
   - sms.upgrade.controller_action
 attributes:
   check_mode:
-    support: full
     details: The gate only reads the report; it applies in check mode too.
 seealso:
   - module: sms.upgrade.readiness_report

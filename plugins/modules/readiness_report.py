@@ -78,7 +78,6 @@ extends_documentation_fragment:
   - sms.upgrade.controller_action
 attributes:
   check_mode:
-    support: full
     details: Nothing changes on any host in either mode; the report files are written on the controller.
 seealso:
   - module: sms.upgrade.readiness_gate

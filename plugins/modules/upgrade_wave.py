@@ -41,7 +41,6 @@ extends_documentation_fragment:
   - sms.upgrade.controller_action
 attributes:
   check_mode:
-    support: full
     details: It only reads the plan and the snapshots.
 seealso:
   - module: sms.upgrade.readiness_gate

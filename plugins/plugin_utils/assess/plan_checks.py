@@ -212,8 +212,8 @@ def plan_secondary_downloads(ctx, plan):
     limit, megabytes = ctx.params["secondary_download_max_at_once"], ctx.params["secondary_download_mb"]
     violations, estimates = [], []
     for (wave, parent), sites in _downloads(ctx, plan).items():
-        estimate = "%s download from %s (%s), about %d MB" % (_secondaries(len(sites)), parent, ", ".join(sites),
-                                                             len(sites) * megabytes)
+        estimate = "%s download from %s (%s), about %d MB" % (
+            _secondaries(len(sites)), parent, ", ".join(sites), len(sites) * megabytes)
         estimates.append({"wave": wave, "parent": parent, "sites": sites, "mb": len(sites) * megabytes})
         if len(sites) > limit:
             violations.append((wave, parent, "%s; at most %d can upgrade at one time" % (estimate, limit)))
