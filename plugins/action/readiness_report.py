@@ -20,6 +20,7 @@ class ActionModule(ControllerAction):
         "snapshot_dir": {"type": "path", "required": True},
         "report_dir": {"type": "path"},
         "answers_file": {"type": "path"},
+        "plan_file": {"type": "path"},
         "params": {"type": "dict", "default": {}},
         "preservation": {"type": "dict", "default": {}},
         "vault_dir": {"type": "path"},
@@ -34,7 +35,8 @@ class ActionModule(ControllerAction):
             answers_file=args["answers_file"], params=args["params"], preservation=args["preservation"],
             database=load_records(args["vault_dir"], hosts),
             check_mode=self._task.check_mode or bool(task_vars.get("ansible_check_mode")),
-            progress=lambda done, total: display.display("sms.upgrade: assessed %d of %d hosts" % (done, total)))
+            progress=lambda done, total: display.display("sms.upgrade: assessed %d of %d hosts" % (done, total)),
+            plan_file=args["plan_file"])
         if warning:
             display.warning(warning)
         summary = report["summary"]

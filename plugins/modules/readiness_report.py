@@ -43,6 +43,14 @@ options:
       - YAML answers file recording manual confirmations and accepted findings (who, when, why).
         See the collection's C(docs/answers.md). A path that does not exist means no answers.
     type: path
+  plan_file:
+    description:
+      - The upgrade plan (see C(docs/upgrade_plan.md)) with the waves, the sites each upgrades in order, the sites that stay on
+        SMS 1.2. It is checked against the hierarchy in the snapshots (rules C(plan.*)); the report shows each wave with
+        its sites, hosts and status, and marks which waves each finding blocks.
+      - An empty path or a file that does not exist means no plan (the whole inventory is one wave); a plan that does
+        not load is the blocking C(plan.valid) finding, not a failure of the task.
+    type: path
   params:
     description:
       - Overrides of the assessment parameters (C(plugins/plugin_utils/data/assessment_defaults.yml)),
@@ -91,6 +99,7 @@ EXAMPLES = r"""
     hosts: "{{ groups['sms_upgrade'] }}"
     snapshot_dir: "{{ inventory_dir }}/snapshots"
     answers_file: "{{ inventory_dir }}/answers.yml"
+    plan_file: "{{ inventory_dir }}/upgrade_plan.yml"
     params:
       min_memory_mb: 128
   run_once: true
@@ -122,6 +131,7 @@ report:
     latest: /work/sms-upgrade-reports/latest.json
 summary:
   description: Fleet summary (hosts, blocked hosts, counts per status, by severity, tier, site and rule).
+    The report file also holds the upgrade plan with each wave's status (C(plan)).
   returned: success
   type: dict
 blocked:

@@ -26,12 +26,16 @@ class CheckError(Exception):
 
 
 class Context(namedtuple("Context", ["host", "site", "tiers", "snapshot", "params", "fleet", "preservation",
-                                     "answer", "now", "database"])):
-    """What a check may look at: the host's snapshot plus fleet-wide and run-wide data (``database``: the database
-    phase's records by host)."""
+                                     "answer", "now", "plan", "answers", "database"])):
+    """What a check may look at: the host's snapshot plus fleet-wide and run-wide data.
+
+    ``plan`` is the upgrade plan (``hierarchy/upgrade_plan.py``: an UpgradePlan, or the PlanError that kept it from
+    loading); ``answers`` the run's AnswerBook, for checks that read another rule's answer; ``database`` the database
+    phase's records by host (``assess/database_evidence.py``).
+    """
 
 
-Context.__new__.__defaults__ = (None,)
+Context.__new__.__defaults__ = (None, None, None)
 
 
 def check(name):
@@ -480,3 +484,7 @@ def database_rehearsal(ctx, params):
     """PRE-32 from the database phase: a clean, recent conversion rehearsal on a lab server."""
     text, why = database_evidence.conversion_tested(_database_record(ctx), ctx.now, _max_age(ctx))
     return _by_phase([text] if text else [], [why] if why else [])
+
+
+# The upgrade plan's checks live in their own module and register here (imported last: they use ``check``).
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import plan_checks  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import

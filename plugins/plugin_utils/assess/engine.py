@@ -14,8 +14,8 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import
 
 HostInput = namedtuple("HostInput", ["host", "snapshot_path", "expected_kind", "site"])
 HostRecord = namedtuple("HostRecord", ["host", "kind", "tiers", "site", "site_role", "os", "snapshot",
-                                       "collected_at", "plans"])
-HostRecord.__new__.__defaults__ = (None,)
+                                       "collected_at", "plans", "parent_site"])
+HostRecord.__new__.__defaults__ = (None, None)
 KIND_TIER = {"client": "client", "site_database": "sql", "site_server": "site"}
 MAX_LISTED_PROBLEMS = 10
 
@@ -173,17 +173,19 @@ def _record(host_input, snapshot, tiers, site, planner=None):
     data = snapshot.data or {}
     plans = planner(data["kind"], data) if planner and snapshot.valid else None
     os_info = data.get("os") or {}
-    return HostRecord(host_input.host, data.get("kind") or host_input.expected_kind, tiers, site,
-                      (data.get("sms") or {}).get("site_role"),
+    sms = data.get("sms") or {}
+    return HostRecord(host_input.host, data.get("kind") or host_input.expected_kind, tiers, site, sms.get("site_role"),
                       " ".join(filter(None, [os_info.get("name") or os_info.get("family"), os_info.get("version"),
                                              os_info.get("csd_version")])) or None,
-                      snapshot.source, data.get("collected_at"), plans)
+                      snapshot.source, data.get("collected_at"), plans, (sms.get("parent_site_code") or "").upper() or None)
 
 
-def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, progress=None, planner=None, database=None):
+def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, progress=None, planner=None, plan=None,
+                 database=None):
     """Assess every host and the hierarchy; return ``(findings, host_records)``.
 
     ``planner(kind, snapshot)``, when given, adds to each valid host's record what the changing phases would do.
+    ``plan`` is the upgrade plan the ``plan.*`` rules check (an UpgradePlan, or the PlanError of a plan that did not load).
     ``database`` holds the database phase's records by host (assess/database_evidence.py).
     """
     assessor = Assessor(rules, answers, params, now, preservation, database)
@@ -196,8 +198,8 @@ def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, pr
             tiers, site = host_tiers(snapshot.data), site_of(snapshot.data) or host_input.site
         else:
             tiers, site = [KIND_TIER.get(host_input.expected_kind, "client")], host_input.site
-        ctx = Context(host_input.host, site, tiers, snapshot.data, params, fleet, assessor.preservation, None, now,
-                      assessor.database)
+        ctx = Context(host_input.host, site, tiers, snapshot.data, params, fleet, assessor.preservation, None, now, plan,
+                      assessor.answers, assessor.database)
         host_rules = _rules_for(rules, tiers)
         if snapshot.valid:
             findings.append(assessor.finding(rule_valid, ctx, "pass",
@@ -208,8 +210,8 @@ def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, pr
         records.append(_record(host_input, snapshot, tiers, site, planner))
         if progress and index % 1000 == 0:
             progress(index, len(host_inputs))
-    hierarchy = Context(HIERARCHY_HOST, None, ["hierarchy"], {}, params, fleet, assessor.preservation, None, now,
-                        assessor.database)
+    hierarchy = Context(HIERARCHY_HOST, None, ["hierarchy"], {}, params, fleet, assessor.preservation, None, now, plan,
+                        assessor.answers, assessor.database)
     findings += assessor.assess_host(hierarchy, _rules_for(rules, ["hierarchy"]))
     records.append(HostRecord(HIERARCHY_HOST, "hierarchy", ["hierarchy"], None, None, None, None, None))
     return findings, records

@@ -51,3 +51,26 @@ class Fleet:
     def site_clients(self, site_code):
         """Return the ``(host, snapshot)`` clients assigned to a site."""
         return self.clients_by_site.get((site_code or "").upper(), [])
+
+    # Parent/child relations, from each site server's ``sms.parent_site_code`` and ``sms.site_role``.
+    def sms(self, site_code):
+        """The ``sms`` section of a site's server snapshot ({} when the site is not in the fleet)."""
+        server = self.site_server(site_code)
+        return (server[1].get("sms") or {}) if server else {}
+
+    def parent(self, site_code):
+        """The parent site code of a site (None for the central site or an unknown site)."""
+        return (self.sms(site_code).get("parent_site_code") or "").upper() or None
+
+    def role(self, site_code):
+        """``central``, ``primary`` or ``secondary`` (None when unknown)."""
+        return self.sms(site_code).get("site_role")
+
+    def children(self, site_code):
+        """The site codes whose server names ``site_code`` as its parent, sorted."""
+        code = (site_code or "").upper()
+        return sorted(child for child in self.site_servers if self.parent(child) == code)
+
+    def on_sms_2(self, site_code):
+        """True when the site's server already runs SMS 2.0."""
+        return is_sms_2(self.sms(site_code))

@@ -43,7 +43,7 @@ def findings(report_dir):
 def test_check_mode_plans_every_server_from_its_snapshot(report, tmp_path):
     vault = tmp_path / "vault"
     result = playbook("sms.upgrade.preserve", "--check", "--diff", "-e", "sms_upgrade_report_dir=%s" % report,
-                      "-e", "sms_upgrade_vault_dir=%s" % vault)
+                      "-e", "sms_upgrade_vault_dir=%s" % vault, "-e", "sms_upgrade_wave=central")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "CENSRV01: 19 file(s) or document(s) would be copied" in result.stdout
     for item in ("collected_files/00000004.COL", "package_definition_files/D/PDF/OFFICE97.PDF", "logon_scripts/netlogon/SMSLS.BAT",
@@ -51,6 +51,10 @@ def test_check_mode_plans_every_server_from_its_snapshot(report, tmp_path):
         assert item in result.stdout.replace("\n        ", " ")
     assert "CENSQL01: 3 file(s) or document(s) would be copied" in result.stdout
     assert "database_documents/database-summary.md" in result.stdout
+    # Scoped by the plan: the servers of wave central (site CEN) are planned, the others named and left out.
+    assert "P01SRV01: outside wave central: site P01 is upgraded in wave branches" in result.stdout
+    assert "P01SRV01: " not in result.stdout.split("Preserve | copy to the host")[1]
+    assert "this run acts on 4 of 9 host(s) of the play (left out: 5 outside the wave)" in " ".join(result.stdout.split())
     assert not vault.exists()
     assert "Traceback" not in result.stdout + result.stderr
 
@@ -71,8 +75,10 @@ def task_sections(stdout):
 
 
 def test_check_mode_says_per_host_what_would_change_and_announces_each_task_once(report, tmp_path):
+    # Every server of the lab, across its waves: a run without a wave (the plan set aside with an empty
+    # sms_upgrade_plan_file, so the whole inventory is one wave).
     result = playbook("sms.upgrade.preserve", "--check", "-e", "sms_upgrade_report_dir=%s" % report,
-                      "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"))
+                      "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"), "-e", "sms_upgrade_plan_file=")
     assert result.returncode == 0, result.stdout[-3000:]
     sections = task_sections(result.stdout)
     names = [name for name, _lines in sections]
@@ -99,7 +105,7 @@ def test_a_host_the_report_does_not_clear_is_left_out_by_name_and_the_others_go_
     with open(str(blocked / "latest.json"), "w", encoding="utf-8") as handle:
         json.dump(data, handle)
     result = playbook("sms.upgrade.preserve", "--check", "-e", "sms_upgrade_report_dir=%s" % blocked,
-                      "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"))
+                      "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"), "-e", "sms_upgrade_wave=central")
     assert result.returncode == 0, result.stdout[-3000:]
     assert "CENLOG01: snapshot.valid [] the snapshot is unreadable" in result.stdout
     assert "CENLOG01: " not in result.stdout.split("TASK [Preserve each host]", 1)[1]
@@ -108,7 +114,8 @@ def test_a_host_the_report_does_not_clear_is_left_out_by_name_and_the_others_go_
 
 
 def test_without_check_mode_the_lab_is_refused_by_name(report, tmp_path):
-    result = playbook("sms.upgrade.preserve", "--limit", "localhost,CENSRV01", "-e", "sms_upgrade_report_dir=%s" % report,
+    result = playbook("sms.upgrade.preserve", "--limit", "localhost,CENSRV01", "-e", "sms_upgrade_wave=central",
+                      "-e", "sms_upgrade_report_dir=%s" % report,
                       "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"))
     assert result.returncode != 0
     assert "CENSRV01 is in sms_snapshots_only: nothing can be copied from a saved snapshot; run with --check" in result.stdout
@@ -116,7 +123,7 @@ def test_without_check_mode_the_lab_is_refused_by_name(report, tmp_path):
 
 
 def test_the_gate_stops_the_phase_on_a_stale_report(report, tmp_path):
-    result = playbook("sms.upgrade.preserve", "--check", "-e", "sms_upgrade_report_dir=%s" % report,
+    result = playbook("sms.upgrade.preserve", "--check", "-e", "sms_upgrade_report_dir=%s" % report, "-e", "sms_upgrade_wave=central",
                       "-e", "sms_upgrade_report_max_age=0h", "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"))
     assert result.returncode != 0 and "readiness gate closed for this phase" in result.stdout
     assert "would be copied" not in result.stdout
