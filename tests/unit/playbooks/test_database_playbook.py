@@ -114,8 +114,9 @@ def recap(stdout, host):
 
 
 def test_check_mode_over_the_lab_shows_every_sql_hosts_statements_and_why(report_dir, tmp_path):
+    # Every SQL host of the lab, across its waves: the plan set aside (the whole inventory is one wave).
     result = run_playbook("sms.upgrade.database", "--check", "--diff", "-e", "sms_upgrade_report_dir=%s" % report_dir,
-                          "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"))
+                          "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"), "-e", "sms_upgrade_plan_file=")
     out = result.stdout
     assert result.returncode == 0, out[-3000:]
     assert "Traceback" not in out + result.stderr
@@ -130,8 +131,18 @@ def test_check_mode_over_the_lab_shows_every_sql_hosts_statements_and_why(report
     assert not (tmp_path / "vault").exists(), "check mode writes nothing"
 
 
+def test_a_wave_prepares_only_its_sql_hosts(report_dir, tmp_path):
+    result = run_playbook("sms.upgrade.database", "--check", "-e", "sms_upgrade_report_dir=%s" % report_dir,
+                          "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"), "-e", "sms_upgrade_wave=central")
+    out = result.stdout
+    assert result.returncode == 0, out[-3000:]
+    assert "P01SQL01: outside wave central: site P01 is upgraded in wave branches" in out
+    assert "CENSQL01: database SMS_CEN on CENSQL01" in out and "P01SQL01: database SMS_P01" not in out
+    assert "LABSQL01: rehearsal of SMS_CEN (CENSQL01) on LABSQL01" in out and "(P01SQL01)" not in out
+
+
 def test_a_real_run_of_the_lab_snapshots_is_refused_by_name(report_dir, tmp_path):
-    result = run_playbook("sms.upgrade.database", "--limit", "localhost,P01SQL01", "-e",
+    result = run_playbook("sms.upgrade.database", "--limit", "localhost,P01SQL01", "-e", "sms_upgrade_plan_file=", "-e",
                           "sms_upgrade_report_dir=%s" % report_dir, "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"))
     assert result.returncode != 0
     assert "P01SQL01 is in sms_snapshots_only: the site database cannot be prepared from a saved snapshot" in result.stdout
@@ -176,7 +187,7 @@ def test_a_real_run_ends_verified_a_second_changes_nothing_and_readiness_sees_it
     collections = build_collections(str(tmp_path / "collections"))
     inventory, state = reachable_lab(tmp_path)
     vault = tmp_path / "vault"
-    extra = ["-e", "sms_upgrade_report_dir=%s" % report_dir, "-e", "sms_upgrade_vault_dir=%s" % vault,
+    extra = ["-e", "sms_upgrade_report_dir=%s" % report_dir, "-e", "sms_upgrade_vault_dir=%s" % vault, "-e", "sms_upgrade_plan_file=",
              "-e", '{"database_approve": ["site_db_size", "tempdb"]}', "--limit", "localhost,CENSQL01,P01SQL01,LABSQL01"]
     first = run_playbook("sms.upgrade.database", *extra, inventory=inventory, collections=collections, state=state)
     assert first.returncode == 0, first.stdout[-4000:]
@@ -196,7 +207,7 @@ def test_a_real_run_ends_verified_a_second_changes_nothing_and_readiness_sees_it
     for host in ("CENSQL01", "P01SQL01", "LABSQL01"):
         assert recap(second.stdout, host)["changed"] == 0, (host, second.stdout[-3000:])
     readiness = run_playbook("sms.upgrade.readiness", "--check", "-e", "sms_upgrade_report_dir=%s" % (tmp_path / "after"),
-                             "-e", "sms_upgrade_vault_dir=%s" % vault)
+                             "-e", "sms_upgrade_vault_dir=%s" % vault, "-e", "sms_upgrade_plan_file=")
     assert readiness.returncode == 0, readiness.stdout[-2000:]
     with open(os.path.join(str(tmp_path / "after"), "latest.json"), encoding="utf-8") as handle:
         findings = dict(((f["host"], f["rule"]), f) for f in json.load(handle)["findings"])
