@@ -138,10 +138,17 @@ def _consistency(record, now, max_days):
     return dbcc, None
 
 
+def _no_record(record):
+    """Why a record is evidence of nothing (missing or unreadable), or None."""
+    if not record:
+        return "the database phase has not run on this host"
+    return record.get("unreadable")
+
+
 def _sorted(record, checks):
     """``(done, open)``: each check gives ``(text, None)`` when it holds, else ``(None, why)``."""
-    if not record or record.get("unreadable"):
-        return [], [record.get("unreadable") if record else "the database phase has not run on this host"]
+    if _no_record(record):
+        return [], [_no_record(record)]
     done, missing = [], []
     for check in checks:
         text, why = check()
@@ -181,8 +188,8 @@ def site_data_prepared(record, now, max_days):
 def conversion_tested(record, now, max_days):
     """PRE-32: a clean rehearsal (LOAD on a lab server, CONV20.EXE, Conv20.log without findings), fresh.
     ``(text, None)`` when it holds, else ``(None, why)``."""
-    if not record or record.get("unreadable"):
-        return None, record.get("unreadable") if record else "the database phase has not run on this host"
+    if _no_record(record):
+        return None, _no_record(record)
     rehearsal = record.get("rehearsal") or {}
     if not rehearsal:
         return None, "no conversion rehearsal yet (the playbook runs it on the first host of sms_lab_sql)"
