@@ -5,6 +5,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import ControllerAction
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import utc_now
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.database_evidence import load_records
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.readiness import run_readiness
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import render_console
 
@@ -19,8 +20,10 @@ class ActionModule(ControllerAction):
         "snapshot_dir": {"type": "path", "required": True},
         "report_dir": {"type": "path"},
         "answers_file": {"type": "path"},
+        "plan_file": {"type": "path"},
         "params": {"type": "dict", "default": {}},
         "preservation": {"type": "dict", "default": {}},
+        "vault_dir": {"type": "path"},
         "fail_on_blocking": {"type": "bool", "default": False},
     }
 
@@ -30,8 +33,10 @@ class ActionModule(ControllerAction):
         report, paths, warning = run_readiness(
             hosts, task_vars.get("groups", {}), args["snapshot_dir"], report_dir, utc_now(),
             answers_file=args["answers_file"], params=args["params"], preservation=args["preservation"],
+            database=load_records(args["vault_dir"], hosts),
             check_mode=self._task.check_mode or bool(task_vars.get("ansible_check_mode")),
-            progress=lambda done, total: display.display("sms.upgrade: assessed %d of %d hosts" % (done, total)))
+            progress=lambda done, total: display.display("sms.upgrade: assessed %d of %d hosts" % (done, total)),
+            plan_file=args["plan_file"])
         if warning:
             display.warning(warning)
         summary = report["summary"]

@@ -43,6 +43,14 @@ options:
       - YAML answers file recording manual confirmations and accepted findings (who, when, why).
         See the collection's C(docs/answers.md). A path that does not exist means no answers.
     type: path
+  plan_file:
+    description:
+      - The upgrade plan (see C(docs/upgrade_plan.md)) with the waves, the sites each upgrades in order, the sites that stay on
+        SMS 1.2. It is checked against the hierarchy in the snapshots (rules C(plan.*)); the report shows each wave with
+        its sites, hosts and status, and marks which waves each finding blocks.
+      - An empty path or a file that does not exist means no plan (the whole inventory is one wave); a plan that does
+        not load is the blocking C(plan.valid) finding, not a failure of the task.
+    type: path
   params:
     description:
       - Overrides of the assessment parameters (C(plugins/plugin_utils/data/assessment_defaults.yml)),
@@ -59,6 +67,14 @@ options:
         purpose (C(exclude)) are reported as such.
     type: dict
     default: {}
+  vault_dir:
+    description:
+      - The preserve vault, where the database phase (M(sms.upgrade.database)) keeps each SQL host's record
+        (C(<vault_dir>/<SITE>/<host>/database-record.json)). The rules of the site database (sizes, tempdb, log,
+        history, duplicates, connections, routine maintenance, site data, conversion test) pass from the phase's verified
+        results while they are fresh (assessment parameter C(database_results_max_age_days)). Without it only the
+        snapshots count.
+    type: path
   fail_on_blocking:
     description: Fail the task when any finding blocks the upgrade.
     type: bool
@@ -70,7 +86,6 @@ extends_documentation_fragment:
   - sms.upgrade.controller_action
 attributes:
   check_mode:
-    support: full
     details: Nothing changes on any host in either mode; the report files are written on the controller.
 seealso:
   - module: sms.upgrade.readiness_gate
@@ -84,6 +99,7 @@ EXAMPLES = r"""
     hosts: "{{ groups['sms_upgrade'] }}"
     snapshot_dir: "{{ inventory_dir }}/snapshots"
     answers_file: "{{ inventory_dir }}/answers.yml"
+    plan_file: "{{ inventory_dir }}/upgrade_plan.yml"
     params:
       min_memory_mb: 128
   run_once: true
@@ -115,6 +131,7 @@ report:
     latest: /work/sms-upgrade-reports/latest.json
 summary:
   description: Fleet summary (hosts, blocked hosts, counts per status, by severity, tier, site and rule).
+    The report file also holds the upgrade plan with each wave's status (C(plan)).
   returned: success
   type: dict
 blocked:

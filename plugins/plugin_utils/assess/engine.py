@@ -50,8 +50,9 @@ def host_tiers(snapshot):
 class Assessor:
     """Holds the catalog, answers, parameters and clock for one assessment run."""
 
-    def __init__(self, rules, answers, params, now, preservation=None):
+    def __init__(self, rules, answers, params, now, preservation=None, database=None):
         self.rules = rules
+        self.database = database or {}
         self.answers = AnswerBook(answers)
         self.params = params
         self.now = now
@@ -179,13 +180,15 @@ def _record(host_input, snapshot, tiers, site, planner=None):
                       snapshot.source, data.get("collected_at"), plans, (sms.get("parent_site_code") or "").upper() or None)
 
 
-def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, progress=None, planner=None, plan=None):
+def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, progress=None, planner=None, plan=None,
+                 database=None):
     """Assess every host and the hierarchy; return ``(findings, host_records)``.
 
     ``planner(kind, snapshot)``, when given, adds to each valid host's record what the changing phases would do.
     ``plan`` is the upgrade plan the ``plan.*`` rules check (an UpgradePlan, or the PlanError of a plan that did not load).
+    ``database`` holds the database phase's records by host (assess/database_evidence.py).
     """
-    assessor = Assessor(rules, answers, params, now, preservation)
+    assessor = Assessor(rules, answers, params, now, preservation, database)
     snapshots = [load_snapshot(h.host, h.snapshot_path, h.expected_kind) for h in host_inputs]
     fleet = Fleet({s.host: s.data for s in snapshots if s.valid})
     rule_valid = next(r for r in rules if r.id == "snapshot.valid")
@@ -196,7 +199,7 @@ def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, pr
         else:
             tiers, site = [KIND_TIER.get(host_input.expected_kind, "client")], host_input.site
         ctx = Context(host_input.host, site, tiers, snapshot.data, params, fleet, assessor.preservation, None, now, plan,
-                      assessor.answers)
+                      assessor.answers, assessor.database)
         host_rules = _rules_for(rules, tiers)
         if snapshot.valid:
             findings.append(assessor.finding(rule_valid, ctx, "pass",
@@ -208,7 +211,7 @@ def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, pr
         if progress and index % 1000 == 0:
             progress(index, len(host_inputs))
     hierarchy = Context(HIERARCHY_HOST, None, ["hierarchy"], {}, params, fleet, assessor.preservation, None, now, plan,
-                        assessor.answers)
+                        assessor.answers, assessor.database)
     findings += assessor.assess_host(hierarchy, _rules_for(rules, ["hierarchy"]))
     records.append(HostRecord(HIERARCHY_HOST, "hierarchy", ["hierarchy"], None, None, None, None, None))
     return findings, records

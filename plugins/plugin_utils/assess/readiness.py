@@ -9,7 +9,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.catalog import 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import CHECKS
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import compact_stamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import collection_version
-from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import KIND_GROUPS, SITE_GROUP
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import KIND_GROUPS, sites_by_host
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.params import merge_params
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import PlanError, load_plan
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import plan_host
@@ -19,20 +19,15 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import (
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import snapshot_path
 
 
-
 def host_inputs(hosts, groups, snapshot_dir, kind_groups=None):
     """Turn inventory hosts and groups into assessment inputs (one pass over the groups)."""
     if not hosts:
         raise ValueError("no hosts to assess: the play targets no host (is the inventory empty, or does "
                          "--limit match nothing?)")
-    kinds, sites = {}, {}
+    kinds, sites = {}, sites_by_host(groups)
     for group, kind in (kind_groups or KIND_GROUPS).items():
         for host in groups.get(group, []):
             kinds.setdefault(host, kind)
-    for group, members in groups.items():
-        match = SITE_GROUP.match(group)
-        for host in members if match else []:
-            sites.setdefault(host, match.group(1).upper())
     return [HostInput(h, snapshot_path(snapshot_dir, h), kinds.get(h), sites.get(h)) for h in hosts]
 
 
@@ -51,10 +46,11 @@ def plan_or_problem(plan_file):
 
 
 def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=None, params=None,
-                  preservation=None, check_mode=False, progress=None, plan_file=None):
+                  preservation=None, check_mode=False, progress=None, plan_file=None, database=None):
     """Assess the fleet, write every report format and return ``(report, paths, warning)``.
 
     A plan file that does not load is not a failure of the run: it is the blocking ``plan.valid`` finding.
+    ``database``: the database phase's records by host (database_evidence.load_records over the vault).
     """
     if not os.path.isdir(snapshot_dir):
         raise ValueError("snapshot directory %s does not exist (set sms_upgrade_snapshot_dir)" % snapshot_dir)
@@ -63,12 +59,12 @@ def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=Non
     merged = merge_params(params)
     inputs = host_inputs(hosts, groups, snapshot_dir)
     plan = plan_or_problem(plan_file)
-    findings, records = assess_fleet(inputs, rules, answers, merged, now, preservation, progress, plan_host, plan)
+    findings, records = assess_fleet(inputs, rules, answers, merged, now, preservation, progress, plan_host, plan, database)
     check_report_dir(report_dir)
     previous, warning = read_previous(report_dir)
     meta = {"run_id": free_run_id(report_dir, compact_stamp(now)), "generated_at": now.isoformat(),
             "check_mode": bool(check_mode), "collection_version": collection_version(), "rules_version": "1",
             "answers_file": answers_file if answers else None}
-    report = build_report(findings, records, rules, meta, previous)
+    report = build_report(findings, records, rules, meta, previous, plan)
     paths = write_report(report_dir, report, render_all(report))
     return report, paths, warning

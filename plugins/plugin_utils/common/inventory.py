@@ -28,6 +28,16 @@ def site_code_from_groups(group_names):
     return None
 
 
+def sites_by_host(groups):
+    """``{host: site code}`` from the ``sms_site_XXX`` groups of an inventory (``groups``: group -> hosts)."""
+    sites = {}
+    for group, members in groups.items():
+        match = SITE_GROUP.match(group)
+        for host in members if match else []:
+            sites.setdefault(host, match.group(1).upper())
+    return sites
+
+
 def is_site_server(group_names):
     """True when the host is in a site, logon or helper server group."""
     return bool(set(group_names or ()) & set(SITE_SERVER_GROUPS))

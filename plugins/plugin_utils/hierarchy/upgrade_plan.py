@@ -88,9 +88,9 @@ class UpgradePlan:
         """What a run without a plan file says (None with a plan)."""
         if not self.implicit:
             return None
-        return ("no upgrade plan at %s (sms_upgrade_plan_file): the whole inventory is one wave, so this run acts on "
-                "every host of the play; write a plan to upgrade wave by wave (docs/upgrade_plan.md)"
-                % (self.source or "(none given)"))
+        where = "at %s" % self.source if self.source else "(sms_upgrade_plan_file is empty)"
+        return ("no upgrade plan %s: the whole inventory is one wave, so this run acts on every host of the play; write "
+                "a plan to upgrade wave by wave (docs/upgrade_plan.md)" % where)
 
     def wave_names(self):
         return [wave.name for wave in self.waves]
@@ -100,9 +100,10 @@ class UpgradePlan:
         if self.implicit:
             if name in (None, "", WHOLE_INVENTORY):
                 return self.waves[0]
-            raise UnknownWave("wave %r: there is no upgrade plan at %s, so the only wave is %r (the whole inventory); "
+            raise UnknownWave("wave %r: there is no upgrade plan %s, so the only wave is %r (the whole inventory); "
                               "write the plan (docs/upgrade_plan.md) or run without sms_upgrade_wave"
-                              % (name, self.source or "(none given)", WHOLE_INVENTORY))
+                              % (name, "at %s" % self.source if self.source else "(sms_upgrade_plan_file is empty)",
+                                 WHOLE_INVENTORY))
         for wave in self.waves:
             if wave.name == name:
                 return wave
@@ -166,6 +167,18 @@ class UpgradePlan:
             else:
                 inside.append(host)
         return WaveScope(wave, inside, left_out)
+
+
+def wave_facts(plan, wave):
+    """What a run says about its wave: name, whether a plan file defines it, window, sites in order with their
+    method, and the plan file."""
+    return {"name": wave.name, "planned": not plan.implicit, "window": window_dict(wave.window),
+            "sites": [{"site": entry.site, "method": entry.method} for entry in wave.sites], "plan_file": plan.source}
+
+
+def left_out_lines(scope):
+    """``HOST: why`` for every host a WaveScope leaves out, sorted by host."""
+    return ["%s: %s" % (host, scope.left_out[host]) for host in sorted(scope.left_out)]
 
 
 def host_sites(hosts, snapshot_sites, group_sites):

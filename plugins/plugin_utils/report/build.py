@@ -1,7 +1,10 @@
 """Assemble the readiness report (schema ``readiness-report.v1.json``) from findings."""
 from collections import Counter, defaultdict
 
-REPORT_SCHEMA_VERSION = "1.0"
+from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import UpgradePlan
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.waves import mark_waves, plan_section
+
+REPORT_SCHEMA_VERSION = "1.1"
 STATUSES = ("pass", "fail", "not_applicable", "skipped", "error")
 FAILING = ("fail", "error")
 
@@ -79,10 +82,17 @@ def diff_reports(findings, previous):
     }
 
 
-def build_report(findings, records, rules, meta, previous=None):
-    """Return the report dict; ``meta`` carries run_id, generated_at, check_mode and versions."""
+def build_report(findings, records, rules, meta, previous=None, plan=None):
+    """Return the report dict; ``meta`` carries run_id, generated_at, check_mode and versions.
+
+    ``plan`` is the upgrade plan (default: the whole inventory as one wave) or the PlanError of a plan that did not
+    load: every finding gets the ``waves`` it blocks and the report a ``plan`` section with each wave's status.
+    """
+    plan = UpgradePlan.whole_inventory() if plan is None else plan
+    mark_waves(findings, records, plan)
     summary, by_host = summarize(records, findings, rules)
     return dict(
         {"schema": "sms.upgrade.readiness_report", "schema_version": REPORT_SCHEMA_VERSION}, **meta,
         hosts=[_host_entry(r, by_host.get(r.host, [])) for r in records],
-        findings=findings, summary=summary, diff=diff_reports(findings, previous))
+        findings=findings, summary=summary, diff=diff_reports(findings, previous),
+        plan=plan_section(plan, records, findings))

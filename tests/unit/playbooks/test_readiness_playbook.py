@@ -89,11 +89,14 @@ def test_gate_role_stops_a_phase_and_names_the_blockers(tmp_path):
                      "  roles:\n    - role: sms.upgrade.gate\n  tasks:\n    - name: Never reached\n"
                      "      ansible.builtin.debug:\n        msg: changed something\n", encoding="utf-8")
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree(), ANSIBLE_NOCOLOR="1")
-    result = subprocess.run([PLAYBOOK, "-i", lab, str(phase), "-e", "sms_upgrade_report_dir=%s" % tmp_path],
-                            capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    # A run without a wave: the lab's upgrade plan is set aside (empty sms_upgrade_plan_file), so every secondary is in
+    # the one wave of the whole inventory, as before the lab had a plan.
+    result = subprocess.run([PLAYBOOK, "-i", lab, str(phase), "-e", "sms_upgrade_report_dir=%s" % tmp_path,
+                             "-e", "sms_upgrade_plan_file="], capture_output=True, text=True, env=env, cwd=REPO, check=False)
     assert result.returncode != 0
     assert "readiness gate closed for this phase" in result.stdout
     assert "S02SRV01" in result.stdout and "changed something" not in result.stdout
     stale = subprocess.run([PLAYBOOK, "-i", lab, str(phase), "-e", "sms_upgrade_report_dir=%s" % tmp_path,
-                            "-e", "sms_upgrade_report_max_age=0h"], capture_output=True, text=True, env=env, cwd=REPO, check=False)
+                            "-e", "sms_upgrade_report_max_age=0h", "-e", "sms_upgrade_wave=branches"],
+                           capture_output=True, text=True, env=env, cwd=REPO, check=False)
     assert stale.returncode != 0 and "days old; the limit is 0.0 days" in stale.stdout

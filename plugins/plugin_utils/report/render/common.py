@@ -62,3 +62,47 @@ def planned_by_phase(report):
         for phase, plan in sorted((host.get("plans") or {}).items()):
             phases.setdefault(phase, []).append((host["host"], plan))
     return sorted(phases.items())
+
+
+# ------------------------------------------------------------------ the upgrade plan
+METHOD_WORDS = {"download_from_parent": "download from parent", "parent_with_local_source": "from parent, source at the site",
+                "local_cd": "local CD"}
+
+
+def plan_headline(report):
+    """One sentence about the report's upgrade plan (none, unusable, or its waves and kept sites)."""
+    plan = report.get("plan")
+    if not plan:
+        return "No upgrade plan in this report."
+    if not plan["valid"]:
+        return "The upgrade plan %s cannot be used: %s" % (plan["file"], "; ".join(plan["problems"]))
+    if not plan["present"]:
+        return ("No upgrade plan%s: changing phases treat the whole inventory as one wave, 'all', and warn."
+                % (" at %s" % plan["file"] if plan["file"] else ""))
+    kept = ", ".join(k["site"] for k in plan["stay_on_1_2"])
+    return "Upgrade plan %s: %d wave(s)%s." % (
+        plan["file"], len(plan["waves"]), "; staying on SMS 1.2: %s" % kept if kept else "")
+
+
+def site_label(site):
+    """``S01 (secondary of CEN, download from parent)``."""
+    details = [("%s of %s" % (site["role"] or "site", site["parent"])) if site["parent"] else (site["role"] or "not in the inventory")]
+    if site["method"]:
+        details.append(METHOD_WORDS.get(site["method"], site["method"]))
+    return "%s (%s)" % (site["site"], ", ".join(details))
+
+
+def wave_status(wave):
+    """``ready`` or ``blocked: N blocking finding(s)``."""
+    return "ready" if wave["status"] == "ready" else "blocked: %d blocking finding(s)" % wave["blocking"]
+
+
+def window_text(wave):
+    window = wave.get("window")
+    return "%s to %s" % (window["start"], window["end"]) if window else "-"
+
+
+def waves_of(findings, report):
+    """The waves any of ``findings`` blocks, in plan order."""
+    names = {name for finding in findings for name in finding.get("waves") or []}
+    return [w["name"] for w in ((report.get("plan") or {}).get("waves") or []) if w["name"] in names]

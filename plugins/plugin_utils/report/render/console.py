@@ -1,17 +1,35 @@
 """The end-of-play summary printed by the readiness role."""
-from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.common import STATUS_ORDER, blocking_by_rule, verdict
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.common import (
+    STATUS_ORDER, blocking_by_rule, plan_headline, short_list, verdict, wave_status, waves_of)
 
 
-def render_console(report, report_paths=None, max_rules=10):
+def _wave_lines(report, max_waves):
+    plan = report.get("plan") or {}
+    lines = [plan_headline(report)] if plan.get("present") is not True or not plan.get("valid") else []
+    for wave in plan.get("waves", [])[:max_waves]:
+        sites = short_list((s["site"] for s in wave["sites"]), 20)
+        download = ", downloads about %d MB" % wave["download_mb"] if wave["download_mb"] else ""
+        lines.append("wave %s [%s]: %d host(s), %s%s" % (wave["name"], sites, wave["hosts"], wave_status(wave), download))
+    if len(plan.get("waves", [])) > max_waves:
+        lines.append("… and %d more waves" % (len(plan["waves"]) - max_waves))
+    kept = ["%s (%d host(s))" % (k["site"], k["hosts"]) for k in plan.get("stay_on_1_2", [])]
+    if kept:
+        lines.append("staying on SMS 1.2: %s" % ", ".join(kept))
+    return lines
+
+
+def render_console(report, report_paths=None, max_rules=10, max_waves=10):
     """Return the summary as a list of short lines."""
     summary = report["summary"]
     lines = [verdict(report),
              "hosts %d, blocked %d | %s" % (summary["hosts"], summary["blocked_hosts"],
                                             ", ".join("%s %d" % (s, summary["counts"].get(s, 0)) for s in STATUS_ORDER))]
+    lines += _wave_lines(report, max_waves)
     groups = blocking_by_rule(report)
     if groups:
-        lines.append("blocking rules (hosts):")
-        lines += ["  %s [%s] %d" % (rule, ", ".join(items[0]["checklist"]) or "-", len(items))
+        lines.append("blocking rules (hosts; waves blocked):")
+        lines += ["  %s [%s] %d; %s" % (rule, ", ".join(items[0]["checklist"]) or "-", len(items),
+                                        ", ".join(waves_of(items, report)) or "no wave")
                   for rule, items in groups[:max_rules]]
         if len(groups) > max_rules:
             lines.append("  … and %d more rules" % (len(groups) - max_rules))

@@ -10,12 +10,12 @@ import html
 import json
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.common import (
-    PLANS_LISTED, SEVERITY_ORDER, STATUS_ORDER, blocking_by_rule, ordered_tiers, planned_by_phase, short_list, verdict,
-    what_to_do)
+    PLANS_LISTED, SEVERITY_ORDER, STATUS_ORDER, blocking_by_rule, ordered_tiers, plan_headline, planned_by_phase,
+    short_list, site_label, verdict, wave_status, waves_of, what_to_do, window_text)
 
 PASS_LIMIT = 20000
 FIELDS = ("host", "rule", "checklist", "tier", "site", "status", "severity", "blocks", "message", "hint", "command",
-          "seed", "kb", "answer")
+          "seed", "kb", "answer", "waves")
 
 CSS = """
 body{font:14px/1.45 system-ui,Segoe UI,Arial,sans-serif;margin:0;color:#1d232a;background:#f5f6f8}
@@ -52,7 +52,7 @@ function render(){
   var body=document.getElementById('findings-body');body.textContent='';
   hit.slice(page*size,(page+1)*size).forEach(function(r){
     var tr=document.createElement('tr');cell(tr,val(r,'host'));cell(tr,val(r,'rule'));cell(tr,val(r,'checklist'));
-    cell(tr,val(r,'status')+(val(r,'blocks')?' (blocks)':''),'s-'+val(r,'status'));cell(tr,val(r,'severity'));
+    cell(tr,val(r,'status')+(val(r,'blocks')?' (blocks '+(val(r,'waves')||'no wave')+')':''),'s-'+val(r,'status'));cell(tr,val(r,'severity'));
     var td=cell(tr,val(r,'message'));
     var extra=[['what to do',val(r,'hint')],['command',val(r,'command')],['seed',val(r,'seed')],['KB',val(r,'kb')],['answer',val(r,'answer')]];
     var failing=['fail','error'].indexOf(val(r,'status'))>=0;
@@ -112,10 +112,31 @@ def _blocking(report):
     if not groups:
         return "<section><h2>Blocking findings</h2><p>None.</p></section>"
     rows = [[rule, ", ".join(items[0]["checklist"]), items[0]["severity"], len(items),
-             short_list((f["host"] for f in items), 30), what_to_do(items[0])]
+             short_list((f["host"] for f in items), 30), ", ".join(waves_of(items, report)) or "none", what_to_do(items[0])]
             for rule, items in groups]
     return "<section><h2>Blocking findings</h2>%s</section>" % _table(
-        ["rule", "checklist", "severity", "hosts", "which", "what to do"], rows)
+        ["rule", "checklist", "severity", "hosts", "which", "waves blocked", "what to do"], rows)
+
+
+def _upgrade_plan(report):
+    plan = report.get("plan") or {}
+    parts = ["<p>%s</p>" % esc(plan_headline(report))]
+    if plan.get("waves"):
+        parts.append(_table(["wave", "window", "sites, in order", "hosts", "status", "downloads"], [
+            [w["name"], window_text(w), ", ".join(site_label(s) for s in w["sites"]), w["hosts"], wave_status(w),
+             "%d MB" % w["download_mb"] if w["download_mb"] else "-"] for w in plan["waves"]]))
+    if plan.get("stay_on_1_2"):
+        parts.append("<h3>Staying on SMS 1.2</h3>" + _table(["site", "hosts", "keeps clients", "reason"], [
+            [k["site"], k["hosts"], ", ".join(k["clients"]) or "-", k["reason"]] for k in plan["stay_on_1_2"]]))
+    notes = ["Clients whose OS is upgraded before their site's wave: %s." % ", ".join(plan["os_upgrades"])] \
+        if plan.get("os_upgrades") else []
+    notes += ["Hierarchy change %s: %s (sites %s)." % (c["when"], c["change"], ", ".join(c["sites"]))
+              for c in plan.get("hierarchy_changes") or []]
+    if plan.get("unplanned"):
+        notes.append("Not planned (in no wave, not staying on 1.2): %s." % ", ".join(
+            "%s (%d hosts)" % (u["site"], u["hosts"]) for u in plan["unplanned"]))
+    parts += ["<ul>%s</ul>" % "".join("<li>%s</li>" % esc(n) for n in notes)] if notes else []
+    return '<section id="plan"><h2>Upgrade plan</h2>%s</section>' % "".join(parts)
 
 
 def _diff(report):
@@ -137,7 +158,8 @@ def _row(finding):
             finding["status"], finding["severity"], bool(finding["blocks"]), finding["message"],
             finding["remediation"].get("hint"), finding["remediation"].get("command"),
             finding["references"].get("seed"), ", ".join(finding["references"].get("kb") or []),
-            "%s at %s: %s" % (answer["by"], answer["at"], answer["reason"]) if answer else None]
+            "%s at %s: %s" % (answer["by"], answer["at"], answer["reason"]) if answer else None,
+            ", ".join(finding.get("waves") or [])]
 
 
 def findings_blob(report):
@@ -205,7 +227,7 @@ def render_html(report):
         report["run_id"], report["generated_at"], ", check mode" if report["check_mode"] else "",
         report.get("answers_file") or "none")
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-            '<title>%s</title><style>%s</style></head><body><header><h1>%s</h1><div>%s</div></header><main>%s%s%s%s%s%s%s</main>'
+            '<title>%s</title><style>%s</style></head><body><header><h1>%s</h1><div>%s</div></header><main>%s%s%s%s%s%s%s%s</main>'
             '<script>%s</script></body></html>\n' % (
-                esc(title), CSS, esc(title), esc(meta), _summary(report), _blocking(report), _groups(report),
+                esc(title), CSS, esc(title), esc(meta), _summary(report), _upgrade_plan(report), _blocking(report), _groups(report),
                 _diff(report), _findings(report), _hosts(report), _plans(report), SCRIPT))

@@ -1,7 +1,7 @@
 """The readiness report as Markdown."""
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.common import (
-    PLANS_LISTED, STATUS_ORDER, blocking_by_rule, failing_by_host, ordered_tiers, planned_by_phase, short_list, verdict,
-    what_to_do)
+    PLANS_LISTED, STATUS_ORDER, blocking_by_rule, failing_by_host, ordered_tiers, plan_headline, planned_by_phase,
+    short_list, site_label, verdict, wave_status, waves_of, what_to_do, window_text)
 
 
 def cell(value):
@@ -39,8 +39,30 @@ def _blocking(report):
     if not groups:
         return lines + ["None.", ""]
     rows = [(rule, ", ".join(items[0]["checklist"]), items[0]["severity"], len(items),
-             short_list(f["host"] for f in items), what_to_do(items[0])) for rule, items in groups]
-    return lines + table(["Rule", "Checklist", "Severity", "Hosts", "Which", "What to do"], rows) + [""]
+             short_list(f["host"] for f in items), ", ".join(waves_of(items, report)) or "none", what_to_do(items[0]))
+            for rule, items in groups]
+    return lines + table(["Rule", "Checklist", "Severity", "Hosts", "Which", "Waves blocked", "What to do"], rows) + [""]
+
+
+def _upgrade_plan(report):
+    plan = report.get("plan")
+    lines = ["## Upgrade plan", "", cell(plan_headline(report)), ""]
+    if not plan or not plan["waves"]:
+        return lines
+    rows = [(w["name"], window_text(w), ", ".join(site_label(s) for s in w["sites"]), w["hosts"], wave_status(w),
+             "%d MB" % w["download_mb"] if w["download_mb"] else "-") for w in plan["waves"]]
+    lines += table(["Wave", "Window", "Sites, in order", "Hosts", "Status", "Downloads"], rows) + [""]
+    if plan["stay_on_1_2"]:
+        lines += ["Staying on SMS 1.2:", ""] + table(["Site", "Hosts", "Keeps clients", "Reason"], [
+            (k["site"], k["hosts"], ", ".join(k["clients"]) or "-", k["reason"]) for k in plan["stay_on_1_2"]]) + [""]
+    if plan["os_upgrades"]:
+        lines += ["Clients whose OS is upgraded before their site's wave: %s." % ", ".join(plan["os_upgrades"]), ""]
+    lines += ["- Hierarchy change %s: %s (sites %s)" % (c["when"], cell(c["change"]), ", ".join(c["sites"]))
+              for c in plan["hierarchy_changes"]]
+    if plan["unplanned"]:
+        lines.append("- Not planned (in no wave, not staying on 1.2): %s" % ", ".join(
+            "%s (%d hosts)" % (u["site"], u["hosts"]) for u in plan["unplanned"]))
+    return lines + ([""] if plan["hierarchy_changes"] or plan["unplanned"] else [])
 
 
 def _groups(report):
@@ -70,7 +92,8 @@ def _diff(report):
 def _finding(finding):
     lines = ["- **%s** `%s` [%s] %s%s: %s" % (
         finding["status"].upper(), finding["rule"], ", ".join(finding["checklist"]), finding["severity"],
-        ", blocking" if finding["blocks"] else "", cell(finding["message"]))]
+        ", blocking %s" % (("wave(s) " + ", ".join(finding.get("waves"))) if finding.get("waves") else "no wave")
+        if finding["blocks"] else "", cell(finding["message"]))]
     remediation = finding["remediation"]
     for key in ("hint", "command", "playbook"):
         if remediation.get(key):
@@ -115,5 +138,5 @@ def _plans(report):
 
 def render_markdown(report):
     """Return the whole report as Markdown text."""
-    return "\n".join(_header(report) + _blocking(report) + _groups(report) + _diff(report) + _hosts(report)
+    return "\n".join(_header(report) + _upgrade_plan(report) + _blocking(report) + _groups(report) + _diff(report) + _hosts(report)
                      + _plans(report)) + "\n"

@@ -45,6 +45,11 @@ def test_lab_plan_loads_with_two_waves_and_a_site_kept_on_1_2():
     assert len(plan.sha256) == 64
 
 
+def test_the_example_template_is_a_valid_plan():
+    plan = load_plan(os.path.join(REPO, "inventories", "example", "upgrade_plan.yml"))
+    assert plan.wave_names() == ["central", "branches"] and plan.kept_sites == () and plan.hierarchy_changes == ()
+
+
 def test_api_answers_per_site_and_compares_order():
     plan = parse_plan(PLAN, "plan.yml")
     assert plan.wave_of("CEN").name == "first", "site codes are upper-cased"
@@ -84,7 +89,7 @@ def test_without_a_plan_file_the_whole_inventory_is_one_wave_with_a_warning(tmp_
     assert plan.scope(None, ["A", "B"], {"A": "CEN", "B": None}).hosts == ["A", "B"]
     with pytest.raises(UnknownWave, match="there is no upgrade plan at .* the only wave is 'all'"):
         plan.wave("central")
-    assert load_plan("").implicit and "(none given)" in load_plan("").warning
+    assert load_plan("").implicit and "no upgrade plan (sms_upgrade_plan_file is empty)" in load_plan("").warning
 
 
 @pytest.mark.parametrize("change, wanted", [

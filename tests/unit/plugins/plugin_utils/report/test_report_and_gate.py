@@ -191,3 +191,71 @@ def test_host_scope_still_closes_for_hierarchy_blockers_and_age():
     assert not verdict.passed and verdict.blocked_hosts == ["WKS01"]
     stale = evaluate_gate(_report([]), ["WKS01"], 60, NOW, policy)
     assert not stale.passed and "days old" in stale.reasons[0]
+
+
+# ------------------------------------------------------------------ the wave of a run
+def _plan():
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import parse_plan
+    return parse_plan({"schema_version": 1, "waves": [
+        {"name": "one", "window": {"start": "2026-12-05T18:00:00Z", "end": "2026-12-06T06:00:00Z"}, "sites": [{"site": "AAA"}]},
+        {"name": "two", "window": {"start": "2026-12-12T18:00:00Z", "end": "2026-12-13T06:00:00Z"}, "sites": [{"site": "BBB"}]}]},
+        "plan.yml", "f" * 64)
+
+
+def _planned_report(findings, sha="f" * 64):
+    report = _report(findings, hosts=())
+    report.update(hosts=[{"host": "WKS01", "site": "AAA"}, {"host": "WKS02", "site": "BBB"}, {"host": "WKS03", "site": None}],
+                  plan={"sha256": sha})
+    return report
+
+
+def test_scope_run_takes_the_site_from_the_report_else_from_the_groups():
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.gate import scope_run
+    scope = scope_run(_plan(), "one", ["WKS01", "WKS02", "WKS03", "NEW01"], _planned_report([]), {"WKS03": "AAA", "WKS01": "BBB"})
+    assert scope.hosts == ["WKS01", "WKS03"], "the snapshot's site (in the report) wins over the group"
+    assert scope.left_out == {"WKS02": "outside wave one: site BBB is upgraded in wave two",
+                              "NEW01": "outside wave one: no site code (its snapshot names none and it is in no sms_site_XXX group)"}
+
+
+def test_a_hierarchy_blocker_closes_only_the_waves_it_names():
+    plan, policy = _plan(), phase_policy("client_agents")
+    two_only = dict(_finding("(hierarchy)", "plan.top_down"), waves=["two"])
+    report = _planned_report([two_only])
+    assert evaluate_gate(report, ["WKS01"], 86400, NOW, policy, plan, "one").passed
+    closed = evaluate_gate(report, ["WKS02"], 86400, NOW, policy, plan, "two")
+    assert not closed.passed and closed.blocked_hosts == ["WKS02"] and "plan.top_down" in closed.blockers["(hierarchy)"][0]
+    older = _planned_report([_finding("(hierarchy)", "plan.top_down")])
+    assert not evaluate_gate(older, ["WKS01"], 86400, NOW, policy, plan, "one").passed, "a finding without waves blocks all"
+
+
+def test_with_a_plan_its_findings_count_for_every_phase_and_the_report_must_know_this_plan():
+    plan, policy = _plan(), phase_policy("client_agents")
+    report = _planned_report([dict(_finding("(hierarchy)", "plan.children_sp4"), waves=["one"])])
+    assert "plan.*" not in policy.requires
+    assert not evaluate_gate(report, ["WKS01"], 86400, NOW, policy, plan, "one").passed
+    assert evaluate_gate(report, ["WKS01"], 86400, NOW, policy).passed, "without a plan the phase's own policy decides"
+    stale_plan = evaluate_gate(_planned_report([], sha="0" * 64), ["WKS01"], 86400, NOW, policy, plan, "one")
+    assert not stale_plan.passed and "was made with another version of the upgrade plan, not with upgrade plan plan.yml" \
+        in stale_plan.reasons[0]
+    no_plan = evaluate_gate(_planned_report([], sha=None), ["WKS01"], 86400, NOW, policy, plan, "one")
+    assert "was made without an upgrade plan" in no_plan.reasons[0]
+
+
+def test_announce_names_the_wave_its_sites_and_what_the_run_acts_on():
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import UpgradePlan
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import wave_facts
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.gate import announce, scope_run
+    plan = _plan()
+    report = _planned_report([_finding("WKS03", "snapshot.valid")])
+    scope = scope_run(plan, "one", ["WKS01", "WKS02", "WKS03"], report, {"WKS03": "AAA"})
+    verdict = evaluate_gate(report, scope.hosts, 86400, NOW, phase_policy("client_agents"), plan, "one")
+    assert announce(plan, scope, verdict, 3) == (
+        "Wave one of upgrade plan plan.yml (window 2026-12-05T18:00:00Z to 2026-12-06T06:00:00Z): sites AAA, in this order; "
+        "this run acts on 1 of 3 host(s) of the play (left out: 1 outside the wave, 1 not cleared by readiness report r1).")
+    assert wave_facts(plan, scope.wave) == {"name": "one", "planned": True, "sites": [{"site": "AAA", "method": None}],
+                                            "plan_file": "plan.yml",
+                                            "window": {"start": "2026-12-05T18:00:00Z", "end": "2026-12-06T06:00:00Z"}}
+    whole = UpgradePlan.whole_inventory("/inv/upgrade_plan.yml")
+    everything = scope_run(whole, None, ["WKS01", "WKS02"], report, {})
+    assert announce(whole, everything, evaluate_gate(report, everything.hosts, 86400, NOW), 2) == \
+        "No upgrade plan: the whole inventory is one wave; this run acts on 2 of 2 host(s) of the play."
