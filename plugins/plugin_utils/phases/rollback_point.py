@@ -2,16 +2,16 @@
 registry keys on the host, outside the tree, verified by SHA-256, fetched into a vault of its own and recorded in its
 manifest (``<vault>/<rollback-point>/<SITE>/<host>/manifest.json``; restore with ``sms.upgrade.restore``).
 
-**The seam**: :func:`take` is the only place that calls the preserve room. It runs one preserve run whose data has a
-single file category (``rollback_tree``: every file under ``%SMS_ROOT%``) and whose registry export lists the SMS key
-and the six 1.2 service keys (``data/site_upgrade.yml``). When the preserve room's ``HostRun`` becomes
-``HostPreserve(settings, hands, now, data)`` (vault/store.py), only the call in :func:`take` changes.
+**The seam**: :func:`take` is the only place that calls the preserve room. It runs one ``HostPreserve`` (the preserve
+room's run of one host; its vault directory is a ``vault/store.py`` ``VaultStore``) whose data has a single file
+category (``rollback_tree``: every file under ``%SMS_ROOT%``) and whose registry export lists the SMS key and the six
+1.2 service keys (``data/site_upgrade.yml``).
 """
 import copy
 import os
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.preserve import HostRun, PreserveError
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.preserve import HostPreserve, PreserveError, Settings
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import VaultError
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.selection import preserve_data
 
@@ -42,14 +42,15 @@ def take(hands, settings, spec, now, check_mode):
     host root unusable, host unreachable) is a problem too, never an exception.
     """
     category = spec["category"]
-    options = {"host": settings["host"], "site": settings["site"], "computer": settings.get("computer"),
-               "vault_root": vault_root(settings["vault_dir"], spec), "check_mode": check_mode,
-               "host_root": settings.get("host_root") or spec["host_root"], "share_map": settings.get("share_map") or {},
-               "sms_root": settings.get("sms_root"), "exclude": {category: list(settings.get("exclude") or [])},
-               "extra_sources": [{"category": category, "path": SMS_ROOT_TOKEN, "include": ["*"], "recurse": True}],
-               "sql_queries": {}, "machine_names": [settings["host"]]}
+    preserve = Settings(
+        host=settings["host"], site=settings["site"].upper(), vault_root=vault_root(settings["vault_dir"], spec),
+        computer=settings.get("computer"), check_mode=check_mode, host_root=settings.get("host_root") or spec["host_root"],
+        share_map=settings.get("share_map") or {}, sms_root=settings.get("sms_root"),
+        exclude={category: list(settings.get("exclude") or [])},
+        extra_sources=[{"category": category, "path": SMS_ROOT_TOKEN, "include": ["*"], "recurse": True}],
+        sql_queries={}, machine_names=(settings["host"],))
     try:
-        outcome = HostRun(options, hands.module, hands.fetch, iso_stamp(now), data=rollback_data(spec)).run(["site_server"])
+        outcome = HostPreserve(preserve, hands, iso_stamp(now), data=rollback_data(spec)).run(["site_server"])
     except (PreserveError, VaultError, ValueError, OSError) as exc:
         return {"verified": False, "problems": [str(exc)], "copied": {}, "manifest": None, "host_root": None,
                 "files": 0, "bytes": 0, "plan": []}
