@@ -2,13 +2,14 @@
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.params import merge_params
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import ControllerAction
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import compact_stamp, iso_stamp, utc_now
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.targets import machine_name
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import load_snapshot, snapshot_path
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import load_plan
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import site_wave
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_status import write_wave_record
 
 SERVER_GROUPS = ("sms_central", "sms_primary", "sms_secondary", "sms_sql", "sms_helper", "sms_logon")
-HOST_VARS = {"computer": "sms_upgrade_computer", "sender_kbps": "sms_upgrade_sender_kbps",
+HOST_VARS = {"sender_kbps": "sms_upgrade_sender_kbps",
              "concurrent_sendings": "sms_upgrade_max_concurrent_sendings", "site_database": "sms_upgrade_site_database"}
 
 
@@ -27,7 +28,7 @@ def _hosts_info(task_vars):
         variables = hostvars.get(host) or {}
         entry = {key: variables.get(name) for key, name in HOST_VARS.items()}
         entry.update(groups=sorted(member_of.get(host, [])), snapshots_only="sms_snapshots_only" in member_of.get(host, []))
-        entry["computer"] = entry["computer"] or host
+        entry["computer"] = machine_name(variables, host)
         info[host] = entry
     return info
 
