@@ -4,11 +4,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsTarget
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsApply
 #AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsSite
 
-# Reads a server's SMS 1.2 services and shares, or applies the compare-and-set changes the action plugin of the same
-# name planned (stop and disable a service; remove a share, or put it back), on the machine the module runs on or on
-# the one named by `computer` (a legacy NT 4.0 server reached from a relay).
+# Reads a server's SMS 1.2 services and shares (mode read), or applies the compare-and-set changes the action plugin of
+# the same name planned (mode apply: stop and disable a service; remove a share, or put it back), on the machine the
+# module runs on or on the one named by `computer` (a legacy NT 4.0 server reached from a relay).
 
 $spec = @{
     options = @{
@@ -24,20 +26,6 @@ $spec = @{
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $module.Result.changed = $false
 
-try {
-    if ($module.Params.mode -eq 'read') {
-        $target = Get-SmsSiteTarget -Params $module.Params
-        $state = Get-SmsSiteServerState -Target $target -ServiceNames $module.Params.service_names -ShareNames $module.Params.share_names
-        $module.Result.computer = $target.Name
-        foreach ($key in $state.Keys) { $module.Result[$key] = $state[$key] }
-    }
-    else {
-        Invoke-SmsSiteChangeSet -Module $module
-    }
+Invoke-SmsModule -Module $module -Failure "Failed to $($module.Params.mode) the SMS 1.2 services and shares of {computer}" -Work {
+    if ($module.Params.mode -eq 'read') { Get-SmsSiteServerState -Module $module } else { Invoke-SmsChangeSet -Module $module }
 }
-catch {
-    $computer = if ($module.Params.computer) { $module.Params.computer } else { $env:COMPUTERNAME }
-    $module.FailJson("Failed to $($module.Params.mode) the SMS 1.2 services and shares of $($computer): $($_.Exception.Message)", $_)
-}
-
-$module.ExitJson()

@@ -4,6 +4,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsTarget
 #AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsSite
 
 # The hands of the site upgrade on a site server (or, with `computer`, on one reached from a relay): mode `state` reads
@@ -30,6 +31,7 @@ $spec = @{
         arguments = @{ type = 'list'; elements = 'str'; default = @() }
         working_dir = @{ type = 'str' }
         if_not_running = @{ type = 'str' }
+        share_map = @{ type = 'dict'; default = @{} }
     }
     required_if = @(, @('mode', 'start', @('program', 'working_dir')))
     supports_check_mode = $true
@@ -37,13 +39,7 @@ $spec = @{
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $module.Result.changed = $false
 
-try {
+Invoke-SmsModule -Module $module -Failure "Failed to $($module.Params.mode) on {computer}" -Work {
     $outcome = if ($module.Params.mode -eq 'start') { Start-SmsSiteProgram -Module $module } else { Get-SmsSiteState -Module $module }
     foreach ($key in $outcome.Keys) { $module.Result[$key] = $outcome[$key] }
 }
-catch {
-    $computer = if ($module.Params.computer) { $module.Params.computer } else { $env:COMPUTERNAME }
-    $module.FailJson("Failed to $($module.Params.mode) on $($computer): $($_.Exception.Message)", $_)
-}
-
-$module.ExitJson()

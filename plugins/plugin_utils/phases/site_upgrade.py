@@ -173,6 +173,10 @@ class SiteRun:
         return member["computer"] or member["host"]
 
     # -------------------------------------------------------------- reading the site server
+    def call(self, args):
+        """One call of the site_upgrade module on the site server (with the options it takes from the task)."""
+        return self.hands.module(MODULE, self.phase.module_args(self.ctx, **args))
+
     def server_read(self, extra=None, process_id=None, logs=None):
         args = {"mode": "state", "registry_values": [full_version_path()],
                 "service_names": list(data()["services"]["names"]) + self.new_services(), "max_log_bytes": 65536}
@@ -181,7 +185,7 @@ class SiteRun:
         if process_id:
             args["process_id"] = process_id
         args.update(extra or {})
-        raw = self.hands.module(MODULE, args)
+        raw = self.call(args)
         if raw.get("failed"):
             raise ModuleFailed(raw.get("msg") or "the site_upgrade module failed")
         return raw
@@ -511,7 +515,7 @@ class SiteRun:
         if self.ctx.check_mode:
             self.end(step, "would_change", "would start %s %s on %s" % (program, " ".join(arguments), self.who()))
             return "planned", "check mode: %s would be upgraded by %s" % (self.site, program)
-        started = self.hands.module(MODULE, {"mode": "start", "program": program, "arguments": arguments,
+        started = self.call({"mode": "start", "program": program, "arguments": arguments,
                                              "working_dir": program.rsplit("\\", 1)[0], "if_not_running": "SETUP.EXE"})
         if started.get("status") == "conflict" and started.get("process_id"):
             # A Setup someone started (the wizard, by hand): watched like ours, never a second one.
@@ -925,7 +929,7 @@ class SiteUpgradePhase(Phase):
         "sql_login_user": {"type": "str"},
         "sql_login_password": {"type": "str", "no_log": True},
     }
-    MODULE_OPTIONS = ()
+    MODULE_OPTIONS = ("share_map",)
     SET_BY_ACTION = ("mode", "registry_values", "service_names", "logs", "max_log_bytes", "media", "media_dirs", "queues",
                      "reach", "unc_files", "process_id", "program", "arguments", "working_dir", "if_not_running", "sms_root_value")
 

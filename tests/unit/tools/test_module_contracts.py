@@ -90,7 +90,7 @@ def test_change_results_are_what_the_apply_action_reads():
     causes = set(ps_contracts.function_string_returns(_read("plugins", "module_utils", "SmsTarget.psm1"), "Get-SmsErrorCause"))
     assert "unreachable" in causes, "all_unreachable() relies on this cause"
     kinds = set(re.findall(r"^\s+'([a-z_]+)' \{ Invoke-Sms", psm1, re.MULTILINE))
-    assert kinds == {"service", "user_value", "file_content"}
+    assert kinds == {"service", "user_value", "file_content", "share"}
 
 
 def test_spec_check_detects_a_mismatch(docs):
@@ -206,6 +206,23 @@ def test_site_upgrade_reads_only_what_the_module_takes():
     spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "site_services.ps1"))
     assert set(site_services.PHASE.read_args()) <= set(spec["options"])
     psm1 = _read("plugins", "module_utils", "SmsSite.psm1")
-    for key in ("name", "present", "start_mode", "state", "path", "remark", "max_uses", "sddl", "reachable", "offset",
-                "text", "file_version", "files", "names", "running", "process_id", "status"):
+    service = set(ps_contracts.record_keys(psm1, "Get-SmsSiteService"))
+    assert service == {"name", "present", "start_mode", "state", "path"}
+    share = set(ps_contracts.record_keys(_read("plugins", "module_utils", "SmsGather.psm1"), "Get-SmsShareDetail"))
+    assert share == {"name"} | set(site_services.SHARE_FIELDS), "a share as the journal keeps it and the rollback puts it back"
+    for key in ("reachable", "offset", "text", "file_version", "files", "names", "running", "process_id", "status"):
         assert re.search(r"\b%s = " % key, psm1), "SmsSite.psm1 returns no %s" % key
+
+
+def test_the_share_change_takes_what_the_site_services_room_sends():
+    """A share change removes ``from`` (its path compared) or creates ``to`` with every field the journal kept."""
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import site_services
+    root, source = ps_contracts.parse(_read("plugins", "module_utils", "SmsApply.psm1"))
+    body = ps_contracts.text(ps_contracts.function_node(root, source, "Invoke-SmsShareChange"), source)
+    assert "$Change.from.path" in body
+    for field in site_services.SHARE_FIELDS:
+        assert "$Change.to.%s" % field in body, field
+    change = site_services.plan_share_removal({"name": "SMS_SITE", "path": "C:\\SMS\\SITE.SRV", "remark": None,
+                                               "max_uses": -1, "sddl": "D:(A;;FA;;;BA)"})
+    assert set(change) == {"kind", "id", "name", "from", "to"} and set(site_services.invert(change)["to"]) == set(
+        site_services.SHARE_FIELDS)
