@@ -3,12 +3,11 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.params import m
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import ControllerAction
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import compact_stamp, iso_stamp, utc_now
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.targets import machine_name
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import load_snapshot, snapshot_path
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import load_plan
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import site_wave
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.hostinfo import host_snapshot
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_status import write_wave_record
 
-SERVER_GROUPS = ("sms_central", "sms_primary", "sms_secondary", "sms_sql", "sms_helper", "sms_logon")
 HOST_VARS = {"sender_kbps": "sms_upgrade_sender_kbps",
              "concurrent_sendings": "sms_upgrade_max_concurrent_sendings", "site_database": "sms_upgrade_site_database"}
 
@@ -16,7 +15,7 @@ HOST_VARS = {"sender_kbps": "sms_upgrade_sender_kbps",
 def _hosts_info(task_vars):
     """``{host: {groups, computer, snapshots_only, ...}}`` of the SMS servers of the inventory (hostvars read only for them)."""
     groups = task_vars.get("groups") or {}
-    servers = sorted({host for name in SERVER_GROUPS for host in groups.get(name) or []})
+    servers = sorted({host for name in site_wave.SERVER_GROUPS for host in groups.get(name) or []})
     member_of = {}
     for name, hosts in groups.items():
         for host in hosts:
@@ -34,12 +33,9 @@ def _hosts_info(task_vars):
 
 
 def _snapshots(snapshot_dir, hosts):
-    found = {}
-    for host in hosts if snapshot_dir else []:
-        snapshot = load_snapshot(host, snapshot_path(snapshot_dir, host))
-        if snapshot.valid:
-            found[host] = snapshot.data
-    return found
+    """``{host: snapshot data}`` of the hosts with a usable snapshot."""
+    found = {host: host_snapshot(snapshot_dir, host) for host in hosts}
+    return {host: data for host, data in found.items() if data is not None}
 
 
 def wave_record(planned, results, check_mode):
@@ -76,7 +72,8 @@ class ActionModule(ControllerAction):
         params = merge_params(args["assessment_params"])
         planned = site_wave.plan_wave(plan, args["wave"], hosts, _snapshots(args["snapshot_dir"], hosts), params)
         result = {"wave": planned["wave"], "sites": planned["sites"], "problems": planned["problems"],
-                  "stay_on_1_2": planned["stay_on_1_2"], "site_hosts": [s["server"]["host"] for s in planned["sites"]],
+                  "stay_on_1_2": planned["stay_on_1_2"], "left_out": planned["left_out"],
+                  "site_hosts": [s["server"]["host"] for s in planned["sites"]],
                   "wave_sites": [s["site"] for s in planned["sites"]], "lines": site_wave.describe_wave(planned),
                   "msg": "wave %s: %s" % (planned["wave"]["name"], ", ".join(s["site"] for s in planned["sites"]) or "no site")}
         if plan.warning:

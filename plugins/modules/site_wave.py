@@ -52,6 +52,7 @@ attributes:
     details: Planning only reads; in check mode the wave record is not written.
 seealso:
   - module: sms.upgrade.site_upgrade
+  - module: sms.upgrade.upgrade_wave
 author:
   - sms.upgrade contributors (@sms-upgrade)
 """
@@ -78,7 +79,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 wave:
-  description: The wave (C(name), C(description), C(window), C(planned), C(plan_file)).
+  description:
+    - The wave as every phase shows it (C(name), C(planned), C(window), C(sites) with their C(method), C(plan_file)),
+      see M(sms.upgrade.upgrade_wave).
   returned: always
   type: dict
 sites:
@@ -106,6 +109,14 @@ lines:
   elements: str
 problems:
   description: Sites of the wave that cannot be planned (no site server in the inventory, a secondary without a method).
+  returned: always
+  type: list
+  elements: str
+left_out:
+  description:
+    - One line per SMS server of the inventory outside the wave, with the reason (its site is upgraded in another
+      wave, stays on SMS 1.2, or is in no wave). The hosts of the wave are decided as for every phase (the site of the
+      host's snapshot, else its C(sms_site_XXX) group).
   returned: always
   type: list
   elements: str

@@ -291,7 +291,8 @@ class SiteRun:
 
     def readiness_checks(self):
         source = self.a.get("report") or os.path.join(os.getcwd(), DEFAULT_REPORT_DIR)
-        report, reasons = upgrade_inputs.readiness(source, self.site_hosts(), self.a["report_max_age"], self.ctx.now)
+        report, reasons = upgrade_inputs.readiness(source, self.site_hosts(), self.a["report_max_age"], self.ctx.now,
+                                                   self.a.get("plan_file"), self.a.get("wave"))
         checks = [("readiness", not reasons, "; ".join(reasons) if reasons else "report %s clears %s" % (
             report.get("run_id"), ", ".join(self.site_hosts())))]
         if report is None:
@@ -899,6 +900,7 @@ class SiteUpgradePhase(Phase):
     OPTIONS = {
         "site": {"type": "dict", "required": True},
         "wave": {"type": "str"},
+        "plan_file": {"type": "path"},
         "wave_sites": {"type": "list", "elements": "str", "default": []},
         "status_dir": {"type": "path", "required": True},
         "journal_dir": {"type": "path", "required": True},

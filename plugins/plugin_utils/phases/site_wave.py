@@ -1,45 +1,48 @@
 """The ordered plan of one wave of the site upgrade: which site when, on which servers, with which steps and method.
 
 Pure: made on the controller from the upgrade plan (``hierarchy/upgrade_plan.py``), the inventory (each host's groups,
-machine name and upgrade variables) and the snapshots (roles and parents, ``hierarchy/fleet.py``). The sites come in
-the plan's order; without a plan file the wave ``all`` holds every site of the inventory, top-down (parents before
-children). Each site's entry is what ``sms.upgrade.site_upgrade`` takes as its ``site`` option.
+machine name and upgrade variables) and the snapshots (sites, roles and parents, ``hierarchy/fleet.py``). Which hosts
+belong to the wave is the plan's answer (:meth:`UpgradePlan.scope`, as for every phase: the site its snapshot names,
+else its ``sms_site_XXX`` group); this module only arranges them by site. The sites come in the plan's order; without
+a plan file the wave ``all`` holds every site of the inventory, top-down (parents before children). Each site's entry
+is what ``sms.upgrade.site_upgrade`` takes as its ``site`` option.
 """
-from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import site_code_from_groups
-from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import Fleet
-from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import window_dict
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import KIND_GROUPS, ROLE_GROUPS, site_code_from_groups
+from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import Fleet, site_of
+from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import (
+    host_sites, kept_facts, left_out_lines, wave_facts)
 
-SITE_GROUPS = {"sms_central": "central", "sms_primary": "primary", "sms_secondary": "secondary"}
+# The site's tier by its server's group (sms_central -> central), and the list of a site's entry each group fills.
+SITE_GROUPS = {name: name.split("_", 1)[1] for name, role in ROLE_GROUPS.items() if role == "site"}
+MEMBER_LISTS = {"site": "servers", "helper": "helpers", "logon": "logon", "site_database": "sql"}
+
+
+def member_list(group):
+    """The list of a site's entry (servers, helpers, logon, sql) a host of inventory group ``group`` is in, or None."""
+    return MEMBER_LISTS.get(ROLE_GROUPS.get(group) or KIND_GROUPS.get(group))
+
+
+# The inventory groups whose hosts a site's entry names.
+SERVER_GROUPS = tuple(name for name in KIND_GROUPS if member_list(name))
 PRIMARY_STEPS = ("preflight", "quiesce", "rollback_point", "setup", "deinstall", "verify", "erd")
 SECONDARY_STEPS = ("preflight", "rollback_point", "handoff", "deinstall", "verify", "erd")
-
-
-class WaveError(ValueError):
-    """The wave cannot be planned (names the site and the cause)."""
 
 
 def _member(host, info):
     return {"host": host, "computer": info.get("computer") or host, "snapshots_only": bool(info.get("snapshots_only"))}
 
 
-def _site_hosts(hosts):
-    """``{site: {"servers": [...], "sql": [...], "helpers": [...], "logon": [...]}}`` from the inventory groups."""
-    sites = {}
+def _site_hosts(hosts, sites):
+    """``{site: {"servers": [...], "sql": [...], "helpers": [...], "logon": [...]}}`` of ``hosts`` by their site."""
+    by_site = {}
     for host, info in sorted(hosts.items()):
-        groups = set(info.get("groups") or ())
-        site = site_code_from_groups(info.get("groups"))
+        site = sites.get(host)
         if not site:
             continue
-        entry = sites.setdefault(site, {"servers": [], "sql": [], "helpers": [], "logon": []})
-        if groups & set(SITE_GROUPS):
-            entry["servers"].append(host)
-        if "sms_sql" in groups:
-            entry["sql"].append(host)
-        if "sms_helper" in groups:
-            entry["helpers"].append(host)
-        if "sms_logon" in groups:
-            entry["logon"].append(host)
-    return sites
+        entry = by_site.setdefault(site, {name: [] for name in MEMBER_LISTS.values()})
+        for name in sorted({member_list(group) for group in info.get("groups") or ()} - {None}):
+            entry[name].append(host)
+    return by_site
 
 
 def _role(info, fleet, site):
@@ -74,19 +77,23 @@ def _top_down(sites, fleet):
 
 
 def plan_wave(plan, wave_name, hosts, snapshots, params):
-    """``{"wave", "sites", "problems", "left_out"}`` for ``wave_name``.
+    """``{"wave", "sites", "problems", "stay_on_1_2", "left_out"}`` for ``wave_name``.
 
     ``hosts``: ``{host: {groups, computer, snapshots_only, sender_kbps, concurrent_sendings, site_database}}`` for
-    every inventory host; ``snapshots``: ``{host: snapshot data}`` of the site servers and SQL hosts that have one;
-    ``params``: the assessment parameters (secondary_download_mb, secondary_download_max_at_once).
+    every SMS server of the inventory; ``snapshots``: ``{host: snapshot data}`` of those that have one; ``params``: the
+    assessment parameters (secondary_download_mb, secondary_download_max_at_once). UnknownWave when the plan has no
+    such wave.
     """
-    wave = plan.wave(wave_name)
+    sites_of = host_sites(hosts, {host: site_of(data) for host, data in snapshots.items()},
+                          {host: site_code_from_groups(info.get("groups")) for host, info in hosts.items()})
+    scope = plan.scope(wave_name, sorted(hosts), sites_of)
     fleet = Fleet(snapshots)
-    by_site = _site_hosts(hosts)
+    by_site = _site_hosts({host: hosts[host] for host in scope.hosts}, sites_of)
+    parents = _site_hosts(hosts, sites_of)  # a parent's server may be in an earlier wave
     if plan.implicit:
         order = [(site, None, None) for site in _top_down([s for s in by_site if by_site[s]["servers"]], fleet)]
     else:
-        order = [(entry.site, entry.method, entry.note) for entry in wave.sites]
+        order = [(entry.site, entry.method, entry.note) for entry in scope.wave.sites]
     sites, problems = [], []
     for position, (site, method, note) in enumerate(order, 1):
         members = by_site.get(site)
@@ -112,7 +119,7 @@ def plan_wave(plan, wave_name, hosts, snapshots, params):
             database = hosts[sql].get("site_database") or (snapshots.get(sql) or {}).get("site_database") or "SMS_%s" % site
             entry["sql"] = dict(_member(sql, hosts[sql]), database=database)
         if parent:
-            parent_members = by_site.get(parent) or {}
+            parent_members = parents.get(parent) or {}
             if parent_members.get("servers"):
                 parent_host = parent_members["servers"][0]
                 entry["parent_server"] = _member(parent_host, hosts[parent_host])
@@ -122,10 +129,8 @@ def plan_wave(plan, wave_name, hosts, snapshots, params):
             problems.append("site %s: secondary without an upgrade method in the plan (download_from_parent, "
                             "parent_with_local_source or local_cd)" % site)
         sites.append(entry)
-    return {"wave": {"name": wave.name, "description": wave.description, "window": window_dict(wave.window),
-                     "planned": not plan.implicit, "plan_file": plan.source},
-            "sites": sites, "problems": problems,
-            "stay_on_1_2": [{"site": kept.site, "reason": kept.reason} for kept in plan.kept_sites]}
+    return {"wave": wave_facts(plan, scope.wave), "sites": sites, "problems": problems, "stay_on_1_2": kept_facts(plan),
+            "left_out": left_out_lines(scope)}
 
 
 STEP_TITLES = {
@@ -170,4 +175,7 @@ def describe_wave(planned):
     lines = [head] + [describe_site(entry) for entry in planned["sites"]]
     lines += ["not planned: %s" % problem for problem in planned["problems"]]
     lines += ["stays on SMS 1.2: %s (%s)" % (kept["site"], kept["reason"]) for kept in planned["stay_on_1_2"]]
+    if planned["left_out"]:
+        lines.append("left out, outside the wave: %d SMS server(s) of other sites (%s)" % (
+            len(planned["left_out"]), ", ".join(line.split(":", 1)[0] for line in planned["left_out"])))
     return lines

@@ -1,7 +1,8 @@
 """What the site upgrade reads from the phases before it, each through one small function (docs/site_upgrade.md).
 
-- :func:`readiness`: the readiness report (``phases/gate.py``): fresh, and nothing blocking on the site's hosts under
-  the site_upgrade phase's policy; :func:`finding_status` reads one rule's finding for one host.
+- :func:`readiness`: the readiness report, judged by the gate (``phases/gate.py`` ``evaluate_gate``) as the gate of
+  every phase judges it: fresh, made with this upgrade plan, and nothing blocking on the site's hosts under the
+  site_upgrade phase's policy for this wave; :func:`finding_status` reads one rule's finding for one host.
 - :func:`vault_problems`: the preserve vault (``vault/manifest.py``): every category recorded for the host verifies.
 - :func:`database_readiness`: **the integration point with the database phase** (``phases/database.py``, built
   separately). That phase keeps one record per SQL host at ``<vault>/<SITE>/<SQL host>/database-record.json``
@@ -14,6 +15,7 @@
 import os
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp, parse_timestamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import PlanError, UnknownWave, load_plan
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_status import read_json_record
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import VaultError, host_dir, preservation
 
@@ -22,15 +24,17 @@ DATABASE_RECORD_SCHEMA = "sms.upgrade.database_record"
 DONE = ("ok", "verified", "changed")
 
 
-def readiness(report_dir, hosts, max_age, now, phase="site_upgrade"):
-    """``(report or None, [reason])``: a report that is fresh and clears ``hosts`` for ``phase`` gives no reason."""
+def readiness(report_dir, hosts, max_age, now, plan_file, wave, phase="site_upgrade"):
+    """``(report or None, [reason])``: a report that is fresh, made with the upgrade plan at ``plan_file`` and clears
+    ``hosts`` for ``phase`` in ``wave`` gives no reason (no plan file: the whole inventory is one wave)."""
     # The gate reads the phase registry, which lists the room that calls this: imported when first used.
     from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.gate import (  # pylint: disable=import-outside-toplevel
         GateError, evaluate_gate, load_report, parse_max_age, phase_policy)
     try:
+        plan = load_plan(plan_file)
         report = load_report(report_dir)
-        verdict = evaluate_gate(report, hosts, parse_max_age(max_age), now, phase_policy(phase))
-    except GateError as exc:
+        verdict = evaluate_gate(report, hosts, parse_max_age(max_age), now, phase_policy(phase), plan, plan.wave(wave).name)
+    except (GateError, PlanError, UnknownWave) as exc:
         return None, [str(exc)]
     # The gate's summary lines are replaced by one line per host naming its blocking rules.
     reasons = [reason for reason in verdict.reasons if "blocking finding(s) left unanswered" not in reason

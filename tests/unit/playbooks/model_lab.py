@@ -123,7 +123,7 @@ def _answers(path, hosts, now):
                     "by": "Model Operator", "at": _iso(now - datetime.timedelta(days=2)), "reason": "plan"})
     entries.append({"rule": "manual.secondary_upgrade_method", "hosts": ["S03SRV01"], "decision": "local_cd",
                     "by": "Model Operator", "at": _iso(now - datetime.timedelta(days=2)), "reason": "plan"})
-    entries.append({"rule": "manual.secondary_final_config", "hosts": ["S01SRV01", "S03SRV01"],
+    entries.append({"rule": "manual.secondary_final_config", "hosts": ["S01SRV01", "S02SRV01", "S03SRV01"],
                     "decision": "configured_before_parent_upgrade", "by": "Model Operator",
                     "at": _iso(now - datetime.timedelta(days=2)), "reason": "final 1.2 SP4 configuration"})
     entries.append({"rule": "hierarchy.change_plan", "hosts": ["(hierarchy)"], "by": "Model Operator",
@@ -178,6 +178,9 @@ class ModelLab:
         clone = self._snapshot("CENNT012")
         clone["sms_ini"]["sections"]["SMS"]["SMS Unique ID"] = "CEN00143"
         self._write("CENNT012", clone)
+        kept = self._snapshot("S02SRV01")  # stays on 1.2 under P01: SP4 before P01 is upgraded (plan.children_sp4)
+        kept["sms"]["csdver"] = "Service Pack 4"
+        self._write("S02SRV01", kept)
         site = lab_site(snapshots, self.live, media={"CENSRV01": media, "P01SRV01": media})
         _list_model_contents(site, snapshots)
         for host, snapshot in snapshots.items():
@@ -226,11 +229,14 @@ class ModelLab:
         return twin
 
     def prepare(self):
-        """What comes before the site upgrade: readiness, the preserve phase on the live hosts, readiness again."""
+        """What comes before the site upgrade: readiness, the preserve phase on the live hosts of each wave, readiness
+        again."""
         extra = '{"sms_upgrade_preserve_extra_sources": [{"category": "package_definition_files", "path": "D:\\\\PDF", ' \
             '"include": ["*.PDF"]}]}'
-        for step in (self.readiness, lambda: self.run("sms.upgrade.preserve", "--limit", ",".join(self.live), "-e", extra),
-                     self.readiness):
+        steps = [self.readiness] + [
+            lambda wave=wave: self.run("sms.upgrade.preserve", "--limit", ",".join(WAVES[wave]), "-e",
+                                       "sms_upgrade_wave=%s" % wave, "-e", extra) for wave in WAVES] + [self.readiness]
+        for step in steps:
             result = step()
             assert result.returncode == 0, result.stdout[-3000:]
         return self

@@ -12,6 +12,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_upgrade im
 
 LAB = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "inventories", "lab"))
 NOW = datetime.datetime(2026, 12, 5, 18, 0, 0, tzinfo=datetime.timezone.utc)
+PLAN = os.path.join(LAB, "upgrade_plan.yml")
 
 
 def snapshot(host):
@@ -54,21 +55,24 @@ def hosts_info(extra=None):
 def wave(name, extra=None):
     servers = [h for h, g in groups().items() if "sms_site_servers" in g or "sms_sql" in g]
     snapshots = {h: snapshot(h) for h in servers if os.path.exists(os.path.join(LAB, "snapshots", h + ".json"))}
-    return site_wave.plan_wave(load_plan(os.path.join(LAB, "upgrade_plan.yml")), name, hosts_info(extra), snapshots,
+    return site_wave.plan_wave(load_plan(PLAN), name, hosts_info(extra), snapshots,
                                download_params())
 
 
-def clearing_report(directory, hosts, now=NOW):
-    """A readiness report made an hour ago that blocks nothing and has the two findings the pre-flight reads."""
+def clearing_report(directory, hosts, now=NOW, plan=PLAN, findings=()):
+    """A readiness report made an hour ago with the upgrade plan ``plan`` (None: without one) that blocks nothing and
+    has the two findings the pre-flight reads, plus ``findings``."""
     os.makedirs(directory, exist_ok=True)
-    findings = []
+    found = list(findings)
     for host in hosts:
-        findings.append({"host": host, "rule": "manual.client_agents_disabled", "status": "pass", "blocks": False,
-                         "checklist": ["PRE-26"], "message": "Client agents turned off at 2026-12-03T08:00:00Z."})
-        findings.append({"host": host, "rule": "sql.active_jobs", "status": "pass", "blocks": False,
-                         "checklist": ["PRE-25"], "message": "only system jobs"})
-    report = {"schema_version": "1.0", "run_id": "20261205T170000Z", "generated_at": iso_stamp(now - datetime.timedelta(hours=1)),
-              "hosts": [{"host": h} for h in hosts], "findings": findings}
+        found.append({"host": host, "rule": "manual.client_agents_disabled", "status": "pass", "blocks": False,
+                      "checklist": ["PRE-26"], "message": "Client agents turned off at 2026-12-03T08:00:00Z."})
+        found.append({"host": host, "rule": "sql.active_jobs", "status": "pass", "blocks": False,
+                      "checklist": ["PRE-25"], "message": "only system jobs"})
+    report = {"schema_version": "1.1", "run_id": "20261205T170000Z", "generated_at": iso_stamp(now - datetime.timedelta(hours=1)),
+              "hosts": [{"host": h} for h in hosts], "findings": found}
+    if plan:
+        report["plan"] = {"sha256": load_plan(plan).sha256}
     with open(os.path.join(directory, "latest.json"), "w", encoding="utf-8") as handle:
         json.dump(report, handle)
     return directory

@@ -37,7 +37,8 @@ def cen(scenario="success", media=SP1):
 
 def args(env, entry, **more):
     tmp = env["tmp"]
-    return dict({"site": entry, "wave": "central", "status_dir": str(tmp / "status"), "journal_dir": str(tmp / "journal"),
+    return dict({"site": entry, "wave": "central", "plan_file": site_lab.PLAN, "status_dir": str(tmp / "status"),
+                 "journal_dir": str(tmp / "journal"),
                  "vault_dir": str(tmp / "vault"), "report": env["report"], "setup_media": "D:\\", "poll_seconds": 0,
                  "monitor_minutes": 60}, **more)
 

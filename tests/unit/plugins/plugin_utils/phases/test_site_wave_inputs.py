@@ -113,9 +113,25 @@ def test_the_preserve_vault_must_verify_for_every_host(tmp_path):
 
 def test_the_report_is_read_with_the_site_upgrade_policy(tmp_path):
     reports = site_lab.clearing_report(str(tmp_path), ["CENSRV01", "CENSQL01"])
-    report, reasons = upgrade_inputs.readiness(reports, ["CENSRV01", "CENSQL01"], "7d", NOW)
+    report, reasons = upgrade_inputs.readiness(reports, ["CENSRV01", "CENSQL01"], "7d", NOW, site_lab.PLAN, "central")
     assert reasons == [] and upgrade_inputs.finding_status(report, "CENSRV01", "manual.client_agents_disabled")[0] == "pass"
-    _report, reasons = upgrade_inputs.readiness(reports, ["CENSRV01", "CENHLP01"], "7d", NOW)
+    _report, reasons = upgrade_inputs.readiness(reports, ["CENSRV01", "CENHLP01"], "7d", NOW, site_lab.PLAN, "central")
     assert reasons == ["CENHLP01: not in readiness report 20261205T170000Z"]
-    _report, reasons = upgrade_inputs.readiness(str(tmp_path / "none"), ["CENSRV01"], "7d", NOW)
+    _report, reasons = upgrade_inputs.readiness(str(tmp_path / "none"), ["CENSRV01"], "7d", NOW, site_lab.PLAN, "central")
     assert "no readiness report at" in reasons[0]
+
+
+def test_the_report_is_judged_for_the_plan_and_the_wave_as_the_gate_judges_it(tmp_path):
+    """Made with this plan, a wave the plan has, and a hierarchy-wide blocker only for the waves it names."""
+    blocker = {"host": "(hierarchy)", "rule": "plan.secondary_before_parent", "status": "fail", "blocks": True,
+               "waves": ["branches"], "checklist": ["SEC-01"], "message": "S01 before its parent"}
+    reports = site_lab.clearing_report(str(tmp_path / "r"), ["CENSRV01"], findings=[blocker])
+    assert upgrade_inputs.readiness(reports, ["CENSRV01"], "7d", NOW, site_lab.PLAN, "central")[1] == []
+    _report, reasons = upgrade_inputs.readiness(reports, ["P01SRV01"], "7d", NOW, site_lab.PLAN, "branches")
+    assert "(hierarchy): blocked by plan.secondary_before_parent" in reasons
+    without = site_lab.clearing_report(str(tmp_path / "w"), ["CENSRV01"], plan=None)
+    _report, reasons = upgrade_inputs.readiness(without, ["CENSRV01"], "7d", NOW, site_lab.PLAN, "central")
+    assert reasons and "made without an upgrade plan" in reasons[0]
+    assert upgrade_inputs.readiness(without, ["CENSRV01"], "7d", NOW, None, None)[1] == [], "no plan: one wave, all"
+    _report, reasons = upgrade_inputs.readiness(reports, ["CENSRV01"], "7d", NOW, site_lab.PLAN, "nowhere")
+    assert "wave 'nowhere' is not in upgrade plan" in reasons[0]
