@@ -317,7 +317,7 @@ class SiteRun:
         if self.secondary or not sql:
             return []
         reasons, baseline = upgrade_inputs.database_readiness(
-            self.a["vault_dir"], self.site, sql["host"], data()["preflight"]["database_steps"], self.ctx.now,
+            self.a["vault_dir"], self.site, sql["host"], sql["database"], data()["preflight"]["database_steps"], self.ctx.now,
             self.a["database_max_age_days"])
         if baseline and self.record is not None:
             self.resume["baseline_dump"] = baseline

@@ -4,24 +4,20 @@
   every phase judges it: fresh, made with this upgrade plan, and nothing blocking on the site's hosts under the
   site_upgrade phase's policy for this wave; :func:`finding_status` reads one rule's finding for one host.
 - :func:`vault_problems`: the preserve vault (``vault/manifest.py``): every category recorded for the host verifies.
-- :func:`database_readiness`: **the integration point with the database phase** (``phases/database.py``, built
-  separately). That phase keeps one record per SQL host at ``<vault>/<SITE>/<SQL host>/database-record.json``
-  (schema ``sms.upgrade.database_record`` 1.x). Only these fields are read: ``steps.<name>.status`` and
-  ``steps.<name>.at`` (ISO 8601) of the steps the site upgrade needs (``data/site_upgrade.yml``, preflight
-  ``database_steps``), and the newest ``dumps[]`` entry with ``kind: baseline``, ``verified: true`` (its ``path``,
-  ``at``, ``database``, ``sha256``): the baseline dump the recovery restores. A status of ``ok``, ``verified`` or
-  ``changed`` at most ``max_age_days`` old counts as done.
+- :func:`database_readiness`: the database phase's record of the site's SQL Server, read by that phase's own functions
+  (``phases/database.py``: ``record_path``, ``load_record``, ``latest_dump``, its ``GOOD`` statuses; freshness as the
+  readiness rules judge it, ``assess/database_evidence.py``): the steps the site upgrade needs (``data/site_upgrade.yml``,
+  preflight ``database_steps``) done at most ``max_age_days`` ago, and the newest verified baseline dump of the site
+  database, the one the recovery restores.
 """
 import os
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp, parse_timestamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.database_evidence import is_fresh
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import PlanError, UnknownWave, load_plan
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_status import read_json_record
-from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import VaultError, host_dir, preservation
-
-DATABASE_RECORD = "database-record.json"
-DATABASE_RECORD_SCHEMA = "sms.upgrade.database_record"
-DONE = ("ok", "verified", "changed")
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.database import (
+    GOOD, DatabaseError, latest_dump, load_record, record_path)
+from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import VaultError, preservation
 
 
 def readiness(report_dir, hosts, max_age, now, plan_file, wave, phase="site_upgrade"):
@@ -70,42 +66,33 @@ def vault_problems(vault_dir, hosts, now):
     return problems
 
 
-def database_record_path(vault_dir, site, sql_host):
-    return os.path.join(host_dir(vault_dir, site, sql_host), DATABASE_RECORD)
-
-
 def _fresh(at, now, max_age_days):
     try:
-        return (now - parse_timestamp(at)).total_seconds() <= max_age_days * 86400
+        return is_fresh(at, now, max_age_days)
     except (TypeError, ValueError):
         return False
 
 
-def read_database_record(path):
-    """The database phase's record, or None when there is none; ValueError names an unusable file."""
-    return read_json_record(path, DATABASE_RECORD_SCHEMA, "database record")
-
-
-def database_readiness(vault_dir, site, sql_host, steps, now, max_age_days):
-    """``([reason], baseline dump or None)``: no reason when every step in ``steps`` is done and fresh."""
+def database_readiness(vault_dir, site, sql_host, database, steps, now, max_age_days):
+    """``([reason], baseline dump or None)``: no reason when every step in ``steps`` is done and fresh and the site
+    database ``database`` has a verified baseline dump (the newest is returned)."""
     try:
-        path = database_record_path(vault_dir, site, sql_host)
-        record = read_database_record(path)
-    except (ValueError, VaultError) as exc:
+        path = record_path(vault_dir, site, sql_host)
+        if not os.path.exists(path):
+            return ["no database preparation record %s: run sms.upgrade.database for %s first" % (path, sql_host)], None
+        record = load_record(path)
+    except (DatabaseError, VaultError) as exc:
         return [str(exc)], None
-    if record is None:
-        return ["no database preparation record %s: run sms.upgrade.database for %s first" % (path, sql_host)], None
     reasons = []
     for name in steps:
-        step = (record.get("steps") or {}).get(name) or {}
-        if step.get("status") not in DONE:
+        step = record["steps"].get(name) or {}
+        if step.get("status") not in GOOD:
             reasons.append("database step %s is %s%s" % (name, step.get("status") or "not done",
                                                          ": %s" % step["message"] if step.get("message") else ""))
         elif not _fresh(step.get("at"), now, max_age_days):
             reasons.append("database step %s was done at %s, more than %s day(s) ago: run sms.upgrade.database again"
                            % (name, step.get("at"), max_age_days))
-    dumps = [d for d in record.get("dumps") or [] if isinstance(d, dict) and d.get("kind") == "baseline" and d.get("verified")]
-    baseline = max(dumps, key=lambda d: d.get("at") or "") if dumps else None
+    baseline = latest_dump(record, "baseline", database)
     if baseline is None:
-        reasons.append("no verified baseline dump of the site database in %s" % path)
+        reasons.append("no verified baseline dump of %s in %s" % (database, path))
     return reasons, baseline

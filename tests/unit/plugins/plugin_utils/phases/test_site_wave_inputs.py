@@ -6,7 +6,7 @@ import os
 import pytest
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import UpgradePlan
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import site_status, site_wave, upgrade_inputs
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import database, site_status, site_wave, upgrade_inputs
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_upgrade import download_params
 
 from . import site_lab
@@ -78,32 +78,36 @@ def test_site_records_round_trip_and_a_foreign_file_is_refused(tmp_path):
 def record(directory, steps=None, dumps=None):
     os.makedirs(directory, exist_ok=True)
     at = "2026-12-05T16:00:00Z"
-    document = {"schema": upgrade_inputs.DATABASE_RECORD_SCHEMA, "schema_version": "1.0",
+    document = {"schema": database.RECORD_SCHEMA, "schema_version": "1.0",
                 "steps": steps if steps is not None else {"consistency": {"status": "ok", "at": at},
                                                           "baseline_dump": {"status": "ok", "at": at}},
                 "dumps": dumps if dumps is not None else [
                     {"kind": "baseline", "database": "SMS_CEN", "path": "D:\\B\\old.DAT", "at": "2026-12-01T00:00:00Z", "verified": True},
                     {"kind": "baseline", "database": "SMS_CEN", "path": "D:\\B\\new.DAT", "at": at, "verified": True},
                     {"kind": "safety", "database": "SMS_CEN", "path": "D:\\B\\safety.DAT", "at": at, "verified": True}]}
-    with open(os.path.join(directory, upgrade_inputs.DATABASE_RECORD), "w", encoding="utf-8") as handle:
+    with open(os.path.join(directory, database.RECORD), "w", encoding="utf-8") as handle:
         json.dump(document, handle)
 
 
 def test_the_database_phase_record_is_read_through_its_interface(tmp_path):
     vault = str(tmp_path)
-    reasons, baseline = upgrade_inputs.database_readiness(vault, "CEN", "CENSQL01", ["consistency", "baseline_dump"], NOW, 7)
+    reasons, baseline = upgrade_inputs.database_readiness(vault, "CEN", "CENSQL01", "SMS_CEN", ["consistency", "baseline_dump"], NOW, 7)
     assert baseline is None and "no database preparation record" in reasons[0]
     record(str(tmp_path / "CEN" / "CENSQL01"))
-    reasons, baseline = upgrade_inputs.database_readiness(vault, "CEN", "CENSQL01", ["consistency", "baseline_dump"], NOW, 7)
+    reasons, baseline = upgrade_inputs.database_readiness(vault, "CEN", "CENSQL01", "SMS_CEN", ["consistency", "baseline_dump"], NOW, 7)
     assert reasons == [] and baseline["path"] == "D:\\B\\new.DAT", "the newest verified baseline dump"
     later = NOW + datetime.timedelta(days=8)
-    reasons, _baseline = upgrade_inputs.database_readiness(vault, "CEN", "CENSQL01", ["consistency"], later, 7)
+    reasons, _baseline = upgrade_inputs.database_readiness(vault, "CEN", "CENSQL01", "SMS_CEN", ["consistency"], later, 7)
     assert "more than 7 day(s) ago" in reasons[0]
     record(str(tmp_path / "CEN" / "CENSQL01"), steps={"consistency": {"status": "findings", "message": "Msg 2540"}}, dumps=[])
-    reasons, _baseline = upgrade_inputs.database_readiness(vault, "CEN", "CENSQL01", ["consistency", "baseline_dump"], NOW, 7)
+    reasons, _baseline = upgrade_inputs.database_readiness(vault, "CEN", "CENSQL01", "SMS_CEN", ["consistency", "baseline_dump"], NOW, 7)
     assert reasons == ["database step consistency is findings: Msg 2540", "database step baseline_dump is not done",
-                       "no verified baseline dump of the site database in %s" % os.path.join(
+                       "no verified baseline dump of SMS_CEN in %s" % os.path.join(
                            vault, "CEN", "CENSQL01", "database-record.json")]
+    record(str(tmp_path / "CEN" / "CENSQL01"), dumps=[
+        {"kind": "baseline", "database": "master", "path": "D:\\B\\master.DAT", "at": "2026-12-05T16:00:00Z", "verified": True}])
+    _reasons, baseline = upgrade_inputs.database_readiness(vault, "CEN", "CENSQL01", "SMS_CEN", ["consistency"], NOW, 7)
+    assert baseline is None, "only a dump of the site database is the one the recovery restores"
 
 
 def test_the_preserve_vault_must_verify_for_every_host(tmp_path):
