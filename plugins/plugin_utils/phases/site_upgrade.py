@@ -517,7 +517,7 @@ class SiteRun:
             self.end(step, "would_change", "would start %s %s on %s" % (program, " ".join(arguments), self.who()))
             return "planned", "check mode: %s would be upgraded by %s" % (self.site, program)
         started = self.call({"mode": "start", "program": program, "arguments": arguments,
-                                             "working_dir": program.rsplit("\\", 1)[0], "if_not_running": "SETUP.EXE"})
+                             "working_dir": program.rsplit("\\", 1)[0], "if_not_running": "SETUP.EXE"})
         if started.get("status") == "conflict" and started.get("process_id"):
             # A Setup someone started (the wizard, by hand): watched like ours, never a second one.
             self.resume["setup"] = {"process_id": started["process_id"], "started_at": iso_stamp(self.now()),
