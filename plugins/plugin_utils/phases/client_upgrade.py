@@ -197,7 +197,10 @@ class Regathered:
 
 def regather(ctx, hands, paths, family):
     """Re-read the client (read-only); ``(Regathered, None)`` or ``(None, (cause, message))``."""
-    raw = hands.module(FACTS_MODULE, facts_args(paths))
+    args = facts_args(paths)
+    if ctx.args.get("share_map"):
+        args["share_map"] = ctx.args["share_map"]
+    raw = hands.module(FACTS_MODULE, args)
     if raw.get("failed"):
         message = raw.get("msg") or "client_facts failed"
         return None, (cause_of_message(message), message)

@@ -1,0 +1,78 @@
+"""Static proof for the post_upgrade and client_upgrade modules: $spec matches the docs and the action, and what the
+PowerShell returns and accepts is what the rooms send and read (and what the models in the unit tests answer)."""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ps_contracts = pytest.importorskip("ps_contracts")
+import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import get_phase  # noqa: E402
+
+REPO = ps_contracts.REPO
+MODULES = ("post_upgrade", "client_upgrade")
+ANSIBLE_DOC = shutil.which("ansible-doc", path=os.path.dirname(sys.executable)) or shutil.which("ansible-doc")
+
+
+def _read(*parts):
+    with open(os.path.join(REPO, *parts), encoding="utf-8") as handle:
+        return handle.read()
+
+
+@pytest.fixture(scope="module")
+def docs():
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree())
+    result = subprocess.run([ANSIBLE_DOC, "-j"] + ["sms.upgrade.%s" % m for m in MODULES], capture_output=True, text=True,
+                            check=True, env=env)
+    return {name.split(".")[-1]: entry["doc"] for name, entry in json.loads(result.stdout).items()}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_spec_and_action_options_match_the_documentation(module, docs):
+    spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "%s.ps1" % module))
+    assert spec["supports_check_mode"] is True
+    documented = docs[module]["options"]
+    assert ps_contracts.compare_options(spec["options"], documented, module) == []
+    phase = get_phase(module)
+    assert ps_contracts.compare_options(phase.option_spec(), documented, module + " (action)") == []
+    assert set(documented) == set(spec["options"]) | set(phase.option_spec()), "every documented option is taken"
+    assert set(phase.SET_BY_ACTION) <= set(spec["options"]), "what the action sets is what the module takes"
+    assert set(phase.module_option_spec()) <= set(spec["options"])
+
+
+def test_change_kinds_and_results_are_what_the_rooms_send_and_read():
+    psm1 = _read("plugins", "module_utils", "SmsUpgrade.psm1")
+    kinds = set(re.findall(r"^\s+'([a-z_]+)' \{ Invoke-Sms", psm1, re.MULTILINE))
+    assert kinds == {"wmi_instance", "wmi_embedded"}
+    post = _read("plugins", "plugin_utils", "phases", "post_upgrade.py") + _read("plugins", "plugin_utils", "phases", "post_upgrade_review.py")
+    assert set(re.findall(r'"kind": "([a-z_]+)"', post)) == kinds
+    client = _read("plugins", "modules", "client_upgrade.ps1")
+    assert "'start_process'" in client and "Invoke-SmsChange " in client, "file_content goes to SmsApply's compare-and-set"
+    room = _read("plugins", "plugin_utils", "phases", "client_upgrade.py")
+    assert set(re.findall(r'"kind": "([a-z_]+)"', room)) == {"file_content", "start_process"}
+    statuses = set(ps_contracts.literal_values_for(psm1, "Status"))
+    assert statuses == {"changed", "unchanged", "would_change", "conflict", "failed"}
+    status_keys = set(ps_contracts.record_keys(psm1, "New-SmsProviderStatus"))
+    assert status_keys == {"namespace", "connected", "cause", "message"}
+
+
+def test_module_results_are_what_the_rooms_read():
+    post = set(ps_contracts.result_keys(_read("plugins", "modules", "post_upgrade.ps1").encode()))
+    assert {"provider", "objects", "files", "registry", "changes", "computer"} <= post
+    client = set(ps_contracts.result_keys(_read("plugins", "modules", "client_upgrade.ps1").encode()))
+    assert {"addresses", "processes", "changes", "computer"} <= client
+    room = _read("plugins", "plugin_utils", "phases", "post_upgrade.py")
+    assert set(re.findall(r'raw\.get\("([a-z_]+)"\)', room)) - {"failed", "msg"} <= post
+    room = _read("plugins", "plugin_utils", "phases", "client_upgrade.py")
+    read = set(re.findall(r'raw\.get\("([a-z_]+)"\)', room)) - {"failed", "msg"}
+    assert read <= client | {"computer", "registry", "file_sets", "text_files"}, "the rest is client_facts' (SmsGather)"
+
+
+def test_causes_of_provider_failures_are_known_causes():
+    causes = set(ps_contracts.function_string_returns(_read("plugins", "module_utils", "SmsUpgrade.psm1"), "Get-SmsProviderCause"))
+    assert causes == {"access_denied", "not_found", "other"}
