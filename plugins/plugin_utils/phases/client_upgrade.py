@@ -53,6 +53,11 @@ def phase_data():
     return read_yaml("client_upgrade.yml")
 
 
+def status_label(status):
+    """A status as words (``stays_on_1_2`` -> ``stays on 1.2``)."""
+    return status.replace("_1_2", " 1.2").replace("_", " ")
+
+
 def progress_bucket(status):
     """upgraded / pending / staying_on_1_2 / failed for a client status."""
     return next(bucket for bucket, statuses in phase_data()["progress"].items() if status in statuses)
@@ -425,6 +430,7 @@ class ClientRun:
             raise ValueError("records_dir is required (the site's post-upgrade record and the client's record are there)")
         self.record_path = upgrade_records.client_path(self.args["records_dir"], self.site, ctx.host)
         self.record = upgrade_records.load(self.record_path, "client", host=ctx.host, site=self.site)
+        self.record_waiting_since = self.record.get("waiting_since")
         self.steps, self.diff, self.calls_before = [], [], 0
         self.result = {"phase": phase.NAME, "site": self.site, "method": self.args.get("method"), "steps": self.steps}
 
@@ -434,7 +440,7 @@ class ClientRun:
 
     def finish(self, status, reason, changed=False, failed=False, **extra):
         self.result.update(extra, status=status, reason=reason, progress=progress_bucket(status), changed=changed)
-        self.result["msg"] = "%s: client_upgrade: %s%s" % (self.ctx.host, status.replace("_", " "), ": %s" % reason if reason else "")
+        self.result["msg"] = "%s: client_upgrade: %s%s" % (self.ctx.host, status_label(status), ": %s" % reason if reason else "")
         if self.diff:
             self.result["diff"] = self.diff
         if failed:
@@ -586,6 +592,11 @@ class ClientRun:
             self.record["waiting_since"] = waiting_since = now
         return self.after_start(paths, method, before, changed, waiting_since)
 
+    @property
+    def waited_before(self):
+        """The run waited for this client before (the deadline counts from that run, never from this one)."""
+        return bool(self.record_waiting_since)
+
     def after_start(self, paths, method, before, changed, waiting_since):
         gathered, error = regather(self.ctx, self.hands, paths, self.snapshot["os"]["family"])
         checks = verify(gathered, paths, before, self.data) if gathered else []
@@ -598,7 +609,7 @@ class ClientRun:
         hours = self.args.get("watch_hours")
         hours = self.data["watch_hours"] if hours is None else hours
         waited = (self.ctx.now - parse_timestamp(waiting_since)).total_seconds() / 3600.0
-        if waited > hours:
+        if self.waited_before and waited > hours:
             why = "did not come over within %g h of %s (%s): %s" % (hours, waiting_since, method, missing)
             self.step("verify", "failed", why)
             return self.finish("failed", why, changed=changed, failed=True)
