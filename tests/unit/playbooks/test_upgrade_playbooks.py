@@ -59,7 +59,6 @@ def fixture_lab(tmp_path_factory):
     children["management"] = {"hosts": {"mgmt01": {"ansible_connection": "local",
                                                    "ansible_python_interpreter": os.path.join(os.path.dirname(PLAYBOOK), "python")}}}
     _write_yaml(os.path.join(lab, "live.yml"), inventory)
-    _write_yaml(os.path.join(lab, "host_vars.yml"), {})
     os.makedirs(os.path.join(lab, "host_vars"), exist_ok=True)
     _write_yaml(os.path.join(lab, "host_vars", "CEN95001.yml"), {"sms_upgrade_client_method": "logon_installation"})
     _write_yaml(os.path.join(lab, "host_vars", "CENNT003.yml"), {"sms_upgrade_client_watch_hours": 0})
