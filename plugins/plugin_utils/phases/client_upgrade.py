@@ -376,8 +376,8 @@ class ClientUpgradePhase(Phase):
         "CLI-03": "Phase client_upgrade: Windows NT, 9x, 3.x and WfW clients upgrade; MS-DOS and OS/2 clients need the plan's "
                   "OS upgrade or stay on a kept 1.2 site; Macintosh clients stay on SMS 1.2; each listed with the reason.",
         "CLI-04": "Phase client_upgrade, just before each client: SMSRUN entries removed again (the client_agents room, from a "
-                  "re-gather; PRE-27), SMS.INI required in place, the KB Q215125 [Local] settings on request, and the site's "
-                  "active 1.2 jobs named (their PCM packages are no longer executable).",
+                  "re-gather; PRE-27), SMS.INI required in place, the KB Q215125 [Local] settings on request; the site's 1.2 "
+                  "jobs, whose pending PCM packages no longer run, are POST-05 items of the post-upgrade phase.",
         "UPG-05": "Phase client_upgrade, from a re-gather of each client: SMS.INI gone, the client tree under "
                   "%WINDIR%\\MS\\SMS and nothing left in the 1.2 tree, ID/NOID MIFs moved, Noidbios.mif deleted, no "
                   "profile or WIN.INI starts SMSRUN, 2.0 client components installed; the others listed with the failed checks.",
