@@ -13,7 +13,7 @@ export ANSIBLE_COLLECTIONS_PATH = $(TREE)
 export ANSIBLE_CONFIG = $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test venv units integration sanity lint docs-lint changelog-lint pwsh-parse build clean
+.PHONY: demo test venv units integration sanity lint docs-lint changelog-lint pwsh-parse build ee clean
 
 venv: $(STAMP)
 
@@ -28,7 +28,7 @@ demo: venv
 	@echo "== readiness report over inventories/lab"
 	$(BIN)/ansible-playbook -i inventories/lab/hosts.yml sms.upgrade.readiness --check
 
-test: venv units integration sanity lint docs-lint changelog-lint pwsh-parse build
+test: venv units integration sanity lint docs-lint changelog-lint pwsh-parse build ee
 	@echo "== all checks passed"
 
 units: venv
@@ -72,6 +72,10 @@ build: venv
 	cd build && ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/installed $(CURDIR)/$(BIN)/ansible-playbook \
 		-i $(CURDIR)/inventories/lab/hosts.yml sms.upgrade.readiness --check >/dev/null
 	test -s build/sms-upgrade-reports/latest.json
+
+ee: build
+	@echo "== execution environment: ansible-builder create (build context only, no container engine)"
+	$(BIN)/python tests/tools/check_ee.py build/sms-upgrade-*.tar.gz build/installed
 
 clean:
 	rm -rf $(VENV) build tests/output sms-upgrade-reports

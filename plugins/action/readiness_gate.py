@@ -5,9 +5,9 @@ import os
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import ControllerAction
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.answers import HIERARCHY_HOST
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import sites_by_host
-from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import load_plan
+from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import left_out_lines, load_plan, wave_facts
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.gate import (
-    announce, evaluate_gate, load_report, parse_max_age, phase_policy, scope_run, wave_facts)
+    announce, evaluate_gate, load_report, parse_max_age, phase_policy, scope_run)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import utc_now
 
 
@@ -43,10 +43,9 @@ class ActionModule(ControllerAction):
         verdict = evaluate_gate(report, scope.hosts, parse_max_age(args["max_age"]), utc_now(), policy, plan, scope.wave.name)
         result = {"passed": verdict.passed, "run_id": verdict.run_id, "report_age_hours": verdict.age_hours,
                   "reasons": verdict.reasons, "blockers": verdict.blockers, "blocked_hosts": verdict.blocked_hosts,
-                  "scope": policy.scope, "wave": wave_facts(plan, scope), "wave_hosts": scope.hosts,
+                  "scope": policy.scope, "wave": wave_facts(plan, scope.wave), "wave_hosts": scope.hosts,
                   "out_of_wave": sorted(scope.left_out), "announce": announce(plan, scope, verdict, len(hosts)),
-                  "left_out": ["%s: %s" % (host, scope.left_out[host]) for host in sorted(scope.left_out)]
-                  + [left_out_line(verdict, host) for host in verdict.blocked_hosts]}
+                  "left_out": left_out_lines(scope) + [left_out_line(verdict, host) for host in verdict.blocked_hosts]}
         if plan.warning:
             result["warnings"] = [plan.warning]
         if not verdict.passed:

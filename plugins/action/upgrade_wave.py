@@ -3,7 +3,8 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import C
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import sites_by_host
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import load_snapshot, snapshot_path
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import site_of
-from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import host_sites, load_plan, window_dict
+from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import (
+    host_sites, left_out_lines, load_plan, wave_facts)
 
 
 def snapshot_sites(snapshot_dir, hosts):
@@ -35,15 +36,11 @@ class ActionModule(ControllerAction):
         sites = host_sites(hosts, snapshot_sites(args["snapshot_dir"], hosts), sites_by_host(task_vars.get("groups", {})))
         scope = plan.scope(wave.name, hosts, sites)
         result = {
-            "wave": {"name": wave.name, "planned": not plan.implicit, "window": window_dict(wave.window),
-                     "sites": [{"site": entry.site, "method": entry.method} for entry in wave.sites],
-                     "plan_file": plan.source},
-            "waves": plan.wave_names(),
+            "wave": wave_facts(plan, wave), "waves": plan.wave_names(),
             "stay_on_1_2": [{"site": kept.site, "reason": kept.reason} for kept in plan.kept_sites],
-            "wave_hosts": scope.hosts, "out_of_wave": sorted(scope.left_out),
-            "left_out": ["%s: %s" % (host, scope.left_out[host]) for host in sorted(scope.left_out)],
-            "msg": "wave %s: %d of %d host(s)%s" % (wave.name, len(scope.hosts), len(hosts), "" if plan.implicit else
-                                                   " (sites %s)" % ", ".join(e.site for e in wave.sites)),
+            "wave_hosts": scope.hosts, "out_of_wave": sorted(scope.left_out), "left_out": left_out_lines(scope),
+            "msg": "wave %s: %d of %d host(s)%s" % (
+                wave.name, len(scope.hosts), len(hosts), "" if plan.implicit else " (sites %s)" % ", ".join(e.site for e in wave.sites)),
         }
         if plan.warning:
             result["warnings"] = [plan.warning]

@@ -5,7 +5,8 @@
 
 
 class ModuleDocFragment:
-    """Controller-only action; use it after ansible.builtin.action_common_attributes (.conn, .flow)."""
+    """Controller-only action; use it after ansible.builtin.action_common_attributes (.conn, .flow). Each action only
+    reads the managed hosts, so it runs in check mode too: the module gives check_mode its details."""
 
     DOCUMENTATION = r"""
 attributes:
@@ -18,6 +19,8 @@ attributes:
   bypass_host_loop:
     support: none
     details: Use it with C(run_once) and C(delegate_to=localhost); one run covers all hosts it is given.
+  check_mode:
+    support: full
   connection:
     support: none
   delegation:

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, sms.upgrade contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Options and attributes shared by the gather modules site_facts and client_facts."""
+"""Options and attributes shared by the gather modules site_facts and client_facts (after sms.upgrade.windows_target)."""
 
 
 class ModuleDocFragment:
@@ -9,13 +9,6 @@ class ModuleDocFragment:
 
     DOCUMENTATION = r"""
 options:
-  computer:
-    description:
-      - NetBIOS name of the machine to read. Defaults to the machine the module runs on (direct mode).
-      - In relay mode (task delegated to the host named by C(sms_upgrade_relay)) the action sets it to
-        C(sms_upgrade_computer) or the inventory name, and the relay reads that machine over the network through
-        remote registry, administrative shares, the service control manager and the NetShare API.
-    type: str
   snapshot_dir:
     description:
       - Controller directory in which the snapshot is saved as C(<inventory name>.json), written atomically.
@@ -102,12 +95,6 @@ options:
         description: Read at most this many bytes.
         type: int
         default: 1048576
-  share_map:
-    description:
-      - Share to use for a drive letter of a remote machine, for example C(C) for a Windows 9x machine that shares
-        its C drive as C(C) (inventory C(sms_upgrade_share_map)). Administrative shares C(X$) are used otherwise.
-    type: dict
-    default: {}
   hash_files:
     description: Compute SHA-256 of every inventoried file.
     type: bool
@@ -142,6 +129,4 @@ attributes:
   diff_mode:
     support: none
     details: Nothing is changed, so there is nothing to diff.
-  platform:
-    platforms: windows
 """

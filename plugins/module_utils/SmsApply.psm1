@@ -1,11 +1,12 @@
 # Compare-and-set hands for the sms.upgrade apply modules. Each change was planned on the controller
-# (plugins/plugin_utils/plan); here it is applied only when the target still holds what the plan expects
+# (plugins/plugin_utils/phases); here it is applied only when the target still holds what the plan expects
 # ("set X to B if it is still A"). A change already in place is reported unchanged; anything else is a
 # conflict that returns what the target holds now, so that the controller can plan again. Nothing here
-# decides what a value should be.
+# decides what a value should be, and nothing here builds the diff: the action shows the plan's.
 
 #AnsibleRequires -CSharpUtil ansible_collections.sms.upgrade.plugins.module_utils.SmsChange
 #AnsibleRequires -CSharpUtil Ansible.Privilege
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsTarget
 #AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsGather
 
 $ErrorActionPreference = 'Stop'
@@ -17,13 +18,6 @@ Function New-SmsChangeResult {
     <# The outcome of one change: changed, unchanged, would_change, conflict or failed. #>
     param([String]$Id, [String]$Status, [String]$Message, [String]$Cause, $Current, [String]$Backup)
     @{ id = $Id; status = $Status; message = $Message; cause = $Cause; current = $Current; backup = $Backup }
-}
-
-Function Get-SmsBytesHash {
-    param([byte[]]$Bytes)
-    $sha = [System.Security.Cryptography.SHA256]::Create()
-    try { ([System.BitConverter]::ToString($sha.ComputeHash($Bytes))).Replace('-', '').ToLowerInvariant() }
-    finally { $sha.Dispose() }
 }
 
 Function Invoke-SmsServiceChange {
@@ -48,8 +42,7 @@ Function Invoke-SmsServiceChange {
         [ansible_collections.sms.upgrade.plugins.module_utils.SmsChange.ServiceConfig]::SetStartType($machine, $Change.name, $script:SmsStartTypes[$Change.start_mode.to])
     }
     if ($setState) {
-        $service = if ($Target.IsLocal) { New-Object -TypeName System.ServiceProcess.ServiceController -ArgumentList $Change.name } `
-        else { New-Object -TypeName System.ServiceProcess.ServiceController -ArgumentList $Change.name, $Target.Name }
+        $service = New-SmsServiceController -Target $Target -Name $Change.name
         $timeout = [TimeSpan]::FromSeconds($TimeoutSeconds)
         try {
             # A service already on its way (pending, e.g. after an earlier timeout) is not sent the control again.
@@ -238,40 +231,16 @@ Function Invoke-SmsChange {
 }
 
 Function Invoke-SmsChangeSet {
-    <# Apply the module's changes in order on the target machine; fills changed, changes, computer and the diff. #>
+    <# Apply the module's changes in order on the target machine; fills changed, changes and computer. #>
     param($Module)
     $params = $Module.Params
-    $target = Get-SmsTarget -Computer $params.computer
-    if ($params.share_map) { foreach ($drive in $params.share_map.Keys) { $target.ShareMap[$drive.TrimEnd(':').ToUpperInvariant()] = $params.share_map[$drive] } }
+    $target = Get-SmsTarget -Params $params
     $results = @(foreach ($change in @($params.changes)) {
             Invoke-SmsChange -Target $target -Change $change -CheckMode $Module.CheckMode -TimeoutSeconds $params.stop_timeout
         })
     $Module.Result.computer = $target.Name
     $Module.Result.changes = $results
     $Module.Result.changed = @($results | Where-Object { $_.status -in @('changed', 'would_change') }).Count -gt 0
-    $Module.Diff.before = @{}
-    $Module.Diff.after = @{}
-    foreach ($change in @($params.changes)) {
-        $result = $results | Where-Object { $_.id -eq $change.id } | Select-Object -First 1
-        if ($result -and $result.status -in @('changed', 'would_change')) {
-            $Module.Diff.before[$change.id] = Get-SmsChangeSide -Change $change -Side 'from'
-            $Module.Diff.after[$change.id] = Get-SmsChangeSide -Change $change -Side 'to'
-        }
-    }
-}
-
-Function Get-SmsChangeSide {
-    <# What a change expects (from) or sets (to), for the diff: a value, a file hash, or a service's start mode and state. #>
-    param([Hashtable]$Change, [String]$Side)
-    switch ($Change.kind) {
-        'service' {
-            $sides = @{}
-            foreach ($field in @('start_mode', 'state')) { if ($Change.ContainsKey($field)) { $sides[$field] = $Change[$field][$Side] } }
-            $sides
-        }
-        'file_content' { $Change["$($Side)_sha256"] }
-        default { $Change[$Side] }
-    }
 }
 
 Export-ModuleMember -Function Invoke-SmsChangeSet, Invoke-SmsChange, New-SmsChangeResult

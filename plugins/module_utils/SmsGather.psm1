@@ -1,9 +1,10 @@
 # Read-only probes of an SMS 1.2 machine for the sms.upgrade gather modules.
-# Works on the machine the module runs on (direct) or on a legacy machine reached over the
-# network from a relay (remote registry, admin shares, service control manager, NetShare API).
+# Works on the machine the module runs on (no computer) or on a legacy machine reached over the network from a
+# relay (remote registry, admin shares, service control manager, NetShare API): the target is SmsTarget.psm1's.
 # Nothing here decides what a value means: that happens on the controller (plugin_utils/gather).
 
 #AnsibleRequires -CSharpUtil ansible_collections.sms.upgrade.plugins.module_utils.SmsNative
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsTarget
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 2.0
@@ -82,14 +83,6 @@ Function Get-SmsGatherSpec {
     }
 }
 
-Function Get-SmsTarget {
-    <# The machine to read: its name and whether it is the machine this module runs on. #>
-    param([String]$Computer)
-    $local = [String]::IsNullOrEmpty($Computer) -or $Computer -in @('.', 'localhost', $env:COMPUTERNAME)
-    $name = if ($local) { $env:COMPUTERNAME } else { $Computer.TrimStart('\') }
-    [PSCustomObject]@{ Name = $name; IsLocal = $local; ShareMap = @{} }
-}
-
 Function New-SmsSectionError {
     <# One unreadable source: section, cause (snapshot schema enum) and message. #>
     param([String]$Section, [String]$Cause, [String]$Message)
@@ -116,35 +109,6 @@ Function New-SmsUserEntryRecord {
     @{ user = $User; sid = $Sid; profile_path = $ProfilePath; source = $Source; load = $Load; run = $Run }
 }
 
-Function Get-SmsErrorCause {
-    <# Map an exception to the snapshot's error causes. #>
-    param([System.Exception]$Exception)
-    $e = $Exception
-    # PowerShell's wrappers (MethodInvocation, GetValueInvocation, CmdletInvocation) and ServiceController's
-    # InvalidOperationException carry the real error as their InnerException.
-    while ($e.InnerException -and (
-            $e -is [System.Management.Automation.RuntimeException] -or
-            $e -is [System.Reflection.TargetInvocationException] -or
-            ($e -is [System.InvalidOperationException] -and $e.InnerException -is [System.ComponentModel.Win32Exception]))) {
-        $e = $e.InnerException
-    }
-    $code = if ($e -is [System.ComponentModel.Win32Exception]) { $e.NativeErrorCode } else { $e.HResult -band 0xFFFF }
-    if ($e -is [System.UnauthorizedAccessException] -or $e -is [System.Security.SecurityException] -or $code -eq 5) {
-        return 'access_denied'
-    }
-    if ($e -is [System.IO.FileNotFoundException] -or $e -is [System.IO.DirectoryNotFoundException] -or $code -in @(2, 3)) {
-        return 'not_found'
-    }
-    if ($e -is [System.InvalidOperationException] -and $e.Message -like '*Remote Registry service*') { return 'remote_registry_stopped' }
-    if ($code -in @(32, 33)) { return 'hive_in_use' }
-    # ServiceController.WaitForStatus throws System.ServiceProcess.TimeoutException, which is not a System.TimeoutException.
-    if ($e -is [System.TimeoutException] -or $e.GetType().FullName -eq 'System.ServiceProcess.TimeoutException' -or $code -eq 1460) {
-        return 'timeout'
-    }
-    if ($code -in @(51, 53, 64, 67, 1219, 1722, 1727)) { return 'unreachable' }
-    'other'
-}
-
 Function Invoke-SmsSection {
     <# Run one read; on failure record a section error and return $null instead of failing the gather. #>
     param([System.Collections.Generic.List[Object]]$Errors, [String]$Section, [ScriptBlock]$Read)
@@ -155,40 +119,6 @@ Function Invoke-SmsSection {
         $Errors.Add((New-SmsSectionError -Section $Section -Cause (Get-SmsErrorCause -Exception $_.Exception) `
                     -Message $_.Exception.Message))
         $null
-    }
-}
-
-Function ConvertTo-SmsRemotePath {
-    <# C:\SMS on the target -> \\TARGET\C$\SMS (or the share named in ShareMap for that drive). #>
-    param($Target, [String]$LocalPath)
-    if ($Target.IsLocal -or $LocalPath.StartsWith('\\')) { return $LocalPath }
-    if ($LocalPath -notmatch '^([A-Za-z]):\\?(.*)$') { throw [System.ArgumentException]"'$LocalPath' is not a drive path" }
-    $drive = $Matches[1].ToUpperInvariant()
-    $share = if ($Target.ShareMap.ContainsKey($drive)) { $Target.ShareMap[$drive] } else { "$drive`$" }
-    "\\$($Target.Name)\$share\$($Matches[2])".TrimEnd('\')
-}
-
-Function ConvertTo-SmsLocalPath {
-    <# The reverse of ConvertTo-SmsRemotePath, so results show paths as the target sees them. #>
-    param($Target, [String]$RemotePath, [String]$LocalRoot, [String]$RemoteRoot)
-    if ($Target.IsLocal) { return $RemotePath }
-    $LocalRoot.TrimEnd('\') + $RemotePath.Substring($RemoteRoot.TrimEnd('\').Length)
-}
-
-Function Open-SmsBaseKey {
-    param($Target, [Microsoft.Win32.RegistryHive]$Hive)
-    if ($Target.IsLocal) {
-        return [Microsoft.Win32.RegistryKey]::OpenBaseKey($Hive, [Microsoft.Win32.RegistryView]::Registry64)
-    }
-    try {
-        [Microsoft.Win32.RegistryKey]::OpenRemoteBaseKey($Hive, $Target.Name)
-    }
-    catch [System.IO.IOException] {
-        if ([System.IO.Directory]::Exists("\\$($Target.Name)\IPC$") -or [System.IO.Directory]::Exists("\\$($Target.Name)\ADMIN$")) {
-            $msg = "cannot open the registry of $($Target.Name) although the machine answers: is the Remote Registry service running?"
-            throw [System.InvalidOperationException]$msg
-        }
-        throw
     }
 }
 
@@ -248,8 +178,7 @@ Function Get-SmsServiceRecords {
 Function Get-SmsServiceStatus {
     <# State and start mode of one service (snapshot enum values); $null when the service does not exist. #>
     param($Target, [String]$Name)
-    $service = if ($Target.IsLocal) { New-Object -TypeName System.ServiceProcess.ServiceController -ArgumentList $Name } `
-    else { New-Object -TypeName System.ServiceProcess.ServiceController -ArgumentList $Name, $Target.Name }
+    $service = New-SmsServiceController -Target $Target -Name $Name
     try {
         try { $status = "$($service.Status)" }
         catch [System.InvalidOperationException] {
@@ -303,19 +232,6 @@ Function Resolve-SmsPathToken {
     $resolved
 }
 
-Function Get-SmsFileHash {
-    param([String]$Path)
-    $stream = [System.IO.File]::Open($Path, 'Open', 'Read', [System.IO.FileShare]'ReadWrite, Delete')
-    $sha = [System.Security.Cryptography.SHA256]::Create()
-    try {
-        ([System.BitConverter]::ToString($sha.ComputeHash($stream))).Replace('-', '').ToLowerInvariant()
-    }
-    finally {
-        $sha.Dispose()
-        $stream.Dispose()
-    }
-}
-
 Function Get-SmsFileRecords {
     <# Files of one file set: path as the target sees it, size, SHA-256, last write time (UTC). #>
     param($Target, [String]$LocalPath, [String[]]$Include, [Bool]$Recurse, [Bool]$Hash, [Int64]$MaxHashBytes)
@@ -330,7 +246,7 @@ Function Get-SmsFileRecords {
             $info = New-Object -TypeName System.IO.FileInfo -ArgumentList $file
             $sha = if ($Hash -and $info.Length -le $MaxHashBytes) { Get-SmsFileHash -Path $file } else { $null }
             New-SmsFileRecord -Path (ConvertTo-SmsLocalPath -Target $Target -RemotePath $file -LocalRoot $LocalPath -RemoteRoot $remote) `
-                -Size $info.Length -Sha256 $sha -Modified $info.LastWriteTimeUtc.ToString('yyyy-MM-ddTHH:mm:ssZ')
+                -Size $info.Length -Sha256 $sha -Modified (ConvertTo-SmsTimestamp -Utc $info.LastWriteTimeUtc)
         }
     }
 }
@@ -478,8 +394,7 @@ Function Invoke-SmsGather {
     <# The whole read-only gather of one machine, driven by the module options. Returns the raw result. #>
     param($Module)
     $params = $Module.Params
-    $target = Get-SmsTarget -Computer $params.computer
-    if ($params.share_map) { foreach ($drive in $params.share_map.Keys) { $target.ShareMap[$drive.TrimEnd(':').ToUpperInvariant()] = $params.share_map[$drive] } }
+    $target = Get-SmsTarget -Params $params
     $errors = New-Object -TypeName 'System.Collections.Generic.List[Object]'
     $registry = @{ values = @{}; subkeys = @{} }
     $base = Invoke-SmsSection -Errors $errors -Section 'registry' -Read { Open-SmsBaseKey -Target $target -Hive LocalMachine }
@@ -537,6 +452,5 @@ Function Invoke-SmsGather {
     $Module.Result.errors = @($errors)
 }
 
-Export-ModuleMember -Function Get-SmsGatherSpec, Get-SmsTarget, Get-SmsErrorCause, Invoke-SmsSection, New-SmsSectionError, Invoke-SmsGather, `
-    ConvertTo-SmsRemotePath, ConvertTo-SmsLocalPath, Read-SmsTextFile, Resolve-SmsPathToken, Get-SmsFileHash, Open-SmsBaseKey, `
-    ConvertTo-SmsRegistryData, Get-SmsServiceStatus, Read-SmsUnloadedHive
+Export-ModuleMember -Function Get-SmsGatherSpec, Invoke-SmsSection, New-SmsSectionError, Invoke-SmsGather, Read-SmsTextFile, `
+    Resolve-SmsPathToken, ConvertTo-SmsRegistryData, Get-SmsServiceStatus, Read-SmsUnloadedHive

@@ -1,11 +1,13 @@
 # Hands of the sms.upgrade preserve phase: list and hash the SMS files, dump registry keys, list the host copy,
 # copy a source to a versioned path under the host root if it still has the content the controller saw
 # (compare-and-set), and write documents the controller rendered. Sources are only ever opened for reading.
-# Nothing here decides what to keep, where it goes or which version it is: plugins/plugin_utils/preserve does.
-# Works on the machine the module runs on (direct) or on a legacy machine over its admin shares and remote
-# registry from a relay (computer option), like SmsGather.psm1.
+# Nothing here decides what to keep, where it goes or which version it is (plugins/plugin_utils/phases/preserve.py and
+# restore.py do), and nothing here builds the diff: the actions show the plan's.
+# Works on the machine the module runs on (no computer) or on a legacy machine over its admin shares and remote
+# registry from a relay: the target is SmsTarget.psm1's.
 
 #AnsibleRequires -CSharpUtil ansible_collections.sms.upgrade.plugins.module_utils.SmsNative
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsTarget
 #AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsGather
 
 $ErrorActionPreference = 'Stop'
@@ -71,37 +73,16 @@ Function ConvertFrom-SmsIoPath {
     $Path
 }
 
-Function Get-SmsPreserveCause {
-    <# Map an exception to a per-file cause: locked, disk_full, path_too_long, or the gather's causes. #>
-    param([System.Exception]$Exception)
-    $e = $Exception
-    while ($e.InnerException -and $e -is [System.Management.Automation.MethodInvocationException]) { $e = $e.InnerException }
-    $code = $e.HResult -band 0xFFFF
-    if ($e -is [System.IO.PathTooLongException] -or $code -eq 206) { return 'path_too_long' }
-    if ($code -in @(32, 33)) { return 'locked' }
-    if ($code -in @(39, 112)) { return 'disk_full' }
-    $cause = Get-SmsErrorCause -Exception $Exception
-    if ($cause -eq 'hive_in_use') { return 'locked' }
-    $cause
-}
-
 Function New-SmsPreserveOutcome {
     <# One per-file result of an apply: status copied, present, written, replaced, would_copy, would_write or failed. #>
     param([String]$Id, [String]$Dest, [String]$Status, [String]$Cause, [String]$Message)
     @{ id = $Id; dest = $Dest; status = $Status; cause = $Cause; message = $Message }
 }
 
-Function Get-SmsBufferHash {
-    param([byte[]]$Bytes)
-    $sha = [System.Security.Cryptography.SHA256]::Create()
-    try { ([System.BitConverter]::ToString($sha.ComputeHash($Bytes))).Replace('-', '').ToLowerInvariant() }
-    finally { $sha.Dispose() }
-}
-
 Function Get-SmsDirectoryError {
     <# A directory that cannot be listed, as an item of its own: the rest of the file set is still listed. #>
     param([String]$Path, [System.Exception]$Exception)
-    @{ path = $Path; directory = $true; error = @{ cause = (Get-SmsPreserveCause -Exception $Exception); message = $Exception.Message } }
+    @{ path = $Path; directory = $true; error = @{ cause = (Get-SmsErrorCause -Exception $Exception); message = $Exception.Message } }
 }
 
 Function Get-SmsPreserveFileRecords {
@@ -135,10 +116,10 @@ Function Get-SmsPreserveFileRecords {
             try {
                 $info = New-Object -TypeName System.IO.FileInfo -ArgumentList $file
                 $sha = Get-SmsFileHash -Path $file
-                @{ path = $local; size = $info.Length; sha256 = $sha; modified = $info.LastWriteTimeUtc.ToString('yyyy-MM-ddTHH:mm:ssZ') }
+                @{ path = $local; size = $info.Length; sha256 = $sha; modified = (ConvertTo-SmsTimestamp -Utc $info.LastWriteTimeUtc) }
             }
             catch {
-                @{ path = $local; error = @{ cause = (Get-SmsPreserveCause -Exception $_.Exception); message = $_.Exception.Message } }
+                @{ path = $local; error = @{ cause = (Get-SmsErrorCause -Exception $_.Exception); message = $_.Exception.Message } }
             }
         }
     }
@@ -178,7 +159,7 @@ Function Get-SmsHostCopy {
                 $subdirs = @([System.IO.Directory]::GetDirectories((ConvertTo-SmsIoPath -Path $dir)))
             }
             catch {
-                $unlisted.Add(@{ path = $dir; cause = (Get-SmsPreserveCause -Exception $_.Exception); message = $_.Exception.Message })
+                $unlisted.Add(@{ path = $dir; cause = (Get-SmsErrorCause -Exception $_.Exception); message = $_.Exception.Message })
                 continue
             }
             foreach ($sub in $subdirs) { $pending.Enqueue((ConvertFrom-SmsIoPath -Path $sub)) }
@@ -228,7 +209,7 @@ Function Copy-SmsStream {
             $out.Flush($true)
         }
         finally { $out.Dispose() }
-        @{ sha256 = ([System.BitConverter]::ToString($sha.Hash)).Replace('-', '').ToLowerInvariant(); size = $size }
+        @{ sha256 = (ConvertTo-SmsHashText -Hash $sha.Hash); size = $size }
     }
     finally {
         $in.Dispose()
@@ -277,7 +258,7 @@ Function Copy-SmsPreserveFile {
     }
     catch {
         Remove-SmsPartialFile -Path $temp
-        New-SmsPreserveOutcome -Id $Copy.id -Dest $Copy.dest -Status 'failed' -Cause (Get-SmsPreserveCause -Exception $_.Exception) `
+        New-SmsPreserveOutcome -Id $Copy.id -Dest $Copy.dest -Status 'failed' -Cause (Get-SmsErrorCause -Exception $_.Exception) `
             -Message "$($Copy.source): $($_.Exception.Message)"
     }
 }
@@ -289,7 +270,7 @@ Function Write-SmsPreserveDocument {
     $temp = $dest + $script:SmsPartialSuffix
     try {
         $bytes = [System.Convert]::FromBase64String($Document.content)
-        if ((Get-SmsBufferHash -Bytes $bytes) -ne $Document.sha256) {
+        if ((Get-SmsBytesHash -Bytes $bytes) -ne $Document.sha256) {
             return New-SmsPreserveOutcome -Id $Document.id -Dest $Document.dest -Status 'failed' -Cause 'other' `
                 -Message "the content sent for $($Document.dest) does not match its SHA-256"
         }
@@ -312,7 +293,8 @@ Function Write-SmsPreserveDocument {
                 -Message "$($Document.dest) reads back with another SHA-256; the disk did not keep what was written"
         }
         if ($exists) {
-            [System.IO.File]::Replace($temp, $dest, $null)
+            # [NullString]::Value: PowerShell would pass $null to a string parameter as "", which File.Replace refuses.
+            [System.IO.File]::Replace($temp, $dest, [NullString]::Value)
             return New-SmsPreserveOutcome -Id $Document.id -Dest $Document.dest -Status 'replaced'
         }
         [System.IO.File]::Move($temp, $dest)
@@ -320,7 +302,7 @@ Function Write-SmsPreserveDocument {
     }
     catch {
         Remove-SmsPartialFile -Path $temp
-        New-SmsPreserveOutcome -Id $Document.id -Dest $Document.dest -Status 'failed' -Cause (Get-SmsPreserveCause -Exception $_.Exception) `
+        New-SmsPreserveOutcome -Id $Document.id -Dest $Document.dest -Status 'failed' -Cause (Get-SmsErrorCause -Exception $_.Exception) `
             -Message "$($Document.dest): $($_.Exception.Message)"
     }
 }
@@ -387,8 +369,6 @@ Function Invoke-SmsPreserveApply {
     $Module.Result.documents = $documents
     $done = @(@($copies) + @($documents) | Where-Object { $_.status -in @('copied', 'written', 'replaced', 'would_copy', 'would_write') })
     $Module.Result.changed = $done.Count -gt 0
-    $Module.Diff.before = @{ host_root = $IoRoot; files = @() }
-    $Module.Diff.after = @{ host_root = $IoRoot; files = @($done | ForEach-Object { $_.dest }) }
     $Module.Result.host_free_bytes = try { Get-SmsFreeByte -IoRoot $IoRoot } catch { $null }
 }
 
@@ -399,8 +379,7 @@ Function Invoke-SmsPreserve {
     if (-not $params.host_root) {
         $Module.FailJson('host_root is empty: run sms.upgrade.preserve_files as a task, so that its action plugin decides the host root and what to copy')
     }
-    $target = Get-SmsTarget -Computer $params.computer
-    if ($params.share_map) { foreach ($drive in $params.share_map.Keys) { $target.ShareMap[$drive.TrimEnd(':').ToUpperInvariant()] = $params.share_map[$drive] } }
+    $target = Get-SmsTarget -Params $params
     $ioRoot = ConvertTo-SmsRemotePath -Target $target -LocalPath $params.host_root
     $Module.Result.computer = $target.Name
     $Module.Result.host_root_io = $ioRoot
@@ -443,7 +422,7 @@ Function Get-SmsRestoreTargetState {
         @{ id = $File.id; target = $File.target; exists = $true; size = $info.Length; sha256 = (Get-SmsFileHash -Path $io) }
     }
     catch {
-        @{ id = $File.id; target = $File.target; error = @{ cause = (Get-SmsPreserveCause -Exception $_.Exception); message = $_.Exception.Message } }
+        @{ id = $File.id; target = $File.target; error = @{ cause = (Get-SmsErrorCause -Exception $_.Exception); message = $_.Exception.Message } }
     }
 }
 
@@ -504,7 +483,7 @@ Function Restore-SmsFile {
     }
     catch {
         Remove-SmsPartialFile -Path $temp
-        New-SmsPreserveOutcome -Id $File.id -Dest $File.target -Status 'failed' -Cause (Get-SmsPreserveCause -Exception $_.Exception) `
+        New-SmsPreserveOutcome -Id $File.id -Dest $File.target -Status 'failed' -Cause (Get-SmsErrorCause -Exception $_.Exception) `
             -Message "$($File.target): $($_.Exception.Message)"
     }
 }
@@ -513,8 +492,7 @@ Function Invoke-SmsRestore {
     <# The whole restore module: inventory (hash the targets) or apply (write the staged files). #>
     param($Module)
     $params = $Module.Params
-    $target = Get-SmsTarget -Computer $params.computer
-    if ($params.share_map) { foreach ($drive in $params.share_map.Keys) { $target.ShareMap[$drive.TrimEnd(':').ToUpperInvariant()] = $params.share_map[$drive] } }
+    $target = Get-SmsTarget -Params $params
     $Module.Result.computer = $target.Name
     if ($params.mode -eq 'inventory') {
         $Module.Result.targets = @(foreach ($file in @($params.files)) { Get-SmsRestoreTargetState -Target $target -File $file })
@@ -524,9 +502,7 @@ Function Invoke-SmsRestore {
     $Module.Result.restored = $restored
     $done = @($restored | Where-Object { $_.status -in @('copied', 'would_copy') })
     $Module.Result.changed = $done.Count -gt 0
-    $Module.Diff.before = @{ files = @() }
-    $Module.Diff.after = @{ files = @($done | ForEach-Object { $_.dest }) }
 }
 
-Export-ModuleMember -Function Get-SmsPreserveSpec, Get-SmsRestoreSpec, Invoke-SmsPreserve, Invoke-SmsRestore, Get-SmsPreserveCause, ConvertTo-SmsIoPath, ConvertFrom-SmsIoPath, `
-    Copy-SmsStream, Get-SmsBufferHash, New-SmsPreserveOutcome, Remove-SmsPartialFile
+Export-ModuleMember -Function Get-SmsPreserveSpec, Get-SmsRestoreSpec, Invoke-SmsPreserve, Invoke-SmsRestore, ConvertTo-SmsIoPath, `
+    ConvertFrom-SmsIoPath, Copy-SmsStream, New-SmsPreserveOutcome, Remove-SmsPartialFile

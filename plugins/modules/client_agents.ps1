@@ -4,6 +4,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsTarget
 #AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsApply
 
 # Applies the client_agents changes the action plugin of the same name planned on the controller
@@ -22,12 +23,4 @@ $spec = @{
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $module.Result.changed = $false
 
-try {
-    Invoke-SmsChangeSet -Module $module
-}
-catch {
-    $computer = if ($module.Params.computer) { $module.Params.computer } else { $env:COMPUTERNAME }
-    $module.FailJson("Failed to apply the client agent changes on $($computer): $($_.Exception.Message)", $_)
-}
-
-$module.ExitJson()
+Invoke-SmsModule -Module $module -Failure 'Failed to apply the client agent changes on {computer}' -Work { Invoke-SmsChangeSet -Module $module }

@@ -46,7 +46,6 @@ extends_documentation_fragment:
   - sms.upgrade.controller_action
 attributes:
   check_mode:
-    support: full
     details: Planning only reads; it runs in check mode too.
 seealso:
   - module: sms.upgrade.client_agents

@@ -68,7 +68,6 @@ extends_documentation_fragment:
   - sms.upgrade.controller_action
 attributes:
   check_mode:
-    support: full
     details: The gate only reads the report; it applies in check mode too.
 seealso:
   - module: sms.upgrade.readiness_report
@@ -129,12 +128,13 @@ blocked_hosts:
   elements: str
 wave:
   description:
-    - The wave the run acts on, C(name), C(planned) (false without a plan file: the wave C(all)), C(window)
-      (C(start), C(end)), C(sites) (in the order the wave upgrades them) and C(plan_file).
+    - The wave the run acts on, C(name), C(planned) (false without a plan file, then the wave is C(all)), C(window)
+      (C(start), C(end)), C(sites) (in the order the wave upgrades them, each C(site) with the C(method) of a
+      secondary) and C(plan_file).
   returned: when a report was read
   type: dict
-  sample: {name: central, planned: true, window: {start: "2026-12-05T18:00:00Z", end: "2026-12-06T06:00:00Z"}, sites: [CEN],
-           plan_file: inventories/lab/upgrade_plan.yml}
+  sample: {name: central, planned: true, window: {start: "2026-12-05T18:00:00Z", end: "2026-12-06T06:00:00Z"},
+           sites: [{site: CEN, method: null}], plan_file: inventories/lab/upgrade_plan.yml}
 wave_hosts:
   description: Hosts of O(hosts) in the wave (those the gate judged; minus RV(blocked_hosts) they are what the run acts on).
   returned: when a report was read

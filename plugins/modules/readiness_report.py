@@ -45,7 +45,7 @@ options:
     type: path
   plan_file:
     description:
-      - The upgrade plan (C(docs/upgrade_plan.md)): the waves, the sites each upgrades in order, the sites that stay on
+      - The upgrade plan (see C(docs/upgrade_plan.md)) with the waves, the sites each upgrades in order, the sites that stay on
         SMS 1.2. It is checked against the hierarchy in the snapshots (rules C(plan.*)); the report shows each wave with
         its sites, hosts and status, and marks which waves each finding blocks.
       - An empty path or a file that does not exist means no plan (the whole inventory is one wave); a plan that does
@@ -78,7 +78,6 @@ extends_documentation_fragment:
   - sms.upgrade.controller_action
 attributes:
   check_mode:
-    support: full
     details: Nothing changes on any host in either mode; the report files are written on the controller.
 seealso:
   - module: sms.upgrade.readiness_gate

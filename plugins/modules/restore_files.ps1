@@ -4,7 +4,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
-#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsGather
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsTarget
 #AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsPreserve
 
 # Puts files back from the preserve vault: hashes the targets (inventory), then writes each staged file only
@@ -15,12 +15,4 @@ $spec = Get-SmsRestoreSpec
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $module.Result.changed = $false
 
-try {
-    Invoke-SmsRestore -Module $module
-}
-catch {
-    $computer = if ($module.Params.computer) { $module.Params.computer } else { $env:COMPUTERNAME }
-    $module.FailJson("Failed to restore files on $($computer): $($_.Exception.Message)", $_)
-}
-
-$module.ExitJson()
+Invoke-SmsModule -Module $module -Failure 'Failed to restore files on {computer}' -Work { Invoke-SmsRestore -Module $module }

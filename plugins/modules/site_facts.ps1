@@ -4,6 +4,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsTarget
 #AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsGather
 
 # Reads an SMS 1.2 site, logon or helper server, read-only.
@@ -14,12 +15,4 @@ $spec = Get-SmsGatherSpec -Kind 'site_facts'
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $module.Result.changed = $false
 
-try {
-    Invoke-SmsGather -Module $module
-}
-catch {
-    $computer = if ($module.Params.computer) { $module.Params.computer } else { $env:COMPUTERNAME }
-    $module.FailJson("Failed to read $($computer): $($_.Exception.Message)", $_)
-}
-
-$module.ExitJson()
+Invoke-SmsModule -Module $module -Failure 'Failed to read {computer}' -Work { Invoke-SmsGather -Module $module }

@@ -4,6 +4,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsTarget
 #AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsGather
 
 # Runs the read-only query script of a site-database gather in one isql/osql session and returns
@@ -26,7 +27,7 @@ $spec = @{
 
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $module.Result.changed = $false
-$target = Get-SmsTarget -Computer $module.Params.computer
+$target = Get-SmsTarget -Params $module.Params
 $module.Result.computer = $target.Name
 if (-not $module.Params.script) {
     $module.FailJson("script is empty: run sms.upgrade.sql_facts as a task so that its action plugin builds the read-only query script")

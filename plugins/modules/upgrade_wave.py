@@ -41,7 +41,6 @@ extends_documentation_fragment:
   - sms.upgrade.controller_action
 attributes:
   check_mode:
-    support: full
     details: It only reads the plan and the snapshots.
 seealso:
   - module: sms.upgrade.readiness_gate
@@ -73,7 +72,7 @@ EXAMPLES = r"""
 RETURN = r"""
 wave:
   description:
-    - C(name), C(planned) (false without a plan file: the wave C(all)), C(window) (C(start), C(end)), C(sites) (in the
+    - C(name), C(planned) (false without a plan file, then the wave is C(all)), C(window) (C(start), C(end)), C(sites) (in the
       order the wave upgrades them, each with its C(method) for a secondary) and C(plan_file).
   returned: always
   type: dict

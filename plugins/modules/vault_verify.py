@@ -40,7 +40,6 @@ extends_documentation_fragment:
   - sms.upgrade.controller_action
 attributes:
   check_mode:
-    support: full
     details: Only reads the vault, in both modes.
 seealso:
   - module: sms.upgrade.preserve_files

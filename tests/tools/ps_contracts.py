@@ -7,6 +7,8 @@
 - ``hashtable_values(source, variable)`` and ``function_string_returns(source, function)``: the string
   literals a mapping table holds or a function returns, to compare with the schema's enums.
 - ``compare_options(spec_options, doc_options, where)``: where a ``$spec`` and its documentation disagree.
+- ``defined_functions``, ``exported_functions``, ``required_utils`` and ``called_commands``: what a file defines,
+  exports, requires (``#AnsibleRequires -PowerShell``) and calls, to check every call reaches a definition.
 """
 import os
 import re
@@ -206,3 +208,37 @@ def compare_options(spec_options, doc_options, where):
         if option.get("options"):
             problems += compare_options(option["options"], doc_options[name].get("suboptions", {}), "%s.%s" % (where, name))
     return problems
+
+
+REQUIRES = re.compile(r"^#AnsibleRequires -PowerShell (\S+)\s*$", re.MULTILINE | re.IGNORECASE)
+UTIL_PREFIX = "ansible_collections.sms.upgrade.plugins.module_utils."
+
+
+def defined_functions(source):
+    """Names of the functions a file defines."""
+    root, source = parse(source)
+    return sorted(text(child, source) for node in walk(root) if node.type == "function_statement"
+                  for child in node.children if child.type == "function_name")
+
+
+def exported_functions(source):
+    """Names listed by ``Export-ModuleMember -Function``."""
+    root, source = parse(source)
+    found = []
+    for node in walk(root):
+        if node.type == "command" and text(node.named_children[0], source).lower() == "export-modulemember":
+            found += re.findall(r"[A-Za-z]+-[A-Za-z0-9]+", text(node, source).split("-Function", 1)[1])
+    return sorted(found)
+
+
+def required_utils(source):
+    """The ``#AnsibleRequires -PowerShell`` names of a file, as written."""
+    decoded = source.decode("utf-8") if isinstance(source, bytes) else source
+    return REQUIRES.findall(decoded)
+
+
+def called_commands(source, prefix="-Sms"):
+    """Names of the commands a file calls whose noun starts with ``prefix`` (the collection's own functions)."""
+    root, source = parse(source)
+    return sorted({text(node, source) for node in walk(root) if node.type == "command_name"
+                   and prefix.lower() in text(node, source).lower()})

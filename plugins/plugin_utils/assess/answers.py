@@ -20,6 +20,8 @@ from collections import namedtuple
 
 import yaml
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import parse_timestamp
+
 HIERARCHY_HOST = "(hierarchy)"
 REQUIRED = ("rule", "by", "at", "reason")
 KNOWN = REQUIRED + ("hosts", "decision")
@@ -35,7 +37,7 @@ def _timestamp_problem(value):
     if isinstance(value, (datetime.datetime, datetime.date)):
         return None
     try:
-        datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        parse_timestamp(value)
     except ValueError:
         return "'at' must be an ISO 8601 date or time, not %r" % value
     return None

@@ -20,8 +20,6 @@ def require_jmespath():
                            "(pip install -r requirements.txt): %s" % JMESPATH_IMPORT_ERROR)
 
 
-
-
 if jmes_functions is not None:
     class RuleFunctions(jmes_functions.Functions):
         """Functions available to rule expressions; ``now`` fixes the clock for one assessment."""

@@ -24,8 +24,18 @@ def _plan(ctx):
     return ctx.plan
 
 
-def _no_plan():
-    return Result("not_applicable", "No upgrade plan: the whole inventory is one wave.")
+def plan_check(name):
+    """Register a check of the plan as ``func(ctx, plan)``: not applicable without a plan file."""
+    def register(func):
+        def run(ctx, params):
+            plan = _plan(ctx)
+            if plan is None:
+                return Result("not_applicable", "No upgrade plan: the whole inventory is one wave.")
+            return func(ctx, plan)
+        run.__doc__ = func.__doc__
+        check(name)(run)
+        return func
+    return register
 
 
 def _verdict(plan, violations, passed, **evidence):
@@ -58,12 +68,9 @@ def plan_valid(ctx, params):
         waves=[])
 
 
-@check("plan_sites_known")
-def plan_sites_known(ctx, params):
+@plan_check("plan_sites_known")
+def plan_sites_known(ctx, plan):
     """Every site the plan upgrades or keeps has a site server snapshot in this inventory."""
-    plan = _plan(ctx)
-    if plan is None:
-        return _no_plan()
     violations = [(wave.name, site, "site %s is not in this inventory (no valid site server snapshot)" % site)
                   for wave, site in _upgraded(plan) if not ctx.fleet.site_server(site)]
     violations += [(None, kept.site, "site %s (stay_on_1_2) is not in this inventory (no valid site server snapshot)"
@@ -71,24 +78,18 @@ def plan_sites_known(ctx, params):
     return _verdict(plan, violations, "Every site of the plan is in this inventory")
 
 
-@check("plan_sites_covered")
-def plan_sites_covered(ctx, params):
+@plan_check("plan_sites_covered")
+def plan_sites_covered(ctx, plan):
     """Every site of the inventory is upgraded by a wave or stays on SMS 1.2 with a reason."""
-    plan = _plan(ctx)
-    if plan is None:
-        return _no_plan()
     planned = plan.planned_sites()
     violations = [(None, site, "site %s is in no wave and not in stay_on_1_2" % site)
                   for site in sorted(ctx.fleet.site_servers) if site not in planned and not ctx.fleet.on_sms_2(site)]
     return _verdict(plan, violations, "All %d site(s) of the inventory are planned" % len(ctx.fleet.site_servers))
 
 
-@check("plan_top_down")
-def plan_top_down(ctx, params):
+@plan_check("plan_top_down")
+def plan_top_down(ctx, plan):
     """A site is upgraded after its parent (a 2.0 site can report only to a 2.0 parent), never under a kept 1.2 site."""
-    plan = _plan(ctx)
-    if plan is None:
-        return _no_plan()
     violations = []
     for wave, site in _upgraded(plan):
         parent = ctx.fleet.parent(site)
@@ -127,12 +128,9 @@ def _children(ctx, site):
     return sorted(set(ctx.fleet.children(site)) | {c for c in listed if c})
 
 
-@check("plan_children_sp4")
-def plan_children_sp4(ctx, params):
+@plan_check("plan_children_sp4")
+def plan_children_sp4(ctx, plan):
     """Every 1.2 child (primary or secondary) of a site a wave upgrades runs SMS 1.2 Service Pack 4 or later."""
-    plan = _plan(ctx)
-    if plan is None:
-        return _no_plan()
     violations = []
     for wave, site in _upgraded(plan):
         for child in _children(ctx, site):
@@ -145,12 +143,9 @@ def plan_children_sp4(ctx, params):
     return _verdict(plan, violations, "Every 1.2 child of an upgraded site runs Service Pack 4 or later")
 
 
-@check("plan_secondary_final_config")
-def plan_secondary_final_config(ctx, params):
+@plan_check("plan_secondary_final_config")
+def plan_secondary_final_config(ctx, plan):
     """A 1.2 secondary under a site a wave upgrades has its final configuration confirmed before that wave starts."""
-    plan = _plan(ctx)
-    if plan is None:
-        return _no_plan()
     violations = []
     for wave, site in _upgraded(plan):
         for child in ctx.fleet.children(site):
@@ -178,12 +173,9 @@ def _final_config_problem(ctx, secondary, parent, wave):
     return None
 
 
-@check("plan_hierarchy_changes")
-def plan_hierarchy_changes(ctx, params):
+@plan_check("plan_hierarchy_changes")
+def plan_hierarchy_changes(ctx, plan):
     """Hierarchy changes come before the first wave, or after the wave that upgrades the last site they involve."""
-    plan = _plan(ctx)
-    if plan is None:
-        return _no_plan()
     violations = []
     first = plan.waves[0].name
     for change in plan.hierarchy_changes:
@@ -214,17 +206,14 @@ def _secondaries(count):
     return "%d secondar%s" % (count, "y" if count == 1 else "ies")
 
 
-@check("plan_secondary_downloads")
-def plan_secondary_downloads(ctx, params):
+@plan_check("plan_secondary_downloads")
+def plan_secondary_downloads(ctx, plan):
     """At most five secondaries per parent and wave download the upgrade (about 65 MB each) from the parent."""
-    plan = _plan(ctx)
-    if plan is None:
-        return _no_plan()
     limit, megabytes = ctx.params["secondary_download_max_at_once"], ctx.params["secondary_download_mb"]
     violations, estimates = [], []
     for (wave, parent), sites in _downloads(ctx, plan).items():
-        estimate = "%s download from %s (%s), about %d MB" % (_secondaries(len(sites)), parent, ", ".join(sites),
-                                                             len(sites) * megabytes)
+        estimate = "%s download from %s (%s), about %d MB" % (
+            _secondaries(len(sites)), parent, ", ".join(sites), len(sites) * megabytes)
         estimates.append({"wave": wave, "parent": parent, "sites": sites, "mb": len(sites) * megabytes})
         if len(sites) > limit:
             violations.append((wave, parent, "%s; at most %d can upgrade at one time" % (estimate, limit)))
@@ -233,12 +222,9 @@ def plan_secondary_downloads(ctx, params):
     return _verdict(plan, violations, passed, downloads=estimates)
 
 
-@check("plan_secondary_methods")
-def plan_secondary_methods(ctx, params):
+@plan_check("plan_secondary_methods")
+def plan_secondary_methods(ctx, plan):
     """Each secondary a wave upgrades names its method; primary sites name none."""
-    plan = _plan(ctx)
-    if plan is None:
-        return _no_plan()
     violations = []
     for wave, site in _upgraded(plan):
         role, method = ctx.fleet.role(site), plan.method(site)
@@ -250,12 +236,9 @@ def plan_secondary_methods(ctx, params):
     return _verdict(plan, violations, "Every secondary names its upgrade method")
 
 
-@check("plan_unsupported_clients")
-def plan_unsupported_clients(ctx, params):
+@plan_check("plan_unsupported_clients")
+def plan_unsupported_clients(ctx, plan):
     """Clients SMS 2.0 does not support keep a 1.2 site (Macintosh always; MS-DOS and OS/2 unless their OS is upgraded)."""
-    plan = _plan(ctx)
-    if plan is None:
-        return _no_plan()
     unsupported = set(ctx.params["unsupported_client_families"])
     kept_for = {family: [k.site for k in plan.kept_sites if family in k.clients] for family in unsupported}
     violations = []

@@ -19,7 +19,6 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import (
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import snapshot_path
 
 
-
 def host_inputs(hosts, groups, snapshot_dir, kind_groups=None):
     """Turn inventory hosts and groups into assessment inputs (one pass over the groups)."""
     if not hosts:

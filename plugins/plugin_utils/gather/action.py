@@ -11,9 +11,9 @@ import os
 import re
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import task_options
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import collection_version
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import GatherError, envelope, gather_data
@@ -21,13 +21,9 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.database import
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.isql import SqlScriptError
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import replace_atomically
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import snapshot_path, validate_snapshot
-from ansible_collections.sms.upgrade.plugins.plugin_utils.common.targets import relay_of, target_computer
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.targets import TargetError, resolve_target
 
 RAW_KEYS_KEPT = ("computer", "errors")
-
-
-
-
 
 
 def save_snapshot(snapshot_dir, host, snapshot):
@@ -105,14 +101,14 @@ class GatherAction(ActionBase):
     def _gather(self, result, task_vars):
         host = task_vars.get("inventory_hostname", "localhost")
         args = dict(self._task.args)
-        action_args = self._action_args(host, {key: args.pop(key) for key in list(args) if key in self.ACTION_OPTIONS})
-        relay = relay_of(self._task, host)
-        computer = target_computer(self._task, task_vars, host, args.get("computer"))
-        if computer:
-            args["computer"] = computer
+        own = {key: args.pop(key) for key in list(args) if key in self.ACTION_OPTIONS}
+        action_args = task_options(self, self.ACTION_OPTIONS, host, own)
         try:
+            target = resolve_target(self._task, task_vars, args.get("computer"))
+            if target.computer:
+                args["computer"] = target.computer
             module_args = self.module_args(args, action_args, task_vars)
-        except (GatherError, SqlScriptError) as exc:
+        except (GatherError, SqlScriptError, TargetError) as exc:
             raise AnsibleActionFail("%s: %s: %s" % (self._task.action, host, exc)) from None
         raw = self._execute_module(module_name=self.MODULE, module_args=module_args, task_vars=task_vars)
         if raw.get("failed"):
@@ -120,7 +116,7 @@ class GatherAction(ActionBase):
                           **{key: raw[key] for key in RAW_KEYS_KEPT if key in raw})
             return result
         computer = raw.get("computer") or args.get("computer") or host
-        snapshot = envelope(self.KIND, host, computer, iso_stamp(), collection_version(), relay=relay)
+        snapshot = envelope(self.KIND, host, computer, iso_stamp(), collection_version(), relay=target.relay)
         try:
             snapshot = self.build(raw, snapshot, action_args, task_vars)
         except (GatherError, SectionProblem) as exc:
@@ -138,12 +134,6 @@ class GatherAction(ActionBase):
                 raise AnsibleActionFail("%s: %s: cannot save the snapshot in %s: %s" % (
                     self._task.action, host, action_args["snapshot_dir"], exc)) from None
         return result
-
-    def _action_args(self, host, given):
-        validated = ArgumentSpecValidator(self.ACTION_OPTIONS).validate(given)
-        if validated.error_messages:
-            raise AnsibleActionFail("%s: %s: %s" % (self._task.action, host, "; ".join(validated.error_messages)))
-        return validated.validated_parameters
 
     def module_args(self, args, action_args, task_vars):
         raise NotImplementedError

@@ -7,6 +7,7 @@ fragment, a fragment that includes bit 4 and others holds data and log.
 import re
 from datetime import datetime
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import isql
 
 PAGES_PER_MB = 512
@@ -141,7 +142,7 @@ def _iso(value):
     text = " ".join(value.split())
     for fmt in _DATETIME_FORMATS:
         try:
-            return datetime.strptime(text, fmt).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return iso_stamp(datetime.strptime(text, fmt))
         except ValueError:
             continue
     raise SectionProblem("parse_error", "unrecognised date %r" % value)

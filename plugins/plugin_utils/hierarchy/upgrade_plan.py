@@ -169,6 +169,18 @@ class UpgradePlan:
         return WaveScope(wave, inside, left_out)
 
 
+def wave_facts(plan, wave):
+    """What a run says about its wave: name, whether a plan file defines it, window, sites in order with their
+    method, and the plan file."""
+    return {"name": wave.name, "planned": not plan.implicit, "window": window_dict(wave.window),
+            "sites": [{"site": entry.site, "method": entry.method} for entry in wave.sites], "plan_file": plan.source}
+
+
+def left_out_lines(scope):
+    """``HOST: why`` for every host a WaveScope leaves out, sorted by host."""
+    return ["%s: %s" % (host, scope.left_out[host]) for host in sorted(scope.left_out)]
+
+
 def host_sites(hosts, snapshot_sites, group_sites):
     """``{host: site code or None}``: the site its snapshot names, else its ``sms_site_XXX`` group's."""
     return {host: ((snapshot_sites.get(host) or group_sites.get(host) or "").upper() or None) for host in hosts}

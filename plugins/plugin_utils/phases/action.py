@@ -8,9 +8,9 @@ and turns expected failures into a task failure naming the host and the cause, n
 import os
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import validate_options
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import utc_now
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.targets import resolve_target
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.base import RunContext
@@ -18,18 +18,6 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import
 
 # Failures a phase raises for bad input or an unusable target: the task fails with the message.
 EXPECTED = (ValueError, RuntimeError, OSError)
-
-
-def validate_options(spec, given, refused=()):
-    """Validated options of a task; a ValueError lists every problem (unknown, missing, wrong type, refused)."""
-    setting = sorted(set(given) & set(refused))
-    if setting:
-        raise ValueError("%s %s set by the action plugin and cannot be given" % (
-            ", ".join(setting), "is" if len(setting) == 1 else "are"))
-    validated = ArgumentSpecValidator(spec).validate(dict(given))
-    if validated.error_messages:
-        raise ValueError("; ".join(validated.error_messages))
-    return validated.validated_parameters
 
 
 class AnsibleHands:

@@ -151,13 +151,6 @@ def scope_run(plan, wave_name, hosts, report, groups_sites):
     return plan.scope(wave_name, hosts, host_sites(hosts, recorded, groups_sites))
 
 
-def wave_facts(plan, scope):
-    """What a run says about its wave: name, whether a plan file defines it, window, sites in order, plan file."""
-    wave = scope.wave
-    return {"name": wave.name, "planned": not plan.implicit, "window": window_dict(wave.window),
-            "sites": [entry.site for entry in wave.sites], "plan_file": plan.source}
-
-
 def announce(plan, scope, verdict, total):
     """One line for the start of a run: which wave, which sites, how many hosts it acts on and what is left out."""
     acting = len(scope.hosts) - len(verdict.blocked_hosts)

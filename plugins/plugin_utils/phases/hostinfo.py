@@ -1,4 +1,4 @@
-"""What the preserve and restore actions both need to know about a host: its saved snapshot and its site code.
+"""What the preserve and restore phases share about a host: its saved snapshot, its site code, how its problems read.
 
 Both resolve them the same way, so a restore always finds the vault directory the preserve phase wrote.
 """
@@ -38,3 +38,18 @@ def resolve_site(explicit, snapshot, groups, vault_root=None, host=None):
         found = hosted_sites(vault_root, host)
         site = found[0] if len(found) == 1 else None
     return (site or site_code_from_groups(groups) or "").upper() or None
+
+
+def require_site(explicit, snapshot, groups, vault_root=None, host=None):
+    """The site code as :func:`resolve_site` finds it; a ValueError says how to give it when nothing tells."""
+    site = resolve_site(explicit, snapshot, groups, vault_root, host)
+    if not site:
+        raise ValueError("site code unknown: set site_code, put the host in an sms_site_XXX group or gather its snapshot")
+    return site
+
+
+def problem_list(problems, where, most=5):
+    """The first ``most`` problems as ``<where> (<cause>): <message>``, and how many more there are."""
+    listed = "; ".join("%s (%s): %s" % (p[where], p["cause"], p["message"]) for p in problems[:most])
+    more = len(problems) - most
+    return listed + ("; and %d more" % more if more > 0 else "")

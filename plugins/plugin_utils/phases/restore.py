@@ -5,7 +5,6 @@ still is what it hashed (compare-and-set). A target that exists with other conte
 ``overwrite``, and then kept next to it as ``<name>.before-restore-<time>`` (never deleted).
 """
 import fnmatch
-import os
 import re
 from collections import namedtuple
 
@@ -14,8 +13,9 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.common.winpaths import
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.causes import cause_of_message
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.base import Phase
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.hostinfo import host_snapshot, resolve_site
-from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import MANIFEST, VaultFiles, host_dir, load_manifest
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.hostinfo import host_snapshot, problem_list, require_site
+from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import VaultFiles
+from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.store import VaultStore
 
 Restore = namedtuple("Restore", ["category", "path", "version", "stored", "size", "sha256", "target"])
 LAYOUTS = ("tree", "flat")
@@ -183,31 +183,25 @@ class RestorePhase(Phase):
 
     def run(self, ctx, hands):
         args = ctx.args
-        site = resolve_site(args["site_code"], host_snapshot(args["snapshot_dir"], ctx.host), ctx.groups, args["vault_dir"],
+        site = require_site(args["site_code"], host_snapshot(args["snapshot_dir"], ctx.host), ctx.groups, args["vault_dir"],
                             ctx.host)
-        if not site:
-            raise ValueError("site code unknown: set site_code, put the host in an sms_site_XXX group or gather its snapshot")
-        directory = host_dir(args["vault_dir"], site, ctx.host)
-        path = os.path.join(directory, MANIFEST)
-        if not os.path.exists(path):
-            raise ValueError("nothing preserved for %s: no vault manifest %s (run the preserve playbook first)" % (ctx.host, path))
-        manifest = load_manifest(path, site, ctx.host)
-        restores, problems = plan(manifest, args["select"], directory, args["version"], args["dest"], args["layout"],
-                                  args["allow_site_control"])
+        vault = VaultStore.preserved(args["vault_dir"], site, ctx.host, iso_stamp(ctx.now))
+        restores, problems = plan(vault.manifest, args["select"], vault.directory, args["version"], args["dest"],
+                                  args["layout"], args["allow_site_control"])
         states = self._target_states(ctx, hands, restores)
-        actions, refused = decide(restores, states, args["overwrite"], iso_stamp(ctx.now))
+        actions, refused = decide(restores, states, args["overwrite"], vault.now)
         problems += refused
         to_write = [a for a in actions if a[1] != "unchanged"]
         result = {"changed": bool(to_write), "diff": diff(actions, states), "problems": problems, "restored": [],
                   "files": [{"category": r.category, "path": r.path, "version": r.version, "target": r.target,
                              "size": r.size, "action": kind, "backup": backup} for r, kind, _expected, backup in actions]}
         if to_write and not ctx.check_mode:
-            result["restored"], write_problems = self._write(ctx, hands, to_write, directory)
+            result["restored"], write_problems = self._write(ctx, hands, to_write, vault)
             problems += write_problems
             result["changed"] = any(item["status"] == "copied" for item in result["restored"])
         if problems:
-            result.update(failed=True, msg="%s: %d file(s) not restored: %s" % (ctx.host, len(problems), "; ".join(
-                "%s (%s): %s" % (p["target"], p["cause"], p["message"]) for p in problems[:5])))
+            result.update(failed=True, msg="%s: %d file(s) not restored: %s" % (ctx.host, len(problems),
+                                                                                problem_list(problems, "target")))
         return result
 
     def _target_states(self, ctx, hands, restores):
@@ -220,12 +214,12 @@ class RestorePhase(Phase):
             raise ValueError("cannot check the targets on %s: %s" % (ctx.target.computer or ctx.host, seen.get("msg")))
         return {windows_key(s["target"]): s for s in seen.get("targets") or []}
 
-    def _write(self, ctx, hands, actions, directory):
+    def _write(self, ctx, hands, actions, vault):
         """Stage the vault copies on the module's machine, then let the module put them in place."""
         files = []
         try:
             for index, (item, _kind, expected, backup) in enumerate(actions):
-                staged = hands.stage(os.path.join(directory, *item.stored.split("/")), "restore-%d" % index)
+                staged = hands.stage(vault.path(item.stored), "restore-%d" % index)
                 files.append({"id": "r%d" % index, "target": item.target, "staged": staged, "sha256": item.sha256,
                               "expect_sha256": expected, "backup": backup})
             result = hands.module(self.MODULE, self.module_args(ctx, mode="apply", files=files))

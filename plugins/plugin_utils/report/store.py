@@ -24,8 +24,6 @@ class ReportStoreError(RuntimeError):
     """The report directory cannot be used or written."""
 
 
-
-
 def check_report_dir(report_dir, collection_root=COLLECTION_ROOT):
     """Refuse a report directory inside an installed collection (one with MANIFEST.json)."""
     real = os.path.realpath(report_dir)
@@ -54,8 +52,6 @@ def read_previous(report_dir):
 def _write_text(path, text):
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
-
-
 
 
 def free_run_id(report_dir, run_id):

@@ -152,6 +152,17 @@ def save_manifest(path, manifest):
     replace_atomically(path, dump_manifest(manifest))
 
 
+def manifest_lines(manifest):
+    """One line per version, ``*`` marking the current one: what ``--diff`` shows of a manifest."""
+    lines = []
+    for entry in sorted(manifest["entries"], key=lambda e: (e["category"], e["path"].upper())):
+        for version in entry["versions"]:
+            lines.append("%s%s/%s v%d %d bytes sha256 %s" % (
+                "*" if version["version"] == entry["current"] else " ", entry["category"], entry["path"],
+                version["version"], version["size"], version["sha256"]))
+    return lines
+
+
 def entry_key(category, relative):
     return (category, fold(relative))
 

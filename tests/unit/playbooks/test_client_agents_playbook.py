@@ -166,3 +166,14 @@ def test_rollback_of_a_wave_contacts_only_its_clients(tmp_path):
     unknown = run_playbook("sms.upgrade.client_agents_rollback", "--check", "-e", "sms_upgrade_journal_dir=%s sms_upgrade_wave=x"
                            % tmp_path)
     assert unknown.returncode != 0 and "(waves, in order: central, branches)" in " ".join(unknown.stdout.split())
+
+
+def test_a_plan_that_does_not_load_stops_the_run_naming_wave_site_and_cause(tmp_path):
+    lab = tmp_path / "lab"
+    shutil.copytree(os.path.join(REPO, "inventories", "lab"), lab, ignore=shutil.ignore_patterns("snapshots"))
+    plan = (lab / "upgrade_plan.yml").read_text(encoding="utf-8").replace("method: local_cd", "method: ftp")
+    (lab / "upgrade_plan.yml").write_text(plan, encoding="utf-8")
+    result = run_playbook("sms.upgrade.client_agents", "--check", "-e", "sms_upgrade_wave=central", inventory=str(lab / "hosts.yml"))
+    assert result.returncode != 0 and "Traceback" not in result.stdout + result.stderr
+    said = " ".join(result.stdout.replace("''", "'").split())
+    assert "upgrade plan %s: wave 'branches', site S03, method: 'ftp' is not one of" % (lab / "upgrade_plan.yml") in said

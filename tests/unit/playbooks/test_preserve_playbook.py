@@ -1,8 +1,8 @@
 """The preserve playbook through ansible-playbook over the embedded lab, and the readiness report fed by the vault."""
-import datetime
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -10,9 +10,9 @@ import sys
 import pytest
 
 import collection_tree
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.preserve import HostRun
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp
 
-from ..plugins.plugin_utils.phases.fake_host import FakeHost
+from ..plugins.plugin_utils.phases.fake_host import FakeHost, preserve_run
 
 REPO = collection_tree.REPO
 LAB = os.path.join(REPO, "inventories", "lab", "hosts.yml")
@@ -57,6 +57,60 @@ def test_check_mode_plans_every_server_from_its_snapshot(report, tmp_path):
     assert "this run acts on 4 of 9 host(s) of the play (left out: 5 outside the wave)" in " ".join(result.stdout.split())
     assert not vault.exists()
     assert "Traceback" not in result.stdout + result.stderr
+
+
+LAB_SERVERS = ("CENSRV01", "P01SRV01", "S01SRV01", "S02SRV01", "S03SRV01", "CENHLP01", "CENLOG01", "CENSQL01", "P01SQL01")
+
+
+def task_sections(stdout):
+    """``[(task name, its output lines)]`` in the order the play printed them."""
+    sections = []
+    for line in stdout.splitlines():
+        banner = re.match(r"^TASK \[(.*)\] \**$", line)
+        if banner:
+            sections.append((banner.group(1), []))
+        elif sections:
+            sections[-1][1].append(line)
+    return sections
+
+
+def test_check_mode_says_per_host_what_would_change_and_announces_each_task_once(report, tmp_path):
+    # Every server of the lab, across its waves: a run without a wave (the plan set aside with an empty
+    # sms_upgrade_plan_file, so the whole inventory is one wave).
+    result = playbook("sms.upgrade.preserve", "--check", "-e", "sms_upgrade_report_dir=%s" % report,
+                      "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"), "-e", "sms_upgrade_plan_file=")
+    assert result.returncode == 0, result.stdout[-3000:]
+    sections = task_sections(result.stdout)
+    names = [name for name, _lines in sections]
+    assert sorted(set(names)) == sorted(names), [n for n in names if names.count(n) > 1]  # no task repeated per host
+    role = {name: lines for name, lines in sections if name.startswith("sms.upgrade.preserve : Preserve |")}
+    copy_task = next(lines for name, lines in role.items() if "copy to the host and the vault" in name)
+    said = next(lines for name, lines in role.items() if "what would be copied" in name)
+    for host in LAB_SERVERS:
+        assert "changed: [%s -> localhost]" % host in copy_task
+        assert re.search(r"msg: '%s: \d+ file\(s\) or document\(s\) would be copied, \d+ bytes" % host, "\n".join(said)), host
+    assert not [line for lines in role.values() for line in lines if line.startswith("skipping:")]
+    recap = dict(re.findall(r"^(\w+)\s+: ok=\d+\s+changed=(\d+)", result.stdout, re.M))
+    assert all(recap[host] == "1" for host in LAB_SERVERS), recap
+
+
+def test_a_host_the_report_does_not_clear_is_left_out_by_name_and_the_others_go_on(report, tmp_path):
+    blocked = tmp_path / "reports"
+    shutil.copytree(str(report), str(blocked))
+    with open(str(blocked / "latest.json"), encoding="utf-8") as handle:
+        data = json.load(handle)
+    for finding in data["findings"]:
+        if (finding["host"], finding["rule"]) == ("CENLOG01", "snapshot.valid"):
+            finding.update(status="fail", blocks=True, message="the snapshot is unreadable")
+    with open(str(blocked / "latest.json"), "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    result = playbook("sms.upgrade.preserve", "--check", "-e", "sms_upgrade_report_dir=%s" % blocked,
+                      "-e", "sms_upgrade_vault_dir=%s" % (tmp_path / "vault"), "-e", "sms_upgrade_wave=central")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "CENLOG01: snapshot.valid [] the snapshot is unreadable" in result.stdout
+    assert "CENLOG01: " not in result.stdout.split("TASK [Preserve each host]", 1)[1]
+    assert "CENSRV01: 19 file(s) or document(s) would be copied" in result.stdout
+    assert re.search(r"^CENLOG01\s+: ok=\d+\s+changed=0", result.stdout, re.M)
 
 
 def test_without_check_mode_the_lab_is_refused_by_name(report, tmp_path):
@@ -106,9 +160,9 @@ def test_a_verified_vault_makes_the_preserve_rules_pass(tmp_path):
     before = findings(reports)
     assert before[("CENSRV01", "preserve.collected_files")]["status"] == "fail"
     assert before[("CENSRV01", "site.smsls_bat")]["status"] == "fail"
-    outcome = HostRun({"host": "CENSRV01", "site": "CEN", "vault_root": str(vault), "extra_sources": [
-        {"category": "package_definition_files", "path": "D:\\PDF", "include": ["*.PDF"]}]},
-        host.run_module, host.fetch, datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")).site_server()
+    outcome = preserve_run(host, now=iso_stamp(),
+                           host="CENSRV01", site="CEN", vault_root=str(vault), extra_sources=[
+                               {"category": "package_definition_files", "path": "D:\\PDF", "include": ["*.PDF"]}])
     assert outcome["problems"] == []
     result = playbook(*readiness)
     assert result.returncode == 0, result.stdout[-3000:]

@@ -393,6 +393,18 @@ def test_a_real_sms_machine_is_refused_and_left_alone(collections, tmp_path):
 
 
 @needs_playbook
+def test_a_host_read_through_a_relay_is_refused_and_its_own_name_is_not_a_relay(collections, tmp_path):
+    """The relay filter decides (sms_upgrade_relay naming another host); a relay naming the host itself is direct."""
+    host = SimHost(collections, tmp_path, sim.new_state())
+    result = host.run("-e", "lab_seed_kind=client", "-e", "sms_upgrade_relay=mgmt01")
+    assert result.returncode != 0
+    assert "labvm1: sms.upgrade.lab_seed refuses to run: the host is read through the relay mgmt01 (sms_upgrade_relay)" \
+        in " ".join(result.stdout.split())
+    assert host.state == sim.new_state()
+    assert recap(host.run("-e", "lab_seed_kind=client", "-e", "sms_upgrade_relay=labvm1"))[1] == 0
+
+
+@needs_playbook
 def test_without_confirmation_nothing_happens(collections, tmp_path):
     host = SimHost(collections, tmp_path, sim.new_state())
     result = host.run("-e", "lab_seed_kind=client", confirm=False)

@@ -87,7 +87,7 @@ def test_change_results_are_what_the_apply_action_reads():
     assert set(apply_action.RESULT_KEYS) | {"current"} == keys
     statuses = set(ps_contracts.literal_values_for(psm1, "Status"))
     assert statuses == set(apply_action.APPLIED + apply_action.BAD) | {"unchanged"}
-    causes = set(ps_contracts.function_string_returns(_read("plugins", "module_utils", "SmsGather.psm1"), "Get-SmsErrorCause"))
+    causes = set(ps_contracts.function_string_returns(_read("plugins", "module_utils", "SmsTarget.psm1"), "Get-SmsErrorCause"))
     assert "unreachable" in causes, "all_unreachable() relies on this cause"
     kinds = set(re.findall(r"^\s+'([a-z_]+)' \{ Invoke-Sms", psm1, re.MULTILINE))
     assert kinds == {"service", "user_value", "file_content"}
@@ -130,9 +130,9 @@ def test_enum_values_are_schema_values():
     service = _common_defs()["service"]["properties"]
     assert set(ps_contracts.hashtable_values(psm1, "$script:SmsServiceStates")) <= set(service["state"]["enum"])
     assert set(ps_contracts.hashtable_values(psm1, "$script:SmsStartModes")) == set(service["start_mode"]["enum"])
-    causes = set(ps_contracts.function_string_returns(psm1, "Get-SmsErrorCause"))
+    causes = set(ps_contracts.function_string_returns(_read("plugins", "module_utils", "SmsTarget.psm1"), "Get-SmsErrorCause"))
     assert causes <= set(_common_defs()["section_error"]["properties"]["cause"]["enum"])
-    assert {"access_denied", "unreachable", "remote_registry_stopped", "hive_in_use", "not_found"} <= causes
+    assert {"access_denied", "unreachable", "remote_registry_stopped", "locked", "not_found"} <= causes
 
 
 def _raw_keys_read(*parts):

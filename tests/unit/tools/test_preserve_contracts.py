@@ -85,10 +85,9 @@ def test_outcome_records_statuses_and_causes_are_what_python_expects():
     statuses = set(ps_contracts.literal_values_for(psm1, "Status"))
     assert statuses == {"copied", "present", "written", "replaced", "would_copy", "would_write", "failed"}
     assert set(phase.OK_COPY) | set(phase.OK_WRITE) <= statuses
-    causes = set(ps_contracts.function_string_returns(psm1, "Get-SmsPreserveCause")) | set(
-        ps_contracts.literal_values_for(psm1, "Cause"))
+    causes = set(ps_contracts.literal_values_for(psm1, "Cause"))
     gather_causes = set(ps_contracts.function_string_returns(
-        _read(os.path.join(REPO, "plugins", "module_utils", "SmsGather.psm1")), "Get-SmsErrorCause"))
+        _read(os.path.join(REPO, "plugins", "module_utils", "SmsTarget.psm1")), "Get-SmsErrorCause"))
     mapped = {problem_cause(c) for c in causes | gather_causes}
     assert mapped <= set(PROBLEM_CAUSES), mapped - set(PROBLEM_CAUSES)
     assert {"locked", "disk_full", "path_too_long", "conflict", "changed", "not_found"} <= causes | gather_causes

@@ -80,8 +80,8 @@ def plan_headline(report):
         return ("No upgrade plan%s: changing phases treat the whole inventory as one wave, 'all', and warn."
                 % (" at %s" % plan["file"] if plan["file"] else ""))
     kept = ", ".join(k["site"] for k in plan["stay_on_1_2"])
-    return "Upgrade plan %s: %d wave(s)%s." % (plan["file"], len(plan["waves"]),
-                                              "; staying on SMS 1.2: %s" % kept if kept else "")
+    return "Upgrade plan %s: %d wave(s)%s." % (
+        plan["file"], len(plan["waves"]), "; staying on SMS 1.2: %s" % kept if kept else "")
 
 
 def site_label(site):

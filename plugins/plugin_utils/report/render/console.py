@@ -8,8 +8,8 @@ def _wave_lines(report, max_waves):
     lines = [plan_headline(report)] if plan.get("present") is not True or not plan.get("valid") else []
     for wave in plan.get("waves", [])[:max_waves]:
         sites = short_list((s["site"] for s in wave["sites"]), 20)
-        lines.append("wave %s [%s]: %d host(s), %s%s" % (wave["name"], sites, wave["hosts"], wave_status(wave),
-                                                      ", downloads about %d MB" % wave["download_mb"] if wave["download_mb"] else ""))
+        download = ", downloads about %d MB" % wave["download_mb"] if wave["download_mb"] else ""
+        lines.append("wave %s [%s]: %d host(s), %s%s" % (wave["name"], sites, wave["hosts"], wave_status(wave), download))
     if len(plan.get("waves", [])) > max_waves:
         lines.append("… and %d more waves" % (len(plan["waves"]) - max_waves))
     kept = ["%s (%d host(s))" % (k["site"], k["hosts"]) for k in plan.get("stay_on_1_2", [])]

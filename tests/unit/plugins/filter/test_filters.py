@@ -16,7 +16,7 @@ except ImportError:  # pragma: no cover - older ansible-core
 from ansible_collections.sms.upgrade.plugins.filter import sizing, startup, versions
 
 FILTERS = ["site_db_sizing", "tempdb_sizing", "version_at_least", "version_compare", "parse_version", "remove_startup_program",
-           "phase_summary"]
+           "phase_summary", "relay", "site_server"]
 
 
 def render(expression):

@@ -55,8 +55,10 @@ def plan_of(**changes):
     return document
 
 
-def assess(tmp_path, plan=BASE, snapshots=None, answers=None, params=None):
-    """The hierarchy findings of plan.* rules by rule id (``plan``: a document, or an UpgradePlan/PlanError as is)."""
+def assess(tmp_path, plan=None, snapshots=None, answers=None, params=None):
+    """The hierarchy findings of plan.* rules by rule id (``plan``: a document, default BASE, or an UpgradePlan/PlanError
+    as is)."""
+    plan = BASE if plan is None else plan
     hosts = write_fleet(str(tmp_path), snapshots if snapshots is not None else fleet())
     inputs = [HostInput(h, str(tmp_path / ("%s.json" % h)), None, None) for h in hosts]
     loaded = parse_plan(plan, "plan.yml") if isinstance(plan, dict) else plan

@@ -8,11 +8,10 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.engine import H
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.catalog import load_catalog
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import CHECKS, Context
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.params import merge_params
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.preserve import HostRun
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import preservation
 
 from ..snapshots import site_database, site_server, write_fleet
-from ..phases.fake_host import sha
+from ..phases.fake_host import preserve_run, sha
 from ..phases.fake_host import site_server as fake_site_server
 
 NOW = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.timezone.utc)
@@ -72,8 +71,7 @@ COL = "C:\\SMS\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\"
 def preserved_vault(tmp_path, host, **options):
     """Run the preserve phase against the in-memory host and return what vault_verify would return."""
     vault = tmp_path / "vault"
-    outcome = HostRun(dict({"host": "CENSRV01", "site": "CEN", "vault_root": str(vault)}, **options), host.run_module,
-                      host.fetch, AT).site_server()
+    outcome = preserve_run(host, now=AT, **dict({"host": "CENSRV01", "site": "CEN", "vault_root": str(vault)}, **options))
     return outcome, preservation(str(vault), AT)
 
 
@@ -159,8 +157,8 @@ def test_a_damaged_earlier_version_fails_the_category(tmp_path):
 def test_the_database_documents_rule_names_what_verified_and_claims_no_query_export(tmp_path):
     host = fake_site_server()
     host.sql_output = "SMSUPG>>physical_disks\n a\n --\n 1\n"
-    HostRun({"host": "SQL01", "site": "AAA", "vault_root": str(tmp_path), "database": "SMS", "sql_queries": {"job_details": None}},
-            host.run_module, host.fetch, AT).site_database()
+    preserve_run(host, ["site_database"], now=AT, host="SQL01", site="AAA", vault_root=str(tmp_path), database="SMS",
+                 sql_queries={"job_details": None})
     good = findings(tmp_path / "fleet", [site_database()], preservation(str(tmp_path), AT))[("SQL01", "preserve.database_documents")]
     assert good["status"] == "pass"
     assert good["message"] == "2 document(s) verified at %s: database-summary.md, physical_disks.csv." % AT

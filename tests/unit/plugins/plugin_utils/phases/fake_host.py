@@ -1,9 +1,13 @@
 """A Windows host in memory that answers like sms.upgrade.preserve_files and sql_facts (the contract the
-PowerShell implements), with faults to inject: locked, denied, vanishing files, a full disk, a failing transfer."""
+PowerShell implements), with faults to inject: locked, denied, vanishing files, a full disk, a failing transfer.
+``FakeHands`` reach it as the phase action's hands do, and ``preserve_run`` runs the preserve room against it."""
 import fnmatch
 import hashlib
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.preserve import HostPreserve, Settings
+
 SMS_ROOT = "C:\\SMS"
+NOW = "2026-11-25T10:00:00Z"
 
 
 def sha(data):
@@ -212,3 +216,27 @@ def site_server(**extra):
     }
     files.update(extra)
     return FakeHost(files)
+
+
+class FakeHands:
+    """The hands of phases/action.py on a FakeHost: the target's machine is added to every module call as
+    ``computer``; the host's ``run_module`` and ``fetch`` are looked up at each call, so a test can replace them."""
+
+    def __init__(self, host, computer=None):
+        self.host = host
+        self.computer = computer
+
+    def module(self, name, args):
+        args = dict(args)
+        if self.computer:
+            args.setdefault("computer", self.computer)
+        return self.host.run_module(name, args)
+
+    def fetch(self, remote, local):
+        return self.host.fetch(remote, local)
+
+
+def preserve_run(machine, kinds=("site_server",), snapshot=None, from_snapshot=False, now=NOW, **settings):
+    """One preserve run on ``machine`` (a FakeHost) with ``settings`` (``phases.preserve.Settings`` fields)."""
+    hands = FakeHands(machine, settings.get("computer"))
+    return HostPreserve(Settings(**settings), hands, now).run(list(kinds), snapshot, from_snapshot)

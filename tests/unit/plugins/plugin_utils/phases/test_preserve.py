@@ -6,10 +6,12 @@ import os
 import pytest
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import preserve as phase
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.preserve import HostRun, PreserveError
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.preserve import PreserveError
+from ansible_collections.sms.upgrade.plugins.plugin_utils.vault import store
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import VaultError, preservation
+from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.store import VaultBusy
 
-from .fake_host import SMS_ROOT, sha, site_server
+from .fake_host import SMS_ROOT, preserve_run, sha, site_server
 
 ROOT = "C:\\PRESERVED-SMS12\\CEN\\CENSRV01"
 SQL_ROOT = "C:\\PRESERVED-SMS12\\CEN\\CENSQL01"
@@ -17,7 +19,7 @@ SQL_ROOT = "C:\\PRESERVED-SMS12\\CEN\\CENSQL01"
 
 def run(host, vault, check_mode=False, snapshot=None, **options):
     opts = dict({"host": "CENSRV01", "site": "CEN", "vault_root": str(vault), "check_mode": check_mode}, **options)
-    return HostRun(opts, host.run_module, host.fetch, "2026-11-25T10:00:00Z").site_server(snapshot=snapshot)
+    return preserve_run(host, ["site_server"], snapshot, snapshot is not None, **opts)
 
 
 def vault_files(vault):
@@ -232,11 +234,10 @@ Invalid object name 'SMS_CEN..JobDetails'.
 """
 
 
-def sql_run(host, vault, check_mode=False, snapshot=None, **options):
+def sql_run(host, vault, check_mode=False, snapshot=None, from_snapshot=False, **options):
     opts = dict({"host": "CENSQL01", "site": "CEN", "vault_root": str(vault), "check_mode": check_mode,
                  "database": "SMS_CEN"}, **options)
-    return HostRun(opts, host.run_module, host.fetch, "2026-11-25T10:00:00Z").site_database(
-        snapshot=snapshot, from_snapshot=options.pop("from_snapshot", False))
+    return preserve_run(host, ["site_database"], snapshot, from_snapshot, **opts)
 
 
 def test_site_database_exports_become_documents(tmp_path):
@@ -338,7 +339,7 @@ def test_runs_of_one_host_never_overlap(tmp_path):
     def fetch(remote, local):
         original(remote, local)
         if not seen:
-            with pytest.raises(PreserveError, match="another preserve run of CENSRV01 holds its vault directory .*pid"):
+            with pytest.raises(VaultBusy, match="another preserve run of CENSRV01 holds its vault directory .*pid"):
                 run(host, tmp_path)
             seen["local"] = os.path.exists(local)  # the second run removed none of this run's transfers
     host.fetch = fetch
@@ -387,7 +388,7 @@ class Stop(BaseException):
 
 
 def test_an_interrupted_run_leaves_no_host_manifest_listing_uncopied_files_and_checkpoints_the_vault(tmp_path, monkeypatch):
-    monkeypatch.setattr(phase, "CHECKPOINT_FILES", 2)
+    monkeypatch.setattr(store, "CHECKPOINT_FILES", 2)
     host = site_server()
     pdf = SMS_ROOT + "\\PRIMSITE.SRV\\IMPORT.SRC\\ENU\\SMS12SP4.PDF"
     host.change_on_copy[pdf.upper()] = b"rewritten while copying"

@@ -122,3 +122,21 @@ def test_a_site_server_that_is_also_the_sql_host_gets_both_kinds_preserved(tmp_p
     assert {"collected_files", "database_documents"} <= {e["category"] for e in manifest["entries"]}
     again = _action(args, host).run(task_vars=_vars("CENSRV01", groups))
     assert again["changed"] is False and again["module_calls"] == 2  # one listing for both, and the export
+
+
+def test_the_result_says_in_one_line_what_would_be_copied_and_then_what_was(tmp_path):
+    host = site_server()
+    check = _action({"vault_dir": str(tmp_path)}, host, check_mode=True).run(task_vars=_vars("CENSRV01"))
+    assert check["changed"] is True and check.get("failed") is not True
+    expected = "CENSRV01: 13 file(s) or document(s) would be copied, %d bytes, to C:\\PRESERVED-SMS12\\CEN\\CENSRV01 and %s: " % (
+        check["would_copy"]["bytes"], tmp_path / "CEN" / "CENSRV01")
+    assert check["msg"].startswith(expected)
+    assert "collected_files/00000001.COL" in check["msg"] and "registry/SMS-registry.reg" in check["msg"]
+    done = _action({"vault_dir": str(tmp_path)}, host).run(task_vars=_vars("CENSRV01"))
+    assert done["msg"] == ("CENSRV01: copied 12 file(s) to the host and 12 into the vault; verified collected_files, "
+                           "logon_scripts, mif_files, mstest_files, package_definition_files, registry, site_control_files, "
+                           "site_documents, xnf_files")
+    again = _action({"vault_dir": str(tmp_path)}, host, check_mode=True).run(task_vars=_vars("CENSRV01"))
+    assert again["changed"] is False
+    assert again["msg"] == ("CENSRV01: 0 file(s) or document(s) would be copied, 0 bytes, to C:\\PRESERVED-SMS12\\CEN\\CENSRV01 "
+                            "and %s" % (tmp_path / "CEN" / "CENSRV01"))

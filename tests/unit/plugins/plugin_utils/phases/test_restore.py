@@ -8,10 +8,9 @@ from ansible.playbook.task import Task
 
 from ansible_collections.sms.upgrade.plugins.action.restore_files import ActionModule
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import restore
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.preserve import HostRun
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import MANIFEST, load_manifest
 
-from .fake_host import SMS_ROOT, site_server
+from .fake_host import SMS_ROOT, preserve_run, site_server
 
 PDF = SMS_ROOT + "\\PRIMSITE.SRV\\IMPORT.SRC\\ENU\\MSAPPS32.PDF"
 
@@ -19,10 +18,10 @@ PDF = SMS_ROOT + "\\PRIMSITE.SRV\\IMPORT.SRC\\ENU\\MSAPPS32.PDF"
 @pytest.fixture
 def preserved(tmp_path):
     host = site_server()
-    HostRun({"host": "CENSRV01", "site": "CEN", "vault_root": str(tmp_path)}, host.run_module, host.fetch, "t1").site_server()
+    preserve_run(host, now="t1", host="CENSRV01", site="CEN", vault_root=str(tmp_path))
     original = host.get(PDF)
     host.put(PDF, b"[PDF] edited after the first run")
-    HostRun({"host": "CENSRV01", "site": "CEN", "vault_root": str(tmp_path)}, host.run_module, host.fetch, "t2").site_server()
+    preserve_run(host, now="t2", host="CENSRV01", site="CEN", vault_root=str(tmp_path))
     return host, tmp_path, original
 
 

@@ -243,7 +243,8 @@ def test_with_a_plan_its_findings_count_for_every_phase_and_the_report_must_know
 
 def test_announce_names_the_wave_its_sites_and_what_the_run_acts_on():
     from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import UpgradePlan
-    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.gate import announce, scope_run, wave_facts
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import wave_facts
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.gate import announce, scope_run
     plan = _plan()
     report = _planned_report([_finding("WKS03", "snapshot.valid")])
     scope = scope_run(plan, "one", ["WKS01", "WKS02", "WKS03"], report, {"WKS03": "AAA"})
@@ -251,8 +252,9 @@ def test_announce_names_the_wave_its_sites_and_what_the_run_acts_on():
     assert announce(plan, scope, verdict, 3) == (
         "Wave one of upgrade plan plan.yml (window 2026-12-05T18:00:00Z to 2026-12-06T06:00:00Z): sites AAA, in this order; "
         "this run acts on 1 of 3 host(s) of the play (left out: 1 outside the wave, 1 not cleared by readiness report r1).")
-    assert wave_facts(plan, scope) == {"name": "one", "planned": True, "sites": ["AAA"], "plan_file": "plan.yml",
-                                       "window": {"start": "2026-12-05T18:00:00Z", "end": "2026-12-06T06:00:00Z"}}
+    assert wave_facts(plan, scope.wave) == {"name": "one", "planned": True, "sites": [{"site": "AAA", "method": None}],
+                                            "plan_file": "plan.yml",
+                                            "window": {"start": "2026-12-05T18:00:00Z", "end": "2026-12-06T06:00:00Z"}}
     whole = UpgradePlan.whole_inventory("/inv/upgrade_plan.yml")
     everything = scope_run(whole, None, ["WKS01", "WKS02"], report, {})
     assert announce(whole, everything, evaluate_gate(report, everything.hosts, 86400, NOW), 2) == \

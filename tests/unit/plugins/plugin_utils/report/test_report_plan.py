@@ -24,8 +24,11 @@ ANSWERS = {"schema_version": 1, "answers": [
      "by": "Ann", "at": "2026-11-20T10:00:00Z", "reason": "done"}]}
 
 
-def lab(tmp_path, plan=PLAN, dirty_client="WKSS01"):
-    """CEN with the secondaries S01 and S02 below it, one client each; ``dirty_client`` has SMSRUN32 in its profile."""
+def lab(tmp_path, plan="default", dirty_client="WKSS01"):
+    """CEN with the secondaries S01 and S02 below it, one client each; ``dirty_client`` has SMSRUN32 in its profile.
+
+    ``plan``: a plan document, YAML text, None (no plan file) or "default" (PLAN)."""
+    plan = PLAN if plan == "default" else plan
     servers = [site_server(host="SRV" + code, site=code, role=role, parent=parent,
                            sms=dict(site_server()["sms"], site_code=code, site_role=role, parent_site_code=parent))
                for code, role, parent in (("CEN", "central", None), ("S01", "secondary", "CEN"), ("S02", "secondary", "CEN"))]

@@ -9,9 +9,7 @@ import pytest
 import yaml
 
 import collection_tree
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.preserve import HostRun
-
-from ..phases.fake_host import site_server
+from ..phases.fake_host import preserve_run, site_server
 
 REPO = collection_tree.REPO
 
@@ -21,8 +19,7 @@ def test_vault_directories_are_0700_and_files_0600_whatever_the_umask(tmp_path):
     try:
         host = site_server()
         vault = tmp_path / "inventory" / "vault"
-        result = HostRun({"host": "CENSRV01", "site": "CEN", "vault_root": str(vault)}, host.run_module, host.fetch,
-                         "2026-11-25T10:00:00Z").site_server()
+        result = preserve_run(host, host="CENSRV01", site="CEN", vault_root=str(vault))
     finally:
         os.umask(old)
     assert result["problems"] == []
