@@ -9,8 +9,8 @@ short_description: The JSON record of a post-upgrade or client run, per site of 
 version_added: 0.1.0
 description:
   - Runs on the controller at the end of the playbooks C(sms.upgrade.post_upgrade) and C(sms.upgrade.client_upgrade).
-    For every site of the wave it records the post-upgrade status (from the site's record) and the client progress:
-    upgraded, pending, staying on SMS 1.2, failed, counted over every client of the site (a client the phase has not
+    For every site of the wave it records the post-upgrade status (from the site's record) and the client progress
+    (upgraded, pending, staying on SMS 1.2, failed), counted over every client of the site (a client the phase has not
     run yet counts as pending). Sites the upgrade plan keeps on SMS 1.2 are listed with their clients as staying on 1.2.
   - Writes C(<records_dir>/runs/<phase>-<wave>-<UTC time>.json) and merges the sites into
     C(<records_dir>/progress.json), the newest view per site; check mode writes nothing. The format is described in the
