@@ -3,51 +3,51 @@
 # process on it. What to read, which object to change from what to what, and which process to start are decided on the
 # controller (plugins/plugin_utils/phases/post_upgrade.py, client_upgrade.py); nothing here decides.
 
-#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsGather
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsTarget
 #AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsApply
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 2.0
 
-Function Get-SmsProviderCause {
-    <# The cause of a WMI failure: ManagementException error codes first, then the gather's mapping. #>
+Function Get-SmsWmiCode {
+    <# The WMI status of a failure (ManagementException.ErrorCode: AccessDenied, InvalidNamespace, ...), else $null.
+       The controller turns it into a cause (data/post_upgrade.yml wmi_codes). #>
     param([System.Exception]$Exception)
     $e = $Exception
     while ($e.InnerException -and ($e -is [System.Management.Automation.RuntimeException] -or
             $e -is [System.Reflection.TargetInvocationException])) { $e = $e.InnerException }
-    if ($e -is [System.Management.ManagementException]) {
-        switch ("$($e.ErrorCode)") {
-            'AccessDenied' { return 'access_denied' }
-            'InvalidNamespace' { return 'not_found' }
-            'InvalidClass' { return 'not_found' }
-            'NotFound' { return 'not_found' }
-            'InvalidQuery' { return 'other' }
-        }
-    }
-    Get-SmsErrorCause -Exception $e
+    if ($e -is [System.Management.ManagementException]) { return "$($e.ErrorCode)" }
+    $null
 }
 
 Function New-SmsProviderStatus {
-    <# Whether the provider namespace could be opened, and why not. #>
-    param([String]$Namespace, [Bool]$Connected, [String]$Cause, [String]$Message)
-    @{ namespace = $Namespace; connected = $Connected; cause = $Cause; message = $Message }
+    <# Whether the provider namespace could be opened; if not, the WMI code, the general cause and the message. #>
+    param([String]$Namespace, [Bool]$Connected, [String]$Code, [String]$Cause, [String]$Message)
+    @{ namespace = $Namespace; connected = $Connected; code = $Code; cause = $Cause; message = $Message }
+}
+
+Function New-SmsReadError {
+    <# A read that failed: the WMI code (if any), the general cause and the message. #>
+    param([System.Exception]$Exception)
+    @{ code = (Get-SmsWmiCode -Exception $Exception); cause = (Get-SmsErrorCause -Exception $Exception); message = $Exception.Message }
 }
 
 Function Connect-SmsProvider {
     <# Open root\SMS\site_<code> on the target; returns @{ scope; status }. #>
     param($Target, [String]$Namespace)
-    $machine = if ($Target.IsLocal) { '.' } else { $Target.Name }
+    # The target's own name: WMI connects locally when it names this machine.
     $options = New-Object -TypeName System.Management.ConnectionOptions
     $options.Impersonation = [System.Management.ImpersonationLevel]::Impersonate
     $options.EnablePrivileges = $true
-    $scope = New-Object -TypeName System.Management.ManagementScope -ArgumentList "\\$machine\$Namespace", $options
+    $scope = New-Object -TypeName System.Management.ManagementScope -ArgumentList "\\$($Target.Name)\$Namespace", $options
     try {
         $scope.Connect()
         @{ scope = $scope; status = (New-SmsProviderStatus -Namespace $Namespace -Connected $true) }
     }
     catch {
-        @{ scope = $null; status = (New-SmsProviderStatus -Namespace $Namespace -Connected $false `
-                    -Cause (Get-SmsProviderCause -Exception $_.Exception) -Message $_.Exception.Message) }
+        $failure = New-SmsReadError -Exception $_.Exception
+        @{ scope = $null; status = (New-SmsProviderStatus -Namespace $Namespace -Connected $false -Code $failure.code `
+                    -Cause $failure.cause -Message $failure.message) }
     }
 }
 
@@ -85,7 +85,7 @@ Function Read-SmsProviderClass {
         @{ instances = $found }
     }
     catch {
-        @{ error = @{ cause = (Get-SmsProviderCause -Exception $_.Exception); message = $_.Exception.Message } }
+        @{ error = (New-SmsReadError -Exception $_.Exception) }
     }
 }
 
@@ -218,7 +218,9 @@ Function Invoke-SmsProviderChange {
         }
     }
     catch {
-        New-SmsChangeResult -Id $Change.id -Status 'failed' -Cause (Get-SmsProviderCause -Exception $_.Exception) -Message $_.Exception.Message
+        $failure = New-SmsReadError -Exception $_.Exception
+        $message = if ($failure.code) { "$($failure.code): $($failure.message)" } else { $failure.message }
+        New-SmsChangeResult -Id $Change.id -Status 'failed' -Cause $failure.cause -Message $message
     }
 }
 
@@ -230,9 +232,9 @@ Function Get-SmsAddresses {
 }
 
 Function Connect-SmsCimv2 {
+    <# root\cimv2 of the target (Win32_Process). #>
     param($Target)
-    $machine = if ($Target.IsLocal) { '.' } else { $Target.Name }
-    $scope = New-Object -TypeName System.Management.ManagementScope -ArgumentList "\\$machine\root\cimv2"
+    $scope = New-Object -TypeName System.Management.ManagementScope -ArgumentList "\\$($Target.Name)\root\cimv2"
     $scope.Connect()
     $scope
 }
@@ -268,9 +270,10 @@ Function Invoke-SmsProcessStart {
         New-SmsChangeResult -Id $Change.id -Status 'changed' -Current @{ process_id = $out['ProcessId'] }
     }
     catch {
-        New-SmsChangeResult -Id $Change.id -Status 'failed' -Cause (Get-SmsProviderCause -Exception $_.Exception) -Message $_.Exception.Message
+        $failure = New-SmsReadError -Exception $_.Exception
+        New-SmsChangeResult -Id $Change.id -Status 'failed' -Cause $failure.cause -Message $failure.message
     }
 }
 
 Export-ModuleMember -Function Connect-SmsProvider, Read-SmsProviderClass, Read-SmsRegistryValueAt, Get-SmsFileState, `
-    Invoke-SmsProviderChange, Get-SmsAddresses, Get-SmsProcessCounts, Invoke-SmsProcessStart, New-SmsProviderStatus, Get-SmsProviderCause
+    Invoke-SmsProviderChange, Get-SmsAddresses, Get-SmsProcessCounts, Invoke-SmsProcessStart, New-SmsProviderStatus

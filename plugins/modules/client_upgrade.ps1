@@ -4,7 +4,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
-#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsGather
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsTarget
 #AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsApply
 #AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsUpgrade
 
@@ -25,37 +25,21 @@ $spec = @{
 }
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $module.Result.changed = $false
-$params = $module.Params
 
-try {
-    $target = Get-SmsTarget -Computer $params.computer
-    if ($params.share_map) { foreach ($drive in $params.share_map.Keys) { $target.ShareMap[$drive.TrimEnd(':').ToUpperInvariant()] = $params.share_map[$drive] } }
+Invoke-SmsModule -Module $module -Failure 'Failed to upgrade the SMS client {computer}' -Work {
+    $params = $module.Params
+    $target = Get-SmsTarget -Params $params
     $module.Result.computer = $target.Name
     if ($params.op -eq 'read') {
         $module.Result.addresses = @(Get-SmsAddresses -Target $target)
-        $module.Result.processes = if (@($params.process_names).Count -gt 0) { Get-SmsProcessCounts -Target $target -Names @($params.process_names) } else { @{} }
+        $names = @($params.process_names)
+        $module.Result.processes = if ($names.Count -gt 0) { Get-SmsProcessCounts -Target $target -Names $names } else { @{} }
+        return
     }
-    else {
-        $results = @(foreach ($change in @($params.changes)) {
-                if ($change.kind -eq 'start_process') { Invoke-SmsProcessStart -Target $target -Change $change -CheckMode $module.CheckMode }
-                else { Invoke-SmsChange -Target $target -Change $change -CheckMode $module.CheckMode -TimeoutSeconds 60 }
-            })
-        $module.Result.changes = $results
-        $module.Result.changed = @($results | Where-Object { $_.status -in @('changed', 'would_change') }).Count -gt 0
-        $module.Diff.before = @{}
-        $module.Diff.after = @{}
-        foreach ($change in @($params.changes)) {
-            $result = $results | Where-Object { $_.id -eq $change.id } | Select-Object -First 1
-            if ($result -and $result.status -in @('changed', 'would_change')) {
-                $module.Diff.before[$change.id] = if ($change.kind -eq 'file_content') { $change.from_sha256 } else { 'not running' }
-                $module.Diff.after[$change.id] = if ($change.kind -eq 'file_content') { $change.to_sha256 } else { "$($change.command) $($change.arguments)".Trim() }
-            }
-        }
-    }
+    $results = @(foreach ($change in @($params.changes)) {
+            if ($change.kind -eq 'start_process') { Invoke-SmsProcessStart -Target $target -Change $change -CheckMode $module.CheckMode }
+            else { Invoke-SmsChange -Target $target -Change $change -CheckMode $module.CheckMode -TimeoutSeconds 60 }
+        })
+    $module.Result.changes = $results
+    $module.Result.changed = @($results | Where-Object { $_.status -in @('changed', 'would_change') }).Count -gt 0
 }
-catch {
-    $computer = if ($params.computer) { $params.computer } else { $env:COMPUTERNAME }
-    $module.FailJson("Failed to $($params.op) the client upgrade on $($computer): $($_.Exception.Message)", $_)
-}
-
-$module.ExitJson()

@@ -4,7 +4,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 #AnsibleRequires -CSharpUtil Ansible.Basic
-#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsGather
+#AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsTarget
 #AnsibleRequires -PowerShell ansible_collections.sms.upgrade.plugins.module_utils.SmsUpgrade
 
 # The hands of the post_upgrade phase on an upgraded SMS 2.0 site server (or, in relay mode, on the management host
@@ -25,11 +25,11 @@ $spec = @{
 }
 $module = [Ansible.Basic.AnsibleModule]::Create($args, $spec)
 $module.Result.changed = $false
-$params = $module.Params
 
-try {
+Invoke-SmsModule -Module $module -Failure 'Failed to use the SMS 2.0 provider of {computer}' -Work {
+    $params = $module.Params
     if (-not $params.namespace) { throw [System.ArgumentException]'namespace is required (the action plugin sets it)' }
-    $target = Get-SmsTarget -Computer $params.computer
+    $target = Get-SmsTarget -Params $params
     $module.Result.computer = $target.Name
     $provider = Connect-SmsProvider -Target $target -Namespace $params.namespace
     $module.Result.provider = $provider.status
@@ -45,40 +45,14 @@ try {
         $module.Result.objects = $objects
         $module.Result.files = $files
         $module.Result.registry = $registry
+        return
     }
-    else {
-        if (-not $provider.scope) {
-            throw [System.InvalidOperationException]"cannot open $($params.namespace) on $($target.Name) ($($provider.status.cause)): $($provider.status.message)"
-        }
-        $results = @(foreach ($change in @($params.changes)) {
-                Invoke-SmsProviderChange -Scope $provider.scope -Change $change -CheckMode $module.CheckMode
-            })
-        $module.Result.changes = $results
-        $module.Result.changed = @($results | Where-Object { $_.status -in @('changed', 'would_change') }).Count -gt 0
-        $module.Diff.before = @{}
-        $module.Diff.after = @{}
-        foreach ($change in @($params.changes)) {
-            $result = $results | Where-Object { $_.id -eq $change.id } | Select-Object -First 1
-            if ($result -and $result.status -in @('changed', 'would_change')) {
-                if ($change.kind -eq 'wmi_embedded') {
-                    $module.Diff.before[$change.id] = $change.from
-                    $module.Diff.after[$change.id] = $change.to
-                }
-                else {
-                    $module.Diff.before[$change.id] = @{}
-                    $module.Diff.after[$change.id] = @{}
-                    foreach ($name in $change.set.Keys) {
-                        $module.Diff.before[$change.id][$name] = $change.set[$name].from
-                        $module.Diff.after[$change.id][$name] = $change.set[$name].to
-                    }
-                }
-            }
-        }
+    if (-not $provider.scope) {
+        throw [System.InvalidOperationException]"cannot open $($params.namespace) ($($provider.status.code)): $($provider.status.message)"
     }
+    $results = @(foreach ($change in @($params.changes)) {
+            Invoke-SmsProviderChange -Scope $provider.scope -Change $change -CheckMode $module.CheckMode
+        })
+    $module.Result.changes = $results
+    $module.Result.changed = @($results | Where-Object { $_.status -in @('changed', 'would_change') }).Count -gt 0
 }
-catch {
-    $computer = if ($params.computer) { $params.computer } else { $env:COMPUTERNAME }
-    $module.FailJson("Failed to $($params.op) the SMS 2.0 provider objects on $($computer): $($_.Exception.Message)", $_)
-}
-
-$module.ExitJson()

@@ -142,6 +142,16 @@ def _decision(confirmations, key, decisions):
     return entry if entry and entry.get("decision") in decisions else None
 
 
+def wmi_cause(data, code, cause, message):
+    """The cause of a provider failure: its WMI code's (data file), else the module's general cause, else the message's."""
+    mapped = data["provider"]["wmi_codes"].get(code or "")
+    if mapped:
+        return mapped
+    if cause and cause != "other":
+        return cause
+    return cause_of_message(message)
+
+
 # ------------------------------------------------------------------ 2. what to read
 def _where(template, site_code):
     return template.replace("{site_code}", site_code)
@@ -598,7 +608,7 @@ class SiteRun:
         provider = raw.get("provider") or {}
         if raw.get("failed") or not provider.get("connected"):
             message = raw.get("msg") or provider.get("message") or "no answer from the provider"
-            cause = provider.get("cause") or cause_of_message(message)
+            cause = wmi_cause(self.data, provider.get("code"), provider.get("cause"), message)
             self.step("provider", "failed", message, cause=cause)
             self.finish("failed", "the SMS Provider %s on %s cannot be used (%s): %s" % (
                 self.namespace, self.provider_computer or self.ctx.target.computer or self.ctx.host, cause, message), failed=True)

@@ -18,7 +18,7 @@ def instances(objects, name):
 def read_error(objects, name):
     """``cause: message`` of a class that could not be read, else None."""
     error = ((objects or {}).get(name) or {}).get("error")
-    return "%s: %s" % (error.get("cause"), error.get("message")) if error else None
+    return "%s: %s" % (error.get("code") or error.get("cause"), error.get("message")) if error else None
 
 
 def _code_name(codes, value):

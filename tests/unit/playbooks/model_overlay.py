@@ -55,16 +55,20 @@ if __name__ == "__main__":
 
 
 def module_options(name):
-    """The options the module documents (its sidecar, or the gather doc fragment it extends)."""
+    """The options the module documents (its sidecar and the collection's doc fragments it extends)."""
     with open(os.path.join(REPO, "plugins", "modules", "%s.yml" % name), encoding="utf-8") as handle:
         doc = yaml.safe_load(handle)["DOCUMENTATION"]
     options = set(doc.get("options") or {})
-    if "sms.upgrade.gather" in doc.get("extends_documentation_fragment", []):
-        fragment = os.path.join(REPO, "plugins", "doc_fragments", "gather.py")
+    for fragment in doc.get("extends_documentation_fragment", []):
+        if not fragment.startswith("sms.upgrade."):
+            continue
+        module, _dot, variable = fragment[len("sms.upgrade."):].partition(".")
+        path = os.path.join(REPO, "plugins", "doc_fragments", "%s.py" % module)
         namespace = {}
-        with open(fragment, encoding="utf-8") as handle:
-            exec(compile(handle.read(), fragment, "exec"), namespace)  # pylint: disable=exec-used
-        options |= set(yaml.safe_load(namespace["ModuleDocFragment"].DOCUMENTATION)["options"])
+        with open(path, encoding="utf-8") as handle:
+            exec(compile(handle.read(), path, "exec"), namespace)  # pylint: disable=exec-used
+        text = getattr(namespace["ModuleDocFragment"], (variable or "documentation").upper())
+        options |= set((yaml.safe_load(text) or {}).get("options") or {})
     return sorted(options)
 
 

@@ -58,7 +58,8 @@ def test_change_kinds_and_results_are_what_the_rooms_send_and_read():
     statuses = set(ps_contracts.literal_values_for(psm1, "Status"))
     assert statuses == {"changed", "unchanged", "would_change", "conflict", "failed"}
     status_keys = set(ps_contracts.record_keys(psm1, "New-SmsProviderStatus"))
-    assert status_keys == {"namespace", "connected", "cause", "message"}
+    assert status_keys == {"namespace", "connected", "code", "cause", "message"}
+    assert set(ps_contracts.record_keys(psm1, "New-SmsReadError")) == {"code", "cause", "message"}
 
 
 def test_module_results_are_what_the_rooms_read():
@@ -73,6 +74,12 @@ def test_module_results_are_what_the_rooms_read():
     assert read <= client | {"computer", "registry", "file_sets", "text_files"}, "the rest is client_facts' (SmsGather)"
 
 
-def test_causes_of_provider_failures_are_known_causes():
-    causes = set(ps_contracts.function_string_returns(_read("plugins", "module_utils", "SmsUpgrade.psm1"), "Get-SmsProviderCause"))
-    assert causes == {"access_denied", "not_found", "other"}
+def test_wmi_codes_are_mapped_on_the_controller_to_known_causes():
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.common.causes import MODULE_CAUSES
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.post_upgrade import phase_data, wmi_cause
+    codes = phase_data()["provider"]["wmi_codes"]
+    assert set(codes.values()) <= set(MODULE_CAUSES)
+    assert wmi_cause(phase_data(), "AccessDenied", "other", "x") == "access_denied"
+    assert wmi_cause(phase_data(), None, "unreachable", "x") == "unreachable"
+    assert wmi_cause(phase_data(), "Failed", "other", "The RPC server is unavailable") == "unreachable"
+    assert "ErrorCode" in _read("plugins", "module_utils", "SmsUpgrade.psm1"), "the module returns the code, decides nothing"

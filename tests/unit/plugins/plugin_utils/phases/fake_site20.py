@@ -103,12 +103,14 @@ class FakeSite20:
         return self.apply(args, check_mode)
 
     def _provider(self, args):
+        # What Get-SmsErrorCause gives a ManagementException: 'other'; the WMI code says what happened.
         if self.access_denied:
-            return {"namespace": args["namespace"], "connected": False, "cause": "access_denied",
-                    "message": "Access denied (WBEM_E_ACCESS_DENIED) connecting to %s" % args["namespace"]}
+            return {"namespace": args["namespace"], "connected": False, "code": "AccessDenied", "cause": "other",
+                    "message": "Access denied"}
         if args["namespace"].lower() != self.namespace.lower():
-            return {"namespace": args["namespace"], "connected": False, "cause": "not_found", "message": "Invalid namespace"}
-        return {"namespace": args["namespace"], "connected": True, "cause": None, "message": None}
+            return {"namespace": args["namespace"], "connected": False, "code": "InvalidNamespace", "cause": "other",
+                    "message": "Invalid namespace"}
+        return {"namespace": args["namespace"], "connected": True, "code": None, "cause": None, "message": None}
 
     @staticmethod
     def _matches(instance, where):
@@ -126,7 +128,8 @@ class FakeSite20:
         if provider["connected"]:
             for spec in args.get("reads") or []:
                 if spec["class"] not in self.classes:
-                    result["objects"][spec["name"]] = {"error": {"cause": "not_found", "message": "Invalid class %s" % spec["class"]}}
+                    result["objects"][spec["name"]] = {"error": {"code": "InvalidClass", "cause": "other",
+                                                                 "message": "Invalid class"}}
                     continue
                 found = [{p: copy.deepcopy(i.get(p)) for p in spec["properties"]} for i in self.classes[spec["class"]]
                          if self._matches(i, spec.get("where"))]
