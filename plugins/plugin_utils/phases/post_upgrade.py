@@ -221,8 +221,8 @@ def post01_items(evidence, confirmations, data):
         if ok:
             status = "done"
         elif confirmed:
-            status, detail = "confirmed", "%s by %s at %s%s" % (confirmed["decision"], confirmed["by"], confirmed["at"],
-                                                                  " (%s)" % confirmed["note"] if confirmed.get("note") else "")
+            note = " (%s)" % confirmed["note"] if confirmed.get("note") else ""
+            status, detail = "confirmed", "%s by %s at %s%s" % (confirmed["decision"], confirmed["by"], confirmed["at"], note)
         else:
             status = "pending"
             how = {"database_record": "run the database phase's dump and consistency steps for the site's SQL host",
@@ -527,8 +527,8 @@ class SiteRun:
     def finish(self, status, reason, changed=False, failed=False):
         result = self.result
         result.update(status=status, reason=reason, changed=changed)
-        result["msg"] = "%s: post_upgrade: site %s %s%s" % (self.ctx.host, self.site, status.replace("_", " "),
-                                                             ": %s" % reason if reason else "")
+        tail = ": %s" % reason if reason else ""
+        result["msg"] = "%s: post_upgrade: site %s %s%s" % (self.ctx.host, self.site, status.replace("_", " "), tail)
         if self.diff:
             result["diff"] = self.diff
         if failed:
@@ -724,9 +724,9 @@ class SiteRun:
                 (self.args.get("scripted") or []) else ", manual step if missing"))
         for kind in SETTING_KINDS[1:]:
             for name in self.wanted[kind]:
-                planned.append("POST-02 %s %s: %s" % (kind.rstrip("s").replace("_", " "), name, "read back" if
-                                                       self.data["site_settings"][kind][name].get("item_name") else
-                                                       "manual step (no site control item named), closed by a confirmation"))
+                how = "read back" if self.data["site_settings"][kind][name].get("item_name") else \
+                    "manual step (no site control item named), closed by a confirmation"
+                planned.append("POST-02 %s %s: %s" % (kind.rstrip("s").replace("_", " "), name, how))
         if not self.secondary:
             evidence = dict(database_evidence(self.vault["database"].get(self.sql_host), (self.sql or {}).get("site_database"),
                                               upgraded_at))

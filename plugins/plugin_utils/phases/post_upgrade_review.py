@@ -119,8 +119,8 @@ def package_changes(objects, data, wanted_packages=None, wanted_programs=None):
     for key, wanted in sorted((wanted_programs or {}).items()):
         program = programs.get(key)
         if program is None or "enabled" not in (wanted or {}):
-            problems.append("sms_upgrade_program_changes: %s %s" % (key, "is not a program of the site (PACKAGEID/Program name)"
-                                                                     if program is None else "names no 'enabled'"))
+            why = "is not a program of the site (PACKAGEID/Program name)" if program is None else "names no 'enabled'"
+            problems.append("sms_upgrade_program_changes: %s %s" % (key, why))
             continue
         flags = int(program.get("ProgramFlags") or 0)
         target = flags & ~bit if wanted["enabled"] else flags | bit
@@ -128,8 +128,8 @@ def package_changes(objects, data, wanted_packages=None, wanted_programs=None):
             changes.append({"kind": "wmi_instance", "id": "program:%s:ProgramFlags" % key, "class": "SMS_Program",
                             "keys": {"PackageID": program["PackageID"], "ProgramName": program["ProgramName"]},
                             "set": {"ProgramFlags": {"from": flags, "to": target}},
-                            "title": "program %s %s (ProgramFlags %d -> %d)" % (key, "enabled" if wanted["enabled"] else
-                                                                              "disabled", flags, target)})
+                            "title": "program %s %s (ProgramFlags %d -> %d)" % (
+                                key, "enabled" if wanted["enabled"] else "disabled", flags, target)})
     return changes, problems
 
 
@@ -158,8 +158,8 @@ def _proposal(members, systems, properties):
         if others:
             reasons.append("%s = %s also holds %s" % (prop, value, ", ".join(others[:5])))
             continue
-        return {"property": prop, "value": value, "query": "select SMS_R_System.ResourceID from SMS_R_System where "
-                                                            "SMS_R_System.%s = %s" % (prop, _quoted(value))}, None
+        query = "select SMS_R_System.ResourceID from SMS_R_System where SMS_R_System.%s = %s" % (prop, _quoted(value))
+        return {"property": prop, "value": value, "query": query}, None
     return None, "; ".join(reasons) or "no property to compare"
 
 

@@ -24,10 +24,10 @@ COMPONENTS = {"windows_networking_logon_discovery": "MODEL_NT_LOGON_DISCOVERY",
               "windows_nt_remote_client_installation": "MODEL_NT_REMOTE_INSTALLATION"}
 
 
-def model_overrides(names=COMPONENTS):
+def model_overrides(names=None):
     """sms_upgrade_provider_overrides naming the model's site control items (what a person finds on a real site)."""
     settings = {}
-    for method, component in names.items():
+    for method, component in (names or COMPONENTS).items():
         kind = "discovery_methods" if method.endswith("discovery") else "client_installation_methods"
         settings.setdefault(kind, {})[method] = {"item_name": "%s|SMS Site Server" % component, "prop_name": "MODEL Enabled",
                                                  "enabled_value": 1}

@@ -82,10 +82,10 @@ def test_check_mode_shows_the_plan_and_the_diff_and_changes_nothing(tmp_path, re
 
 def test_kb_q215125_local_settings_are_set_with_a_backup_once(tmp_path, records):
     model = FakeClient20(lab("CEN95001"), behaviour="logon", logon_after=3)
-    first, _ = run(model, "CEN95001", args(tmp_path, method="logon_installation", local_settings=True))
+    first = run(model, "CEN95001", args(tmp_path, method="logon_installation", local_settings=True))[0]
     assert first["status"] == "waiting", first["msg"]
     assert b"ShowPCMCantReachServersDialog=False" in model.sms_ini and "SMSINI.001" in model.backups
-    second, _ = run(model, "CEN95001", args(tmp_path, method="logon_installation", local_settings=True))
+    second = run(model, "CEN95001", args(tmp_path, method="logon_installation", local_settings=True))[0]
     assert second["status"] == "upgraded" and second["changed"] is False
 
 
@@ -115,7 +115,7 @@ def test_preconditions_not_met_leave_the_client_untouched(tmp_path):
 
 def test_an_unreachable_client_is_named_and_does_not_fail(tmp_path, records):
     model = FakeClient20(lab("CENNT002"), unreachable=True)
-    result, _ = run(model, "CENNT002", args(tmp_path))
+    result = run(model, "CENNT002", args(tmp_path))[0]
     assert result["status"] == "unreachable" and result.get("failed") is not True and result["progress"] == "pending"
     assert "network path was not found" in result["reason"]
 
@@ -123,9 +123,9 @@ def test_an_unreachable_client_is_named_and_does_not_fail(tmp_path, records):
 def test_a_client_that_never_comes_over_fails_after_the_watch_with_the_checks_that_fail(tmp_path, records):
     model = FakeClient20(lab("CENNT003"), behaviour="never")
     task = args(tmp_path, method="logon_installation", watch_hours=24)
-    first, _ = run(model, "CENNT003", task)
+    first = run(model, "CENNT003", task)[0]
     assert first["status"] == "waiting" and "sms_ini_gone" in first["reason"] and first.get("failed") is not True
-    later, _ = run(model, "CENNT003", task, now=NOW + datetime.timedelta(hours=25))
+    later = run(model, "CENNT003", task, now=NOW + datetime.timedelta(hours=25))[0]
     assert later["status"] == "failed" and later["failed"] is True and later["progress"] == "failed"
     assert "did not come over within 24 h of 2026-12-07T09:00:00Z (logon_installation)" in later["reason"]
     assert "tree_moved" in later["reason"] and "components_installed" in later["reason"]
@@ -133,7 +133,7 @@ def test_a_client_that_never_comes_over_fails_after_the_watch_with_the_checks_th
 
 def test_smsman_is_started_once_then_watched(tmp_path, records):
     model = FakeClient20(lab("CENNT004"), behaviour="never")
-    first, _ = run(model, "CENNT004", args(tmp_path))
+    first = run(model, "CENNT004", args(tmp_path))[0]
     assert first["status"] == "started" and model.processes == ["smsman.exe"]
     second, hands = run(model, "CENNT004", args(tmp_path), now=NOW + datetime.timedelta(hours=1))
     assert second["status"] == "started" and model.processes == ["smsman.exe"]
@@ -143,7 +143,7 @@ def test_smsman_is_started_once_then_watched(tmp_path, records):
 def test_a_client_without_sms_ini_is_not_started(tmp_path, records):
     model = FakeClient20(lab("CENNT005"))
     model.sms_ini = None
-    result, _ = run(model, "CENNT005", args(tmp_path))
+    result = run(model, "CENNT005", args(tmp_path))[0]
     assert result["status"] == "failed" and "the 2.0 migration needs it (KB Q262949)" in result["reason"]
     assert not model.upgraded
 
@@ -153,7 +153,7 @@ def test_the_wizard_reaches_nt_clients_only_and_needs_the_logon_point(tmp_path, 
     result, hands = run(model, "CEN95002", args(tmp_path))
     assert result["status"] == "pending" and "start SMSMAN.EXE at this windows_9x client by hand" in result["reason"]
     assert hands.calls == []
-    result, _ = run(FakeClient20(lab("CENNT006")), "CENNT006", args(tmp_path, logon_point=None))
+    result = run(FakeClient20(lab("CENNT006")), "CENNT006", args(tmp_path, logon_point=None))[0]
     assert "set sms_upgrade_logon_point" in result["reason"]
 
 
@@ -190,7 +190,7 @@ def test_set_ini_values_keeps_every_other_byte():
     assert [e["key"] for e in edits] == ["ShowPCMCantReachServersDialog", "ShowPGCCantreachServersDialog"]
     again, none = set_ini_values(new, "Local", {"ShowPCMCantReachServersDialog": "False"})
     assert again == new and none == []
-    added, _ = set_ini_values("[SMS]\nA=1", "Local", {"K": "V"})
+    added = set_ini_values("[SMS]\nA=1", "Local", {"K": "V"})[0]
     assert added == "[SMS]\nA=1\n[Local]\nK=V\n"
 
 

@@ -76,7 +76,7 @@ def test_a_site_run_with_scripted_settings_ends_verified_and_a_second_run_change
 
 def test_check_mode_shows_each_change_and_changes_nothing(lab):
     task = args(lab, scripted=["boundaries"], package_changes={"CEN00006": {"source": "compressed"}})
-    result, _ = run(lab, task, check_mode=True)
+    result = run(lab, task, check_mode=True)[0]
     assert result["status"] == "planned" and result["changed"] is True
     assert {o["id"]: o["status"] for o in result["changes"]} == {"boundaries": "would_change",
                                                                  "package:CEN00006:PkgSourceFlag": "would_change"}
@@ -86,7 +86,7 @@ def test_check_mode_shows_each_change_and_changes_nothing(lab):
 
 
 def test_without_scripted_settings_each_missing_one_is_a_manual_step_that_says_what_is_missing(lab):
-    result, _ = run(lab, args(lab))
+    result = run(lab, args(lab))[0]
     assert result["status"] == "pending" and result.get("failed") is not True
     manual = "\n".join(result["manual"])
     assert "Site Properties > Boundaries: add IP Subnet 10.1.0.0/16" in manual
@@ -105,7 +105,7 @@ def test_confirmations_close_the_manual_steps_and_bad_ones_are_refused(lab):
         "boundary:10.1.0.0": dict(WHO, decision="present"),
         "setting:discovery_methods:windows_networking_logon_discovery": dict(WHO, decision="enabled"),
         "setting:client_installation_methods:windows_networking_logon_client_installation": dict(WHO, decision="enabled")})
-    result, _ = run(lab, args(lab, confirmations=confirmations))
+    result = run(lab, args(lab, confirmations=confirmations))[0]
     assert result["status"] == "verified", result["msg"]
     assert result["settings"]["boundaries"]["items"][0]["status"] == "confirmed"
     with pytest.raises(ValueError, match=r"confirmations\['erd'\]: give decision, by and at"):
@@ -113,7 +113,7 @@ def test_confirmations_close_the_manual_steps_and_bad_ones_are_refused(lab):
 
 
 def test_the_review_of_converted_packages_collections_and_what_to_recreate(lab):
-    result, _ = run(lab, args(lab))
+    result = run(lab, args(lab))[0]
     packages = {p["package_id"]: p for p in result["packages"]}
     office = " ".join(packages["CEN00005"]["findings"])
     assert "uses its compressed copy" in office and "program 'Typical' is disabled" in office and "Normal" in office
@@ -146,31 +146,31 @@ def test_the_review_of_converted_packages_collections_and_what_to_recreate(lab):
 
 def test_an_approved_logon_script_is_handed_to_the_restore_phase(lab):
     confirmations = {"logon_script:netlogon/SMSLS.BAT": dict(WHO, decision="restore_beside")}
-    result, _ = run(lab, args(lab, confirmations=confirmations))
+    result = run(lab, args(lab, confirmations=confirmations))[0]
     assert result["restore_beside"] == ["logon_scripts/netlogon/SMSLS.BAT"] and result["restore_in_place"] == []
     assert result["review_dir"] == "C:\\SMS12-REVIEW"
     assert result["steps"]["POST-05"]["status"] == "pending", "merged must still be confirmed"
 
 
 def test_post01_reads_the_database_phase_record_and_the_vault(lab):
-    result, _ = run(lab, args(lab))
+    result = run(lab, args(lab))[0]
     items = {i["id"]: i for i in result["post01"]}
     assert items["database_dump"]["status"] == "done" and "D:\\DUMPS\\SMS_CEN-post.DAT" in items["database_dump"]["detail"]
     assert items["database_consistency"]["status"] == "done"
     assert items["registry_backup"]["status"] == "done" and "preserved at 2026-11-21T08:00:00Z" in items["registry_backup"]["detail"]
     upgrade_lab.database_record(lab["vault"], "CEN", "CENSQL01", dump_at="2026-11-19T07:00:00Z")
     upgrade_lab.cen_vault(str(lab["tmp"] / "vault2"), registry_at="2026-11-19T08:00:00Z")
-    result, _ = run(lab, args(lab, vault_dir=str(lab["tmp"] / "vault2")))
+    result = run(lab, args(lab, vault_dir=str(lab["tmp"] / "vault2")))[0]
     items = {i["id"]: i for i in result["post01"]}
     assert items["registry_backup"]["status"] == "pending" and "before the upgrade" in items["registry_backup"]["detail"]
-    result, _ = run(lab, args(lab))
+    result = run(lab, args(lab))[0]
     assert {i["id"]: i["status"] for i in result["post01"]}["database_dump"] == "pending"
 
 
 @pytest.mark.parametrize("fault,cause", [("access_denied", "access_denied"), ("unreachable", "unreachable")])
 def test_a_provider_that_cannot_be_used_fails_the_site_by_name(lab, fault, cause):
     setattr(lab["site"], fault, True)
-    result, _ = run(lab, args(lab))
+    result = run(lab, args(lab))[0]
     assert result["failed"] is True and result["status"] == "failed"
     assert "the SMS Provider root\\SMS\\site_CEN on CENSRV01 cannot be used (%s)" % cause in result["reason"]
 
@@ -195,7 +195,7 @@ def test_a_conflict_is_named_and_fails_the_site(lab):
         return original(arguments, check_mode)
 
     lab["site"].apply = racing
-    result, _ = run(lab, task)
+    result = run(lab, task)[0]
     assert result["failed"] is True and "package CEN00005 (Office 97 SR-2) priority normal -> low: conflict" in result["reason"]
 
 
