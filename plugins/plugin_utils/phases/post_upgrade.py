@@ -260,7 +260,8 @@ def boundary_state(wanted, objects, data, confirmations, scripted):
         elif _decision(confirmations, "boundary:%s" % boundary["detail"], ["present"]):
             status = "confirmed"
         else:
-            status, _ = "missing", missing.append(boundary)
+            status = "missing"
+            missing.append(boundary)
         items.append(dict(boundary, status=status))
     state = {"items": items, "current": ["%s %s" % p for p in current], "read_error": error}
     changes, manual = [], []
