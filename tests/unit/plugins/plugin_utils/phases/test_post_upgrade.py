@@ -216,3 +216,21 @@ def test_bad_inventory_input_names_the_item():
         post_upgrade.wanted_settings({"discovery_methods": ["bogus"]}, data)
     with pytest.raises(ValueError, match="only 'provider' and 'site_settings'"):
         post_upgrade.effective_data({"recreate": {}})
+
+
+def test_a_secondary_is_configured_through_its_parents_provider(lab, tmp_path):
+    snapshots = upgrade_lab.upgraded_snapshots(tmp_path / "secondary", sites=("CEN", "S01"))
+    task = args(lab, snapshot_dir=snapshots)
+    hands = ModelHands({"S01SRV01": lab["site"], "CENSRV01": lab["site"]}, "S01SRV01")
+    result = PHASE.run(context(PHASE, "S01SRV01", task, groups=["sms_secondary", "sms_site_S01"]), hands)
+    assert result["status"] == "pending" and "through its parent's provider (CEN)" in result["reason"] and hands.calls == []
+    lab["site"].classes["SMS_SCI_SiteAssignment"].append({"SiteCode": "S01", "ItemName": "MODEL Site Assignment",
+                                                         "ItemType": "MODEL Site Assignment", "FileType": 1,
+                                                         "AssignDetails": ["10.1.0.0"], "AssignTypes": ["IP Subnet"]})
+    result = PHASE.run(context(PHASE, "S01SRV01", dict(task, provider_computer="CENSRV01"),
+                               groups=["sms_secondary", "sms_site_S01"]), hands)
+    read = hands.calls[0][1]
+    assert read["computer"] == "CENSRV01" and read["namespace"] == "root\\SMS\\site_CEN"
+    assert {r["name"] for r in read["reads"]} == {"site_assignment"}, "a secondary has no packages or collections of its own"
+    assert result["settings"]["boundaries"]["items"][0]["status"] == "verified"
+    assert "POST-03" not in result["steps"] and result["status"] == "pending", "the methods still need confirming"
