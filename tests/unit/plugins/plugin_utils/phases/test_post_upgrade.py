@@ -224,9 +224,9 @@ def test_a_secondary_is_configured_through_its_parents_provider(lab, tmp_path):
     hands = ModelHands({"S01SRV01": lab["site"], "CENSRV01": lab["site"]}, "S01SRV01")
     result = PHASE.run(context(PHASE, "S01SRV01", task, groups=["sms_secondary", "sms_site_S01"]), hands)
     assert result["status"] == "pending" and "through its parent's provider (CEN)" in result["reason"] and hands.calls == []
-    lab["site"].classes["SMS_SCI_SiteAssignment"].append({"SiteCode": "S01", "ItemName": "MODEL Site Assignment",
-                                                         "ItemType": "MODEL Site Assignment", "FileType": 1,
-                                                         "AssignDetails": ["10.1.0.0"], "AssignTypes": ["IP Subnet"]})
+    item = {"SiteCode": "S01", "ItemName": "MODEL Site Assignment", "ItemType": "MODEL Site Assignment", "FileType": 1,
+            "AssignDetails": ["10.1.0.0"], "AssignTypes": ["IP Subnet"]}
+    lab["site"].classes["SMS_SCI_SiteAssignment"].append(item)
     result = PHASE.run(context(PHASE, "S01SRV01", dict(task, provider_computer="CENSRV01"),
                                groups=["sms_secondary", "sms_site_S01"]), hands)
     read = hands.calls[0][1]
