@@ -35,7 +35,8 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import upgrade_
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.base import Phase
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.hostinfo import host_snapshot, resolve_site
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.journal import write_record
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_status import SITE_SCHEMA, read_json_record, site_path
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.records import read_record
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_status import SITE_SCHEMA, site_path
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import MANIFEST, VaultError, load_manifest, verify
 
 SETTING_KINDS = ("boundaries", "discovery_methods", "client_installation_methods")
@@ -76,7 +77,7 @@ def site_upgrade_state(site_upgrade_dir, site):
     one; a file that is no site upgrade record of schema 1.x is an error naming it."""
     if not site_upgrade_dir:
         return None
-    record = read_json_record(site_path(site_upgrade_dir, site), SITE_SCHEMA, "site upgrade record")
+    record = read_record(site_path(site_upgrade_dir, site), SITE_SCHEMA, "site upgrade record")
     return None if record is None else (record.get("status"), record.get("updated_at"))
 
 
