@@ -27,8 +27,6 @@ _SITE = re.compile(r"^[A-Za-z0-9]{3}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-
-
 def _checked(name, pattern, what):
     if not isinstance(name, str) or not pattern.match(name):
         raise RecordError("%s %r cannot name a record file" % (what, name))
