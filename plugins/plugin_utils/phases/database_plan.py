@@ -267,5 +267,3 @@ def _section_error(snapshot, section):
 
 def _days(n):
     return datetime.timedelta(days=n)
-
-

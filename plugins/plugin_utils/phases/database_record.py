@@ -72,5 +72,3 @@ def fresh(at, now, max_age_days, after=None):
     if after and moment < parse_timestamp(after):
         return False
     return (now - moment).total_seconds() <= max_age_days * 86400
-
-

@@ -246,5 +246,3 @@ def conv20_findings(log_text, rc):
     if log_text is None:
         findings.append({"number": None, "text": "Conv20.log was not found after the run", "line": None})
     return not findings, findings
-
-

@@ -187,5 +187,3 @@ def state_from_snapshot(snapshot):
     used = master.get("used_mb")
     return State(copy.deepcopy(snapshot), fragments, devices, status, None,
                  None if used is None else int(round(used * PAGES_PER_MB)), None, "snapshot")
-
-
