@@ -5,7 +5,7 @@
   site_upgrade phase's policy for this wave; :func:`finding_status` reads one rule's finding for one host.
 - :func:`vault_problems`: the preserve vault (``vault/manifest.py``): every category recorded for the host verifies.
 - :func:`database_readiness`: the database phase's record of the site's SQL Server, read by that phase's own functions
-  (``phases/database.py``: ``record_path``, ``load_record``, ``latest_dump``, its ``GOOD`` statuses; freshness as the
+  (``phases/database_record.py``: ``record_path``, ``load_record``, ``latest_dump``, its ``GOOD`` statuses; freshness as the
   readiness rules judge it, ``assess/database_evidence.py``): the steps the site upgrade needs (``data/site_upgrade.yml``,
   preflight ``database_steps``) done at most ``max_age_days`` ago, and the newest verified baseline dump of the site
   database, the one the recovery restores.
@@ -15,8 +15,8 @@ import os
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.database_evidence import is_fresh
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import PlanError, UnknownWave, load_plan
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.database import (
-    GOOD, DatabaseError, latest_dump, load_record, record_path)
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.database_record import latest_dump, load_record, record_path
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.database_survey import GOOD, DatabaseError
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import VaultError, preservation
 
 

@@ -9,7 +9,9 @@ import pytest
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.targets import Target
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather import isql
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.database_evidence import RECORD
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import database as room
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.database_sql import conv20_findings
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.action import validate_options
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.base import RunContext
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.journal import read_record, record_paths
@@ -69,7 +71,7 @@ class Env:
         return self.model.server(self.host)
 
     def record(self):
-        path = self.tmp / "vault" / self.host[:3] / self.host / room.RECORD
+        path = self.tmp / "vault" / self.host[:3] / self.host / RECORD
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
@@ -418,7 +420,7 @@ def test_a_real_run_of_a_snapshot_only_host_is_refused(tmp_path):
 
 def test_an_unreadable_record_is_named_and_kept(tmp_path):
     env = Env(tmp_path)
-    path = tmp_path / "vault" / "CEN" / "CENSQL01" / room.RECORD
+    path = tmp_path / "vault" / "CEN" / "CENSQL01" / RECORD
     path.parent.mkdir(parents=True)
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(room.DatabaseError, match="database-record.json is unreadable"):
@@ -446,8 +448,8 @@ def test_conv20_findings_from_the_seed_faq():
     log = ("Putting database in single-user mode. - [11/10/98 12:43:29]\r\n"
            "SQL Msg #6102> Only the System Administrator may use the KILL command.\r\n"
            "Could not kill a process\r\nUnable to put database in single-user mode.  Exiting.\r\n")
-    clean, findings = room.conv20_findings(log, 1)
+    clean, findings = conv20_findings(log, 1)
     assert clean is False
     assert [f["number"] for f in findings] == [6102, None, None]
     assert findings[1]["text"] == "Unable to put database in single-user mode.  Exiting."
-    assert room.conv20_findings("Database conversion complete.\r\n", 0) == (True, [])
+    assert conv20_findings("Database conversion complete.\r\n", 0) == (True, [])

@@ -6,7 +6,8 @@ import os
 import pytest
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import UpgradePlan
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import database, site_status, site_wave, upgrade_inputs
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.database_evidence import RECORD, RECORD_SCHEMA
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import site_status, site_wave, upgrade_inputs
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_upgrade import download_params
 
 from . import site_lab
@@ -78,14 +79,14 @@ def test_site_records_round_trip_and_a_foreign_file_is_refused(tmp_path):
 def record(directory, steps=None, dumps=None):
     os.makedirs(directory, exist_ok=True)
     at = "2026-12-05T16:00:00Z"
-    document = {"schema": database.RECORD_SCHEMA, "schema_version": "1.0",
+    document = {"schema": RECORD_SCHEMA, "schema_version": "1.0",
                 "steps": steps if steps is not None else {"consistency": {"status": "ok", "at": at},
                                                           "baseline_dump": {"status": "ok", "at": at}},
                 "dumps": dumps if dumps is not None else [
                     {"kind": "baseline", "database": "SMS_CEN", "path": "D:\\B\\old.DAT", "at": "2026-12-01T00:00:00Z", "verified": True},
                     {"kind": "baseline", "database": "SMS_CEN", "path": "D:\\B\\new.DAT", "at": at, "verified": True},
                     {"kind": "safety", "database": "SMS_CEN", "path": "D:\\B\\safety.DAT", "at": at, "verified": True}]}
-    with open(os.path.join(directory, database.RECORD), "w", encoding="utf-8") as handle:
+    with open(os.path.join(directory, RECORD), "w", encoding="utf-8") as handle:
         json.dump(document, handle)
 
 
