@@ -1,6 +1,6 @@
 """The upgrade's progress in the readiness report (``progress``): what the changing phases recorded, read back.
 
-For each wave of the report's plan: its status from its sites (``not_started``, ``in_progress``, ``stopped``, ``done``)
+For each wave of the report's plan: its status from its sites (``not_started``, ``in_progress``, ``stopped``, ``verified``)
 and the newest record of its runs. For each site of the waves (then each site kept on SMS 1.2): the site upgrade's
 status and timeline (step, started, duration, result), the post-upgrade status with the POST-06 data-conversion table,
 and the client progress (upgraded / pending / staying on 1.2 / failed).
@@ -150,7 +150,7 @@ def _wave_status(statuses):
     if any(s in site_status.STOPPED or s == UNREADABLE for s in statuses):
         return "stopped"
     if all(s in site_status.DONE for s in statuses):
-        return "done"
+        return "verified"
     return "in_progress"
 
 
