@@ -47,6 +47,7 @@ class _Reader:
         """``(record or None, path or None)`` of the newest run of ``wave``; None on a note."""
         if not self.site_upgrade_dir:
             return None, None
+        path = None
         try:
             path = site_status.wave_path(self.site_upgrade_dir, wave)
             record = site_status.load_latest_wave(self.site_upgrade_dir, wave)

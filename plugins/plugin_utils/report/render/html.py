@@ -217,8 +217,8 @@ def _progress(report):
     for site in progress_view.detailed(progress) if progress else []:
         inner = []
         if progress_view.timeline_rows(site):
-            inner.append("<h4>Site upgrade timeline</h4>" + _table(["step", "started", "duration", "result", "message"],
-                                                                  progress_view.timeline_rows(site)))
+            inner.append("<h4>Site upgrade timeline</h4>" + _table(
+                ["step", "started", "duration", "result", "message"], progress_view.timeline_rows(site)))
         if progress_view.conversion_rows(site):
             inner.append("<h4>Data conversion (POST-06)</h4>" + _table(
                 ["SMS 1.2 object", "converted", "count", "preserved", "fate"], progress_view.conversion_rows(site)))

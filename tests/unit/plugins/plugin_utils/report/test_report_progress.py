@@ -142,8 +142,8 @@ def test_the_section_shows_each_wave_and_the_timeline_post_upgrade_conversion_an
         "upgraded": 1, "pending": 2, "staying_on_1_2": 1, "failed": 1, "total": 5}
     assert cen["clients"]["failed_hosts"] == [{"host": "CENNT003", "reason": "did not come over in 48 h"}]
     s01 = site(found, "S01")
-    assert s01["wave"] == "branches" and all(s01[k]["status"] == "not_started" for k in ("site_upgrade", "post_upgrade",
-                                                                                          "clients"))
+    assert s01["wave"] == "branches"
+    assert all(s01[k]["status"] == "not_started" for k in ("site_upgrade", "post_upgrade", "clients"))
     s02 = site(found, "S02")
     assert s02["stays_on_1_2"] and s02["site_upgrade"]["status"] == "not_applicable"
     assert s02["clients"]["staying_on_1_2"] == 2, "progress.json counts the kept site's clients"
