@@ -24,6 +24,8 @@ class ActionModule(ControllerAction):
         "params": {"type": "dict", "default": {}},
         "preservation": {"type": "dict", "default": {}},
         "vault_dir": {"type": "path"},
+        "site_upgrade_dir": {"type": "path"},
+        "records_dir": {"type": "path"},
         "fail_on_blocking": {"type": "bool", "default": False},
     }
 
@@ -36,7 +38,8 @@ class ActionModule(ControllerAction):
             database=load_records(args["vault_dir"], hosts),
             check_mode=self._task.check_mode or bool(task_vars.get("ansible_check_mode")),
             progress=lambda done, total: display.display("sms.upgrade: assessed %d of %d hosts" % (done, total)),
-            plan_file=args["plan_file"])
+            plan_file=args["plan_file"],
+            upgrade_dirs={"site_upgrade_dir": args["site_upgrade_dir"], "records_dir": args["records_dir"]})
         if warning:
             display.warning(warning)
         summary = report["summary"]

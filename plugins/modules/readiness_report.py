@@ -75,6 +75,19 @@ options:
         results while they are fresh (assessment parameter C(database_results_max_age_days)). Without it only the
         snapshots count.
     type: path
+  site_upgrade_dir:
+    description:
+      - Where the site upgrade keeps its records (C(sites/<SITE>.json), C(waves/<wave>-latest.json); see
+        C(docs/site_upgrade.md)). The report's C(progress) section shows each wave's status and each site's timeline from
+        them. Without it, or without a record, the site upgrade is shown as not started.
+    type: path
+  records_dir:
+    description:
+      - Where the post-upgrade and client phases keep their records (C(post_upgrade/<SITE>.json), C(progress.json); see
+        C(docs/post_upgrade.md)). The report's C(progress) section shows each site's post-upgrade status, its POST-06
+        data-conversion table and its client progress from them. Without it, or without a record, they are shown as not
+        started. A record that cannot be read is a note in the report naming the file, never a failure of the task.
+    type: path
   fail_on_blocking:
     description: Fail the task when any finding blocks the upgrade.
     type: bool

@@ -46,11 +46,12 @@ def plan_or_problem(plan_file):
 
 
 def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=None, params=None,
-                  preservation=None, check_mode=False, progress=None, plan_file=None, database=None):
+                  preservation=None, check_mode=False, progress=None, plan_file=None, database=None, upgrade_dirs=None):
     """Assess the fleet, write every report format and return ``(report, paths, warning)``.
 
     A plan file that does not load is not a failure of the run: it is the blocking ``plan.valid`` finding.
     ``database``: the database phase's records by host (database_evidence.load_records over the vault).
+    ``upgrade_dirs``: ``site_upgrade_dir`` and ``records_dir``, the changing phases' records (report/progress.py).
     """
     if not os.path.isdir(snapshot_dir):
         raise ValueError("snapshot directory %s does not exist (set sms_upgrade_snapshot_dir)" % snapshot_dir)
@@ -65,6 +66,6 @@ def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=Non
     meta = {"run_id": free_run_id(report_dir, compact_stamp(now)), "generated_at": now.isoformat(),
             "check_mode": bool(check_mode), "collection_version": collection_version(), "rules_version": "1",
             "answers_file": answers_file if answers else None}
-    report = build_report(findings, records, rules, meta, previous, plan)
+    report = build_report(findings, records, rules, meta, previous, plan, upgrade_dirs)
     paths = write_report(report_dir, report, render_all(report))
     return report, paths, warning

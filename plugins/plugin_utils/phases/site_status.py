@@ -68,6 +68,18 @@ def site_statuses(status_dir, sites):
     return found
 
 
+def wave_path(status_dir, wave):
+    """``waves/<wave>-latest.json``: the newest record of the wave's runs."""
+    if not isinstance(wave, str) or not _NAME.match(wave):
+        raise StatusError("wave name %r cannot name a file" % (wave,))
+    return os.path.join(status_dir, "waves", "%s-latest.json" % wave)
+
+
+def load_latest_wave(status_dir, wave):
+    """The newest record of the wave's runs, or None when the wave has not run; an unusable file is an error naming it."""
+    return read_record(wave_path(status_dir, wave), WAVE_SCHEMA, "wave record")
+
+
 def write_wave_record(status_dir, wave, stamp, record):
     """Write ``waves/<wave>-<stamp>.json`` and ``waves/<wave>-latest.json``; return the first path."""
     if not _NAME.match(wave or ""):

@@ -2,9 +2,10 @@
 from collections import Counter, defaultdict
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import UpgradePlan
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.progress import progress_section
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.waves import mark_waves, plan_section
 
-REPORT_SCHEMA_VERSION = "1.1"
+REPORT_SCHEMA_VERSION = "1.2"
 STATUSES = ("pass", "fail", "not_applicable", "skipped", "error")
 FAILING = ("fail", "error")
 
@@ -82,17 +83,20 @@ def diff_reports(findings, previous):
     }
 
 
-def build_report(findings, records, rules, meta, previous=None, plan=None):
+def build_report(findings, records, rules, meta, previous=None, plan=None, upgrade_dirs=None):
     """Return the report dict; ``meta`` carries run_id, generated_at, check_mode and versions.
 
     ``plan`` is the upgrade plan (default: the whole inventory as one wave) or the PlanError of a plan that did not
     load: every finding gets the ``waves`` it blocks and the report a ``plan`` section with each wave's status.
+    ``upgrade_dirs`` (``site_upgrade_dir``, ``records_dir``): where the changing phases keep the records the
+    ``progress`` section reads (report/progress.py).
     """
     plan = UpgradePlan.whole_inventory() if plan is None else plan
     mark_waves(findings, records, plan)
     summary, by_host = summarize(records, findings, rules)
+    hosts = [_host_entry(r, by_host.get(r.host, [])) for r in records]
+    planned = plan_section(plan, records, findings)
     return dict(
         {"schema": "sms.upgrade.readiness_report", "schema_version": REPORT_SCHEMA_VERSION}, **meta,
-        hosts=[_host_entry(r, by_host.get(r.host, [])) for r in records],
-        findings=findings, summary=summary, diff=diff_reports(findings, previous),
-        plan=plan_section(plan, records, findings))
+        hosts=hosts, findings=findings, summary=summary, diff=diff_reports(findings, previous), plan=planned,
+        progress=progress_section(planned, hosts, **(upgrade_dirs or {})))

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import collection_tree
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import site_status
 
 REPO = collection_tree.REPO
 PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
@@ -100,3 +101,24 @@ def test_gate_role_stops_a_phase_and_names_the_blockers(tmp_path):
                             "-e", "sms_upgrade_report_max_age=0h", "-e", "sms_upgrade_wave=branches"],
                            capture_output=True, text=True, env=env, cwd=REPO, check=False)
     assert stale.returncode != 0 and "days old; the limit is 0.0 days" in stale.stdout
+
+
+def test_the_report_shows_the_recorded_progress_and_names_an_unusable_record(tmp_path):
+    lab = lab_copy(tmp_path)
+    record = site_status.new_site_record("CEN", "central")
+    record.update(status="setup_running", updated_at="2026-12-05T18:20:00Z", timeline=[
+        {"step": "setup", "run": "20261205T180000Z", "started_at": "2026-12-05T18:00:00Z", "ended_at": "2026-12-05T18:20:00Z",
+         "seconds": 1200.0, "status": "running", "message": "Setup is converting the database"}])
+    site_status.save_site(str(lab / "site_upgrade"), record)
+    (lab / "upgrade_records").mkdir()
+    (lab / "upgrade_records" / "progress.json").write_text("[1, 2", encoding="utf-8")
+    result = run_playbook(str(lab / "hosts.yml"), "-e", "sms_upgrade_report_dir=%s" % (tmp_path / "r"))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "wave central: in progress [CEN setup running]" in result.stdout
+    with open(tmp_path / "r" / "latest.json", encoding="utf-8") as handle:
+        progress = json.load(handle)["progress"]
+    cen = next(s for s in progress["sites"] if s["site"] == "CEN")
+    assert cen["site_upgrade"]["timeline"][0]["seconds"] == 1200.0 and progress["waves"][0]["status"] == "in_progress"
+    assert progress["notes"] == ["the record %s is unreadable: Expecting ',' delimiter: line 1 column 6 (char 5); move it "
+                                 "away to start a new one" % (lab / "upgrade_records" / "progress.json")]

@@ -1,6 +1,7 @@
 """The end-of-play summary printed by the readiness role."""
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.common import (
     STATUS_ORDER, blocking_by_rule, plan_headline, short_list, verdict, wave_status, waves_of)
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import progress_view
 
 
 def _wave_lines(report, max_waves):
@@ -18,6 +19,17 @@ def _wave_lines(report, max_waves):
     return lines
 
 
+def _progress_lines(report, max_waves):
+    progress = report.get("progress")
+    if not progress or progress["status"] == "not_started":
+        return ["upgrade progress: not started"]
+    lines = ["upgrade progress: " + progress_view.headline(progress)]
+    lines += ["  wave %s: %s [%s]" % (row[0], row[1], row[2]) for row in progress_view.wave_rows(progress)[:max_waves]]
+    lines += ["  site %s: %s" % (s["site"], progress_view.trouble(s)) for s in progress["sites"] if progress_view.trouble(s)]
+    lines += ["  note: %s" % note for note in progress["notes"]]
+    return lines
+
+
 def render_console(report, report_paths=None, max_rules=10, max_waves=10):
     """Return the summary as a list of short lines."""
     summary = report["summary"]
@@ -25,6 +37,7 @@ def render_console(report, report_paths=None, max_rules=10, max_waves=10):
              "hosts %d, blocked %d | %s" % (summary["hosts"], summary["blocked_hosts"],
                                             ", ".join("%s %d" % (s, summary["counts"].get(s, 0)) for s in STATUS_ORDER))]
     lines += _wave_lines(report, max_waves)
+    lines += _progress_lines(report, max_waves)
     groups = blocking_by_rule(report)
     if groups:
         lines.append("blocking rules (hosts; waves blocked):")

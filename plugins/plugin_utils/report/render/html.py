@@ -12,6 +12,7 @@ import json
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.common import (
     PLANS_LISTED, SEVERITY_ORDER, STATUS_ORDER, blocking_by_rule, ordered_tiers, plan_headline, planned_by_phase,
     short_list, site_label, verdict, wave_status, waves_of, what_to_do, window_text)
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import progress_view
 
 PASS_LIMIT = 20000
 FIELDS = ("host", "rule", "checklist", "tier", "site", "status", "severity", "blocks", "message", "hint", "command",
@@ -206,6 +207,30 @@ def _hosts(report):
             '</details></section>' % (len(report["hosts"]), head, rows))
 
 
+def _progress(report):
+    progress = report.get("progress")
+    parts = ["<p>%s</p>" % esc(progress_view.headline(progress))]
+    if progress and progress["waves"]:
+        parts.append(_table(["wave", "status", "sites (site upgrade)", "last run"], progress_view.wave_rows(progress)))
+    if progress and progress["sites"]:
+        parts.append(_table(["site", "wave", "site upgrade", "post-upgrade", "clients"], progress_view.site_rows(progress)))
+    for site in progress_view.detailed(progress) if progress else []:
+        inner = []
+        if progress_view.timeline_rows(site):
+            inner.append("<h4>Site upgrade timeline</h4>" + _table(
+                ["step", "started", "duration", "result", "message"], progress_view.timeline_rows(site)))
+        if progress_view.conversion_rows(site):
+            inner.append("<h4>Data conversion (POST-06)</h4>" + _table(
+                ["SMS 1.2 object", "converted", "count", "preserved", "fate"], progress_view.conversion_rows(site)))
+        if progress_view.failed_clients(site):
+            inner.append("<p>Failed clients: %s</p>" % esc(", ".join(progress_view.failed_clients(site))))
+        parts.append("<details><summary>site %s</summary>%s</details>" % (esc(site["site"]), "".join(inner)))
+    if progress and progress["notes"]:
+        parts.append('<p class="note">Records that could not be used:</p><ul>%s</ul>'
+                     % "".join("<li>%s</li>" % esc(n) for n in progress["notes"]))
+    return '<section id="progress"><h2>Upgrade progress</h2>%s</section>' % "".join(parts)
+
+
 def _plans(report):
     parts = []
     for phase, hosts in planned_by_phase(report):
@@ -227,7 +252,8 @@ def render_html(report):
         report["run_id"], report["generated_at"], ", check mode" if report["check_mode"] else "",
         report.get("answers_file") or "none")
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-            '<title>%s</title><style>%s</style></head><body><header><h1>%s</h1><div>%s</div></header><main>%s%s%s%s%s%s%s%s</main>'
+            '<title>%s</title><style>%s</style></head><body><header><h1>%s</h1><div>%s</div></header><main>%s%s%s%s%s%s%s%s%s</main>'
             '<script>%s</script></body></html>\n' % (
-                esc(title), CSS, esc(title), esc(meta), _summary(report), _upgrade_plan(report), _blocking(report), _groups(report),
+                esc(title), CSS, esc(title), esc(meta), _summary(report), _upgrade_plan(report), _progress(report),
+                _blocking(report), _groups(report),
                 _diff(report), _findings(report), _hosts(report), _plans(report), SCRIPT))

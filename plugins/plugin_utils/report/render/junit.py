@@ -7,6 +7,7 @@ message starts with "ACCEPTED", so dashboards stay truthful; a manual item that 
 import re
 import xml.etree.ElementTree as ET
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import progress_view
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.common import TIER_ORDER
 
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -46,6 +47,39 @@ def _case(suite, finding):
         ET.SubElement(case, "skipped", message=clean("%s: %s" % (status, finding["message"])))
 
 
+def _progress_suite(root, report):
+    """Suite ``sms.upgrade.progress`` once something is recorded: per planned site a case (a stopped site upgrade, a
+    failed post-upgrade or failed clients fail it; not started is skipped), per unusable record an error."""
+    progress = report.get("progress")
+    if not progress or progress["status"] == "not_started":
+        return {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    suite = ET.SubElement(root, "testsuite", name="sms.upgrade.progress", timestamp=report["generated_at"])
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for site in progress["sites"]:
+        if site["stays_on_1_2"]:
+            continue
+        counts["tests"] += 1
+        case = ET.SubElement(suite, "testcase", classname=clean(site["site"]), name="upgrade progress")
+        summary = clean("site upgrade %s; post-upgrade %s; clients %s" % (
+            progress_view.word(site["site_upgrade"]["status"]), progress_view.post_text(site["post_upgrade"]),
+            progress_view.clients_text(site["clients"])))
+        if progress_view.trouble(site):
+            counts["failures"] += 1
+            ET.SubElement(case, "failure", message=clean(progress_view.trouble(site)), type="progress").text = summary
+        elif all(site[k]["status"] == "not_started" for k in ("site_upgrade", "post_upgrade", "clients")):
+            counts["skipped"] += 1
+            ET.SubElement(case, "skipped", message="not started")
+        else:
+            ET.SubElement(case, "system-out").text = summary
+    for number, note in enumerate(progress["notes"], 1):
+        counts["tests"] += 1
+        counts["errors"] += 1
+        case = ET.SubElement(suite, "testcase", classname="records", name="record %d" % number)
+        ET.SubElement(case, "error", message=clean(note), type="record")
+    suite.attrib.update({k: str(v) for k, v in counts.items()})
+    return counts
+
+
 def render_junit(report):
     """Return the report as a JUnit XML document."""
     root = ET.Element("testsuites", name="sms.upgrade readiness %s" % report["run_id"])
@@ -63,5 +97,7 @@ def render_junit(report):
         for finding in findings:
             _case(suite, finding)
         totals = {k: totals[k] + counts[k] for k in totals}
+    counts = _progress_suite(root, report)
+    totals = {k: totals[k] + counts[k] for k in totals}
     root.attrib.update({k: str(v) for k, v in totals.items()})
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,7 +1,10 @@
 """The readiness report as Markdown."""
+import html
+
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.common import (
     PLANS_LISTED, STATUS_ORDER, blocking_by_rule, failing_by_host, ordered_tiers, plan_headline, planned_by_phase,
     short_list, site_label, verdict, wave_status, waves_of, what_to_do, window_text)
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import progress_view
 
 
 def cell(value):
@@ -63,6 +66,42 @@ def _upgrade_plan(report):
         lines.append("- Not planned (in no wave, not staying on 1.2): %s" % ", ".join(
             "%s (%d hosts)" % (u["site"], u["hosts"]) for u in plan["unplanned"]))
     return lines + ([""] if plan["hierarchy_changes"] or plan["unplanned"] else [])
+
+
+def text(value):
+    """``cell`` that also keeps recorded text from being read as HTML (the records are not ours to trust)."""
+    return cell(html.escape("" if value is None else str(value), quote=False))
+
+
+def _rows(rows):
+    return [[html.escape(str(c), quote=False) for c in row] for row in rows]
+
+
+def _progress(report):
+    progress = report.get("progress")
+    lines = ["## Upgrade progress", "", text(progress_view.headline(progress)), ""]
+    if not progress:
+        return lines
+    if progress["waves"]:
+        lines += table(["Wave", "Status", "Sites (site upgrade)", "Last run"], _rows(progress_view.wave_rows(progress))) + [""]
+    if progress["sites"]:
+        lines += table(["Site", "Wave", "Site upgrade", "Post-upgrade", "Clients"], _rows(progress_view.site_rows(progress))) + [""]
+    for site in progress_view.detailed(progress):
+        steps, conversion = _rows(progress_view.timeline_rows(site)), _rows(progress_view.conversion_rows(site))
+        failed = progress_view.failed_clients(site)
+        lines += ["### Site %s" % text(site["site"]), ""]
+        if steps:
+            omitted = site["site_upgrade"].get("timeline_omitted")
+            lines += ["Site upgrade timeline%s:" % (" (the newest steps; %d older left out)" % omitted if omitted else ""), ""]
+            lines += table(["Step", "Started", "Duration", "Result", "Message"], steps) + [""]
+        if conversion:
+            lines += ["Data conversion (POST-06):", ""]
+            lines += table(["SMS 1.2 object", "Converted", "Count", "Preserved", "Fate"], conversion) + [""]
+        if failed:
+            lines += ["Failed clients: %s" % text(", ".join(failed)), ""]
+    if progress["notes"]:
+        lines += ["Records that could not be used:", ""] + ["- %s" % text(n) for n in progress["notes"]] + [""]
+    return lines
 
 
 def _groups(report):
@@ -138,5 +177,5 @@ def _plans(report):
 
 def render_markdown(report):
     """Return the whole report as Markdown text."""
-    return "\n".join(_header(report) + _upgrade_plan(report) + _blocking(report) + _groups(report) + _diff(report) + _hosts(report)
+    return "\n".join(_header(report) + _upgrade_plan(report) + _progress(report) + _blocking(report) + _groups(report) + _diff(report) + _hosts(report)
                      + _plans(report)) + "\n"
