@@ -9,7 +9,7 @@ import re
 from collections import defaultdict, namedtuple
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import read_yaml
-from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import client_smsid, is_sms_2
+from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import client_smsid, sms_release
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import parse_timestamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import database_evidence
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import preservation as evidence
@@ -59,7 +59,7 @@ def snapshot_valid(ctx, params):
 
 # ------------------------------------------------------------------ hierarchy
 def _version_label(sms):
-    return "2.0" if is_sms_2(sms) else "1.2"
+    return sms_release(sms)
 
 
 @check("hierarchy_mixed_versions")
@@ -486,5 +486,7 @@ def database_rehearsal(ctx, params):
     return _by_phase([text] if text else [], [why] if why else [])
 
 
-# The upgrade plan's checks live in their own module and register here (imported last: they use ``check``).
+# The checks of a site's neighbours and of the upgrade plan live in their own modules and register here (imported
+# last: they use ``check``).
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import hierarchy_checks  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import plan_checks  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import

@@ -1,6 +1,8 @@
 """A read-only index over all valid snapshots, for rules that look beyond one host."""
 from collections import defaultdict
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.versions import VersionError, known_version, parse_version
+
 
 def site_of(snapshot):
     """Return the site code a snapshot belongs to (None when unknown)."""
@@ -22,6 +24,36 @@ def client_smsid(snapshot):
 def is_sms_2(sms):
     """Tell whether a site server's ``sms`` section says SMS 2.0 is installed."""
     return bool(sms.get("full_version"))
+
+
+def sms_release(sms):
+    """The SMS release of a site server's ``sms`` section, labelled from its build (data/versions.yml): ``2.0`` (a full
+    version), ``1.2`` (build 786 or later), ``1.1`` (builds above 631 and below 786: 682, 692), ``1.0`` (631 or lower,
+    KB Q132710), or ``unknown build X``."""
+    if is_sms_2(sms):
+        return "2.0"
+    try:
+        build = parse_version(str(sms.get("setup_version") or ""), "sms_build")
+    except VersionError:
+        return "unknown build %s" % (sms.get("setup_version") or "(none)")
+    if build >= known_version("sms_1_2"):
+        return "1.2"
+    return "1.1" if build > known_version("sms_1_0_max") else "1.0"
+
+
+def sp4_gap(sms):
+    """Why a site that stays on SMS 1.x is not SMS 1.2 Service Pack 4 or later (None when it is)."""
+    release = sms_release(sms)
+    if release.startswith("unknown"):
+        return "cannot tell its SMS version (%s)" % release
+    if release != "1.2":
+        return "runs SMS %s (build %s), older than SMS 1.2" % (release, sms.get("setup_version"))
+    try:
+        if parse_version(sms.get("csdver") or "", "service_pack") < known_version("sms_1_2_sp4"):
+            return "runs SMS 1.2 %s" % (sms.get("csdver") or "without a service pack (no CSDVER.SMS)")
+    except VersionError as exc:
+        return "cannot tell its SMS service pack: %s" % exc
+    return None
 
 
 class Fleet:

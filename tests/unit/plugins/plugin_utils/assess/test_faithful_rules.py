@@ -1,0 +1,135 @@
+"""Rules corrected against the upgrade paper (the seed) and the KB articles they rest on (issue 10).
+
+Each test quotes the sentence it is built from; /work/research/kb-audit.md holds the audit these corrections follow.
+"""
+import datetime
+
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.answers import parse_answers
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.catalog import load_catalog
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import CHECKS
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.engine import HostInput, assess_fleet
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.params import merge_params
+from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import sms_release
+from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import parse_plan
+
+from ..snapshots import site_server, write_fleet
+
+NOW = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.timezone.utc)
+RULES = load_catalog(CHECKS)
+BY_ID = {r.id: r for r in RULES}
+
+
+def assess(tmp_path, snapshots, answers=(), plan=None, params=None):
+    hosts = write_fleet(str(tmp_path), snapshots)
+    inputs = [HostInput(h, str(tmp_path / ("%s.json" % h)), None, None) for h in hosts]
+    findings, _records = assess_fleet(inputs, RULES, parse_answers({"schema_version": 1, "answers": list(answers)}, BY_ID),
+                                      merge_params(params), NOW, plan=plan)
+    return {(f["host"], f["rule"]): f for f in findings}
+
+
+def server(code, role="primary", parent=None, children=(), **sms):
+    """The site server SRV<code>; ``children`` are the site codes its site control file addresses."""
+    snap = site_server(host="SRV" + code, site=code, role=role, parent=parent)
+    snap["sms"].update(sms)
+    snap["site_control"]["child_sites"] = [{"site_code": c} for c in children]
+    return snap
+
+
+def answer(rule, host, **extra):
+    return dict({"rule": rule, "hosts": [host], "by": "Ann", "at": "2026-11-20T10:00:00Z", "reason": "checked"}, **extra)
+
+
+# ------------------------------------------------------------------ citations and remediations
+def test_duplicates_remediation_follows_q192859():
+    # Q192859: "SMSIDDUP <sql_server_name> <sql_login> <sql_password> <sms_database>" generates "a report, called
+    # Smsiddup.log"; "You should delete these machines from the SMS database, and also delete their Sms.ini files."
+    for rule in ("hierarchy.duplicate_smsids", "sql.duplicate_smsids"):
+        remediation = BY_ID[rule].remediation
+        assert remediation["command"] == "SMSIDDUP <sql_server_name> <sql_login> <sql_password> <sms_database>", rule
+        assert "only writes a report" in remediation["hint"] and "SMS Administrator" in remediation["hint"]
+        assert "SMS.INI" in remediation["hint"] and "DBClean" in remediation["hint"]
+
+
+def test_citations_name_only_what_the_articles_say():
+    # Seed "Database Size": "Allow 100 KB per computer"; Q135850 says 35 KB, so it cannot back the rule.
+    assert BY_ID["sql.site_db_size"].references == {"seed": "Database Size", "kb": []}
+    # Q210364 is an SMS 2.0 article; Q199364 sizes tempdb from "your largest" database, not "all databases combined".
+    assert "Q210364" not in BY_ID["sql.log_truncate_or_size"].references["kb"]
+    assert "Q199364" not in BY_ID["sql.tempdb_all_databases"].references["kb"]
+    # The seed's FAQ, not Q192859 (which speaks of single-user mode only for DATDUPCL).
+    assert BY_ID["sql.open_connections"].references == {"seed": "FREQUENTLY ASKED QUESTIONS", "kb": []}
+    # Q199238 lists hardware inventory as converted and says nothing of disks; Q133253 shows the Disk_SPEC join.
+    assert BY_ID["manual.physical_disk_report"].references["kb"] == ["Q133253"]
+    # Q263335 is about a 1.2 secondary the wizard does not offer; the 24 hours are Q199250's (and the seed's).
+    assert BY_ID["manual.secondary_site_control"].references["kb"] == ["Q199250"]
+    assert "sendcode" not in BY_ID["manual.secondary_site_control"].message["fail"]
+    assert BY_ID["manual.secondary_offered"].references["kb"] == ["Q263335"]
+
+
+def test_both_platforms_copy_belongs_to_the_second_secondary_option():
+    # Q199250: "If you plan to initiate the upgrade from the parent site but complete the installation at the secondary
+    # site, make sure the source files are at the secondary site. ... you can copy all of the files (both i386 and Alpha
+    # ...) to a network drive at the secondary site".
+    text = " ".join(BY_ID["manual.secondary_upgrade_method"].message["fail"].split())
+    second = text.index("start from the parent")
+    third = text.index("from the CD at the secondary")
+    assert second < text.index("both i386 and Alpha") < third
+
+
+def test_wizard_offers_a_1_2_secondary_only_after_its_site_control_file_reached_the_2_0_parent(tmp_path):
+    # Q263335: after the 1.2 primary is upgraded, "The Secondary Site Upgrade Wizard does not indicate that the
+    # secondary site is available for upgrade"; "sendcode sms_site_config_manager 193" sends a site control file now.
+    parent = server("PAR", full_version="2.00.1239.0000")
+    secondary = server("SEC", role="secondary", parent="PAR", site_role="secondary")
+    findings = assess(tmp_path, [parent, secondary])
+    finding = findings[("SRVSEC", "manual.secondary_offered")]
+    assert finding["status"] == "fail" and finding["blocks"]
+    assert finding["remediation"]["command"] == "sendcode sms_site_config_manager 193"
+    confirmed = assess(tmp_path, [parent, secondary], [answer("manual.secondary_offered", "SRVSEC")])
+    assert confirmed[("SRVSEC", "manual.secondary_offered")]["status"] == "pass"
+    still_1_2 = assess(tmp_path, [server("PAR"), secondary])
+    assert still_1_2[("SRVSEC", "manual.secondary_offered")]["status"] == "not_applicable"
+
+
+# ------------------------------------------------------------------ children before parents (PRE-03, PRE-04, PRE-33)
+def test_release_is_labelled_from_the_build():
+    # Q132710: "build number 631 or below" is SMS 1.0; Q133253: "Systems Management Server 1.1, Build 682";
+    # RG-1.2 S3D59: "SITE CONTROL FILE [786][1.08]".
+    assert [sms_release({"setup_version": b}) for b in ("631", "682", "692", "786")] == ["1.0", "1.1", "1.1", "1.2"]
+    assert sms_release({"setup_version": "786", "full_version": "2.00.1239.0000"}) == "2.0"
+    assert sms_release({"setup_version": "bogus"}) == "unknown build bogus"
+
+
+def test_mixed_versions_names_a_1_1_child_as_1_1(tmp_path):
+    findings = assess(tmp_path, [server("CEN", role="central"), server("P01", parent="CEN", setup_version="682")])
+    assert "P01 (1.1) under CEN (1.2)" in findings[("(hierarchy)", "hierarchy.mixed_versions")]["message"]
+
+
+def test_parent_is_blocked_by_children_missing_below_1_2_or_without_sp4(tmp_path):
+    # Seed "Version of Systems Management Server": "Systems Management Server 1.2 sites that will be reporting
+    # (inter-operating) to the upgraded site must be running Systems Management Server 1.2, Service Pack 4 or later
+    # before the parent site is upgraded". S09 is in the parent's site control file only.
+    parent = server("CEN", role="central", children=["P01", "S01", "S09"])
+    old = server("P01", parent="CEN", setup_version="682", csdver=None)
+    sp3 = server("S01", role="secondary", parent="CEN", site_role="secondary", csdver="Service Pack 3")
+    findings = assess(tmp_path, [parent, old, sp3])
+    finding = findings[("SRVCEN", "site.children_ready")]
+    assert finding["status"] == "fail" and finding["blocks"]
+    message = finding["message"]
+    assert "P01 runs SMS 1.1 (build 682), older than SMS 1.2" in message
+    assert "S01 runs SMS 1.2 Service Pack 3" in message
+    assert "S09 (named in the site control file) is not in this inventory" in message
+
+
+def test_children_ready_passes_for_sp4_children_and_leaves_a_plan_to_plan_children_sp4(tmp_path):
+    parent = server("CEN", role="central", children=["P01"])
+    child = server("P01", parent="CEN")
+    findings = assess(tmp_path, [parent, child])
+    assert findings[("SRVCEN", "site.children_ready")]["status"] == "pass"
+    assert findings[("SRVP01", "site.children_ready")]["status"] == "not_applicable"
+    plan = parse_plan({"schema_version": 1, "waves": [{"name": "one", "sites": [{"site": "CEN"}], "window": {
+        "start": "2026-12-05T18:00:00Z", "end": "2026-12-06T06:00:00Z"}}],
+                       "stay_on_1_2": [{"site": "P01", "reason": "later"}]}, "plan.yml")
+    planned = assess(tmp_path, [parent, server("P01", parent="CEN", csdver="Service Pack 3")], plan=plan)
+    assert planned[("SRVCEN", "site.children_ready")]["status"] == "not_applicable"
+    assert planned[("(hierarchy)", "plan.children_sp4")]["status"] == "fail", "one fact, one owner: the plan rule"
