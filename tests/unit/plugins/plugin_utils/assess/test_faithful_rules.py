@@ -133,3 +133,17 @@ def test_children_ready_passes_for_sp4_children_and_leaves_a_plan_to_plan_childr
     planned = assess(tmp_path, [parent, server("P01", parent="CEN", csdver="Service Pack 3")], plan=plan)
     assert planned[("SRVCEN", "site.children_ready")]["status"] == "not_applicable"
     assert planned[("(hierarchy)", "plan.children_sp4")]["status"] == "fail", "one fact, one owner: the plan rule"
+
+
+# ------------------------------------------------------------------ helper servers of secondaries (PRE-11)
+def test_secondary_with_components_and_senders_on_a_helper_that_is_not_in_the_inventory(tmp_path):
+    # Seed, SECONDARY SITE UPGRADES: "A secondary site upgrade removes the Systems Management Server 1.2 components from
+    # the site server and helper servers"; "You must move Systems Management Server 1.2 senders that are hosted on helper
+    # servers to the site server before the upgrade."
+    secondary = server("SEC", role="secondary", parent="PAR", site_role="secondary")
+    secondary["site_control"].update(helper_servers=[{"name": "SECHLP01", "components": ["SMS_DESPOOLER"]}],
+                                     senders=[{"type": "lan", "server": "SECHLP01"}])
+    findings = assess(tmp_path, [server("PAR", children=["SEC"]), secondary])
+    for rule, text in (("site.helper_components", "SECHLP01: SMS_DESPOOLER"), ("site.helper_senders", "lan on SECHLP01")):
+        finding = findings[("SRVSEC", rule)]
+        assert finding["status"] == "fail" and finding["blocks"] and text in finding["message"], rule
