@@ -81,3 +81,35 @@ def children_ready(ctx, params):
         return outcome(False, "Before %s is upgraded: %s." % (site, "; ".join(problems)), problems=problems)
     return outcome(True, "%d child site(s) of %s run SMS 1.2 Service Pack 4 or later or SMS 2.0: %s." % (
         len(children), site, ", ".join("%s (%s)" % (c, sms_release(ctx.fleet.sms(c))) for c in children)))
+
+
+def _sna(address):
+    return "SNA" in ("%s %s" % (address.get("sender") or "", address.get("format") or "")).upper()
+
+
+def _sna_links(snapshot, other):
+    """The SNA ADDRESS lines of ``snapshot``'s site control file to site ``other``."""
+    return [a for a in (snapshot.get("site_control") or {}).get("addresses") or []
+            if (a.get("site_code") or "").upper() == other and _sna(a)]
+
+
+@check("children_sna")
+def children_sna(ctx, params):
+    """No 1.2 child site links with this 1.2 parent by the SNA sender (a 1.2 site cannot use it to reach a 2.0 site)."""
+    sms = _own_sms(ctx)
+    site = (sms.get("site_code") or "").upper()
+    if _plan_file(ctx) and ctx.plan.kept(site):
+        return Result("not_applicable", "The upgrade plan keeps %s on SMS 1.2." % site)
+    links = []
+    for child in children_of(ctx, site):
+        server = ctx.fleet.site_server(child)
+        if server and ctx.fleet.on_sms_2(child):
+            continue
+        if _sna_links(ctx.snapshot, child):
+            links.append("%s -> %s by %s" % (site, child, _sna_links(ctx.snapshot, child)[0].get("sender") or "SNA"))
+        if server and _sna_links(server[1], site):
+            links.append("%s -> %s by %s" % (child, site, _sna_links(server[1], site)[0].get("sender") or "SNA"))
+    if links:
+        return outcome(False, "SNA links between %s and its SMS 1.2 child sites: %s. Once %s runs SMS 2.0, an SMS 1.2 "
+                       "site cannot use the SNA sender to reach it." % (site, "; ".join(links), site), links=links)
+    return outcome(True, "No SNA link between %s and an SMS 1.2 child site." % site)

@@ -147,3 +147,30 @@ def test_secondary_with_components_and_senders_on_a_helper_that_is_not_in_the_in
     for rule, text in (("site.helper_components", "SECHLP01: SMS_DESPOOLER"), ("site.helper_senders", "lan on SECHLP01")):
         finding = findings[("SRVSEC", rule)]
         assert finding["status"] == "fail" and finding["blocks"] and text in finding["message"], rule
+
+
+# ------------------------------------------------------------------ SNA links to an upgrading parent (PRE-10)
+def test_sna_link_from_a_1_2_child_blocks_its_parents_upgrade(tmp_path):
+    # Seed conversion table, SNA Senders: "A Systems Management Server 1.2 site cannot use SNA sender to communicate with
+    # a Systems Management Server 2.0 site."
+    parent = server("PAR", children=["SEC"])
+    parent["site_control"]["addresses"] = [{"site_code": "SEC", "sender": "LAN Sender", "format": "MS_LAN"}]
+    child = server("SEC", role="secondary", parent="PAR", site_role="secondary")
+    child["site_control"]["addresses"] = [{"site_code": "PAR", "sender": "SNA Sender", "format": "MS_SNA_BATCH"}]
+    findings = assess(tmp_path, [parent, child])
+    finding = findings[("SRVPAR", "site.children_sna")]
+    assert finding["status"] == "fail" and finding["blocks"] and not BY_ID["site.children_sna"].answerable
+    assert "SEC -> PAR by SNA Sender" in finding["message"]
+    assert findings[("SRVPAR", "site.sna_sender")]["status"] == "pass", "the parent's own senders are another rule's"
+    child["site_control"]["addresses"][0].update(sender="LAN Sender", format="MS_LAN")
+    assert assess(tmp_path, [parent, child])[("SRVPAR", "site.children_sna")]["status"] == "pass"
+    upgraded = server("SEC", role="secondary", parent="PAR", site_role="secondary", full_version="2.00.1239.0000")
+    upgraded["site_control"]["addresses"] = [{"site_code": "PAR", "sender": "SNA Sender"}]
+    assert assess(tmp_path, [parent, upgraded])[("SRVPAR", "site.children_sna")]["status"] == "pass"
+
+
+def test_sna_link_known_only_from_the_parents_site_control_file(tmp_path):
+    parent = server("PAR", children=["S09"])
+    parent["site_control"]["addresses"] = [{"site_code": "S09", "sender": "SNA Sender", "format": "MS_SNA_INTER"}]
+    finding = assess(tmp_path, [parent])[("SRVPAR", "site.children_sna")]
+    assert finding["status"] == "fail" and "PAR -> S09 by SNA Sender" in finding["message"]
