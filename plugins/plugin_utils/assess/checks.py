@@ -11,6 +11,7 @@ from collections import defaultdict, namedtuple
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import read_yaml
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import client_smsid, sms_release
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import parse_timestamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.versions import VersionError, version_at_least
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import database_evidence
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import preservation as evidence
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.sizing import site_db_sizing, tempdb_sizing
@@ -125,6 +126,58 @@ def site_hardware(ctx, params):
     observed = "; ".join(gaps) if gaps else "%d MB memory, %d MB free on %s %s" % (
         hardware["memory_mb"], disk["free_mb"], disk.get("filesystem"), drive)
     return outcome(not gaps, observed)
+
+
+SERVER_PRODUCTS = ("server", "domain_controller")
+
+
+def _nt_server_gaps(os_info, service_pack):
+    """Why ``os_info`` is not Windows NT Server 4.0 with ``service_pack`` or later (empty when it is)."""
+    gaps = []
+    if os_info.get("family") != "windows_nt":
+        return ["not Windows NT (%s)" % os_info.get("family")]
+    try:
+        if not version_at_least(os_info.get("version") or "", "4.0", "dotted"):
+            gaps.append("Windows NT %s, not 4.0" % os_info.get("version"))
+        if not version_at_least(os_info.get("csd_version") or "", service_pack, "service_pack"):
+            gaps.append("%s, not %s or later" % (os_info.get("csd_version") or "no service pack", service_pack))
+    except VersionError as exc:
+        raise CheckError("cannot read the Windows version: %s" % exc)
+    product = os_info.get("product_type")
+    if product not in SERVER_PRODUCTS:
+        gaps.append("Windows NT Workstation, not Server" if product == "workstation" else
+                    "the product type (Server or Workstation) was not read (%s)" % (product or "none"))
+    return gaps
+
+
+def _os_text(os_info):
+    return " ".join(filter(None, [os_info.get("name") or os_info.get("family"), os_info.get("version"),
+                                  os_info.get("csd_version") or "no service pack",
+                                  "(%s)" % os_info["product_type"] if os_info.get("product_type") else None]))
+
+
+@check("nt_server")
+def nt_server(ctx, params):
+    """PRE-05: a server that will run SMS 2.0 server components runs Windows NT Server 4.0 with the service pack named
+    by ``params.service_pack_param`` (an assessment parameter) or Service Pack 4. On the site database's SQL Server, the
+    site server's own finding covers a SQL Server on the same machine; a snapshot without an OS (sql_facts reads no
+    registry) fails with what to confirm by hand."""
+    service_pack = ctx.params[params["service_pack_param"]] if params.get("service_pack_param") else "Service Pack 4"
+    if params.get("database_server"):
+        server = ctx.fleet.site_server(ctx.site)
+        if server and (server[1].get("computer") or server[0]).upper() == (ctx.snapshot.get("computer") or ctx.host).upper():
+            return Result("not_applicable", "The SQL Server is the site server itself: site.nt_version judges it.")
+    os_info = ctx.snapshot.get("os")
+    if not os_info or not os_info.get("version"):
+        if not params.get("database_server"):
+            raise CheckError("the snapshot has no operating system version")
+        return outcome(False, "The operating system of %s was not gathered (the SQL gather reads no registry): confirm "
+                       "Windows NT Server 4.0 %s or later (winver, or CSDVersion under HKLM\\SOFTWARE\\Microsoft\\"
+                       "Windows NT\\CurrentVersion)" % (ctx.snapshot.get("computer") or ctx.host, service_pack))
+    gaps = _nt_server_gaps(os_info, service_pack)
+    if gaps:
+        return outcome(False, "%s: %s" % (_os_text(os_info), "; ".join(gaps)), gaps=gaps)
+    return outcome(True, _os_text(os_info))
 
 
 @check("senders_on_helpers")

@@ -41,7 +41,7 @@ def site_server(host="SRV01", site="AAA", role="primary", parent=None, **overrid
 def site_database(host="SQL01", site="AAA", **overrides):
     """A ready SQL Server 6.5 SP4 site database for 1,000 computers."""
     snap = dict(_envelope("site_database", host), **{
-        "os": {"family": "windows_nt", "version": "4.0", "csd_version": "Service Pack 6"},
+        "os": {"family": "windows_nt", "version": "4.0", "csd_version": "Service Pack 6", "product_type": "server"},
         "site_code": site,
         "sql": {"version": "6.50.281"},
         "site_database": "SMS",

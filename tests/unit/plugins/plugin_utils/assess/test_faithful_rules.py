@@ -174,3 +174,63 @@ def test_sna_link_known_only_from_the_parents_site_control_file(tmp_path):
     parent["site_control"]["addresses"] = [{"site_code": "S09", "sender": "SNA Sender", "format": "MS_SNA_INTER"}]
     finding = assess(tmp_path, [parent])[("SRVPAR", "site.children_sna")]
     assert finding["status"] == "fail" and "PAR -> S09 by SNA Sender" in finding["message"]
+
+
+# ------------------------------------------------------------------ servers that run SMS 2.0 components (PRE-05, PRE-07)
+def _os(csd, product="server", version="4.0"):
+    return {"family": "windows_nt", "name": "Windows NT", "version": version, "csd_version": csd, "product_type": product}
+
+
+def test_nt_server_sp4_on_site_servers_sql_and_logon_point_dcs_not_on_helpers(tmp_path):
+    # Seed "Version of Windows NT Server": "Your site servers and other Microsoft Windows NT Server operating system based
+    # servers running Systems Management Server 2.0 server components must run Microsoft Windows NT Server 4.0, Service
+    # Pack 4 or later." Q214869: "SMS or software metering database | Windows NT 4.0 with Service Pack 4 and higher".
+    from ..snapshots import site_database
+    secondary = server("SEC", role="secondary", parent="AAA", site_role="secondary")
+    secondary["os"] = _os("Service Pack 6a", product="workstation")
+    helper = site_server(host="HLP01", site="AAA", roles=["helper"], os=_os("Service Pack 3"))
+    logon_dc = site_server(host="LOG01", site="AAA", roles=["logon"], os=_os("Service Pack 3", "domain_controller"))
+    logon_member = site_server(host="LOG02", site="AAA", roles=["logon"], os=_os("Service Pack 3", "server"))
+    sql = site_database(os=_os("Service Pack 3"))
+    findings = assess(tmp_path, [server("AAA", children=["SEC"]), secondary, helper, logon_dc, logon_member, sql])
+    assert findings[("SRVSEC", "site.nt_version")]["status"] == "fail"
+    assert "Windows NT Workstation, not Server" in findings[("SRVSEC", "site.nt_version")]["message"]
+    assert ("HLP01", "site.nt_version") not in findings, "the upgrade removes the helper's 1.2 components"
+    assert findings[("SQL01", "sql.nt_version")]["status"] == "fail"
+    assert "Service Pack 3, not Service Pack 4 or later" in findings[("SQL01", "sql.nt_version")]["message"]
+    assert findings[("LOG01", "logon.nt_version")]["status"] == "fail" and findings[("LOG01", "logon.nt_version")]["blocks"]
+    assert findings[("LOG02", "logon.nt_version")]["status"] == "not_applicable", "only domain controllers become logon points"
+    assert findings[("SRVAAA", "logon.nt_version")]["status"] == "not_applicable", "site.nt_version judges the site server"
+    # Q214869 accepts SP3 for a logon point: the parameter follows it when an administrator chooses so.
+    relaxed = assess(tmp_path, [logon_dc], params={"logon_point_min_service_pack": "Service Pack 3"})
+    assert relaxed[("LOG01", "logon.nt_version")]["status"] == "pass"
+
+
+def test_sql_server_os_not_gathered_is_a_failure_a_person_can_answer(tmp_path):
+    from ..snapshots import site_database
+    sql = site_database()
+    del sql["os"]
+    findings = assess(tmp_path, [server("AAA"), sql])
+    finding = findings[("SQL01", "sql.nt_version")]
+    assert finding["status"] == "fail" and "was not gathered" in finding["message"] and finding["blocks"]
+    answered = assess(tmp_path, [server("AAA"), sql], [answer("sql.nt_version", "SQL01")])
+    assert not answered[("SQL01", "sql.nt_version")]["blocks"]
+    same_machine = site_database(host="SQLAAA", computer="SRVAAA")
+    del same_machine["os"]
+    both = assess(tmp_path, [server("AAA"), same_machine])
+    assert both[("SQLAAA", "sql.nt_version")]["status"] == "not_applicable", "site.nt_version judges that machine"
+    alone = assess(tmp_path, [same_machine])
+    assert alone[("SQLAAA", "sql.nt_version")]["status"] == "fail", "no site server in the inventory to judge it"
+
+
+def test_ie_401_sp1_on_secondaries_blocks_but_can_be_answered(tmp_path):
+    # Seed "Version of Internet Explorer": "Before you upgrade your site, you must have Microsoft Internet Explorer
+    # version 4.01, Service Pack 1 installed on the site server." No exception is named for secondaries.
+    secondary = server("SEC", role="secondary", parent="AAA", site_role="secondary")
+    secondary["ie"] = {"version": "4.72.2106.8"}
+    findings = assess(tmp_path, [secondary])
+    finding = findings[("SRVSEC", "secondary.ie_version")]
+    assert finding["status"] == "fail" and finding["blocks"] and "UNCONFIRMED" in finding["message"]
+    assert ("SRVSEC", "site.ie_version") not in findings
+    answered = assess(tmp_path, [secondary], [answer("secondary.ie_version", "SRVSEC")])
+    assert not answered[("SRVSEC", "secondary.ie_version")]["blocks"]
