@@ -234,3 +234,16 @@ def test_ie_401_sp1_on_secondaries_blocks_but_can_be_answered(tmp_path):
     assert ("SRVSEC", "site.ie_version") not in findings
     answered = assess(tmp_path, [secondary], [answer("secondary.ie_version", "SRVSEC")])
     assert not answered[("SRVSEC", "secondary.ie_version")]["blocks"]
+
+
+# ------------------------------------------------------------------ machine history (PRE-29)
+def test_machine_history_older_than_60_days_blocks(tmp_path):
+    # Seed "Site Data": "Prepare your site database for upgrade by performing the following procedure: ... 4. ...
+    # configure Systems Management Server to delete Machine History Records older than 60 days."
+    from ..snapshots import site_database
+    findings = assess(tmp_path, [site_database(machine_history={"oldest": "2026-09-20T00:00:00Z"})])
+    finding = findings[("SQL01", "sql.machine_history")]
+    assert finding["status"] == "fail" and finding["blocks"]
+    assert "KB Q263095" in finding["remediation"]["hint"]
+    recent = assess(tmp_path, [site_database(machine_history={"oldest": "2026-09-30T00:00:00Z"})])
+    assert recent[("SQL01", "sql.machine_history")]["status"] == "pass"
