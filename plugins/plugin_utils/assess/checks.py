@@ -490,6 +490,25 @@ def duplicate_smsids_in_database(ctx, params):
     return outcome(not found, (observed or "none") + note)
 
 
+@check("jobs_documented")
+def jobs_documented(ctx, params):
+    """The seed's documentation half of "Jobs": the active non-system jobs are documented (a person confirms it)."""
+    jobs = [j for j in ctx.snapshot.get("jobs") or [] if j.get("active") and not j.get("system")]
+    if not jobs:
+        return Result("not_applicable", "No active non-system job in the snapshot.")
+    staying = {code for code, (_host, snap) in ctx.fleet.site_servers.items()
+               if (snap.get("sms") or {}).get("site_role") != "secondary"} - {(ctx.site or "").upper()}
+    listed = ["%s%s%s" % (j["id"], " (%s)" % j["name"] if j.get("name") else "",
+                          " to %s" % ", ".join(j["target_sites"]) if j.get("target_sites") else "") for j in jobs]
+    to_children = [j["id"] for j in jobs if set(s.upper() for s in j.get("target_sites") or []) & staying]
+    if ctx.answer:
+        return outcome(True, "Jobs documented (%s) by %s at %s." % (", ".join(listed), ctx.answer["by"], ctx.answer["at"]))
+    return outcome(False, "Document the active jobs you want to reproduce after the upgrade: %s%s." % (
+        "; ".join(listed), "; in particular %s, which send to other primary sites: a child primary kept on SMS 1.2 receives programs "
+        "from SMS 2.0 only as advertisements" % ", ".join(to_children) if to_children else ""),
+        jobs=[j["id"] for j in jobs], to_primaries=to_children)
+
+
 @check("open_connections")
 def open_connections(ctx, params):
     """Connections (sp_who) to the site database, except the SMS services' own and SQL Server's system processes."""

@@ -289,7 +289,8 @@ def build_site_database(output, snapshot, site_database, site_code=None, queries
     steps = [("devices", lambda: db.devices(blocks)), ("databases", lambda: db.databases(blocks, site_database)),
              ("connections", lambda: db.connections(blocks)), ("machine_history", lambda: db.machine_history(blocks)),
              ("computer_count", lambda: db.computer_count(blocks)),
-             ("jobs", lambda: db.jobs(blocks, data["sql_job_columns"], data["sql_inactive_job_statuses"])),
+             ("jobs", lambda: db.jobs(blocks, data["sql_job_columns"], data["sql_inactive_job_statuses"],
+                                      data["sql_system_job_types"])),
              ("machine_groups", lambda: db.machine_groups(blocks)),
              ("duplicate_smsids", lambda: db.duplicate_smsids(blocks))]
     for section, step in steps:

@@ -247,3 +247,36 @@ def test_machine_history_older_than_60_days_blocks(tmp_path):
     assert "KB Q263095" in finding["remediation"]["hint"]
     recent = assess(tmp_path, [site_database(machine_history={"oldest": "2026-09-30T00:00:00Z"})])
     assert recent[("SQL01", "sql.machine_history")]["status"] == "pass"
+
+
+# ------------------------------------------------------------------ active jobs (PRE-25, CLI-04)
+def test_active_jobs_is_a_condition_and_only_their_documentation_is_answered(tmp_path):
+    # Seed "Jobs": "When you upgrade, your only active jobs must be system jobs. If you do have active jobs, document those
+    # that you want to reproduce ... In particular, document the jobs that send programs to child primary sites that you
+    # do not intend to upgrade."
+    from ..snapshots import site_database
+    jobs = [{"id": "AAA00001", "system": True, "active": True, "status": "Pending"},
+            {"id": "AAA00007", "name": "Office 97", "system": False, "active": True, "status": "Active", "target_sites": ["BBB"]}]
+    snapshots = [site_database(jobs=jobs), server("AAA", children=["BBB"]), server("BBB", parent="AAA")]
+    everything = [answer("sql.active_jobs", "SQL01"), answer("manual.jobs_documented", "SQL01")]
+    findings = assess(tmp_path, snapshots, [answer("manual.jobs_documented", "SQL01")])
+    active = findings[("SQL01", "sql.active_jobs")]
+    assert active["status"] == "fail" and active["blocks"] and not BY_ID["sql.active_jobs"].answerable
+    assert "AAA00007 Active -> BBB" in active["message"]
+    assert findings[("SQL01", "manual.jobs_documented")]["status"] == "pass"
+    open_doc = assess(tmp_path, snapshots)[("SQL01", "manual.jobs_documented")]
+    assert open_doc["status"] == "fail" and "in particular AAA00007" in open_doc["message"]
+    assert parse_answers_rejects(everything[0])
+    quiet = assess(tmp_path, [site_database(jobs=jobs[:1])])
+    assert quiet[("SQL01", "sql.active_jobs")]["status"] == "pass"
+    assert quiet[("SQL01", "manual.jobs_documented")]["status"] == "not_applicable"
+
+
+def parse_answers_rejects(entry):
+    """True when the answers file refuses an answer to a rule that cannot be answered."""
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.answers import AnswersError
+    try:
+        parse_answers({"schema_version": 1, "answers": [entry]}, BY_ID)
+    except AnswersError:
+        return True
+    return False
