@@ -280,3 +280,18 @@ def parse_answers_rejects(entry):
     except AnswersError:
         return True
     return False
+
+
+# ------------------------------------------------------------------ the site server's remote control agent (PRE-26)
+def test_site_servers_remote_control_agent_must_be_off(tmp_path):
+    # Seed "Disable Client Remote Control Agent": "turn off the Systems Management Server 1.2 site server remote control
+    # agent"; Q139627 lists "\SYSTEM\CurrentControlSet\Services\WUSER32" among a site server's SMS keys.
+    running = server("AAA")
+    running["services"].append({"name": "Wuser32", "state": "running", "start_mode": "auto"})
+    finding = assess(tmp_path, [running])[("SRVAAA", "site.remote_control_agent")]
+    assert finding["status"] == "fail" and finding["blocks"] and "Wuser32 auto running" in finding["message"]
+    running["services"][-1].update(state="stopped", start_mode="disabled")
+    assert assess(tmp_path, [running])[("SRVAAA", "site.remote_control_agent")]["status"] == "pass"
+    assert assess(tmp_path, [server("BBB")])[("SRVBBB", "site.remote_control_agent")]["message"] == "no Wuser32 service."
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import gather_data
+    assert "Wuser32" in gather_data()["site_server_service_patterns"], "site_facts must list the agent's service"
