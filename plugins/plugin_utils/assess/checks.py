@@ -232,7 +232,12 @@ def _sms_root(snapshot):
 
 @check("smsls_preserved")
 def smsls_preserved(ctx, params):
-    """A modified SMSLS.BAT (copies differ) needs a verified backup of this server's copies, with the snapshot's content."""
+    """This server's SMSLS.BAT copies have a verified backup of the snapshot's content (PRE-08).
+
+    Identical copies prove nothing: Site Configuration Manager copies the master in SITE.SRV\\MAINCFG.BOX to REPL$ and
+    NETLOGON (KB Q138348, RG-1.2 S3CEF), so a modified master gives identical modified copies. Copies that differ show
+    a change; either way only a verified backup passes, and only a person can say the file is unmodified (an answer).
+    """
     copies = _smsls_copies(ctx)
     own = [c for h, c in copies if h == ctx.host]
     if not own:
@@ -240,19 +245,22 @@ def smsls_preserved(ctx, params):
     if any(not c.get("sha256") for _host, c in copies):
         raise CheckError("SMSLS.BAT copies without sha256: %s" % ", ".join(c["path"] for _h, c in copies if not c.get("sha256")))
     hashes = {c["sha256"] for _host, c in copies}
-    if len(copies) > 1 and len(hashes) == 1:
-        return outcome(True, "SMSLS.BAT is unmodified (%d identical copies)." % len(copies))
-    reason = "SMSLS.BAT differs between %s" % ", ".join(c["path"] for _h, c in copies) if len(hashes) > 1 \
-        else "only one copy of SMSLS.BAT (%s), so changes cannot be ruled out" % copies[0][1]["path"]
+    if len(hashes) > 1:
+        seen = "SMSLS.BAT differs between %s, so it was changed" % ", ".join(c["path"] for _h, c in copies)
+    else:
+        seen = "%d identical cop%s of SMSLS.BAT (identical copies do not show it is unmodified: Site Configuration " \
+            "Manager copies the master in MAINCFG.BOX to REPL$ and NETLOGON)" % (len(copies), "y" if len(copies) == 1 else "ies")
     record = _record(ctx, "logon_scripts")
     found = evidence.match_files("logon_scripts", own, record)
     gaps = evidence.describe(found)
     if found.excluded:
         gaps.append("left out on purpose by sms_upgrade_preserve_exclude: %s" % ", ".join(c["path"] for c in found.excluded))
     if gaps:
-        return outcome(False, "%s; no verified backup of it yet: %s." % (reason, "; ".join(gaps)))
-    return outcome(True, "%s; %d copy(ies) of this server verified in the vault with the snapshot's SHA-256 at %s." % (
-        reason, len(found.verified), record.get("verified_at")))
+        return outcome(False, "%s; no verified backup of this server's cop%s yet: %s." % (
+            seen, "y" if len(own) == 1 else "ies", "; ".join(gaps)), differs=len(hashes) > 1)
+    return outcome(True, "%s; %d cop%s of this server verified in the vault with the snapshot's SHA-256 at %s." % (
+        seen, len(found.verified), "y" if len(found.verified) == 1 else "ies", record.get("verified_at")),
+        differs=len(hashes) > 1)
 
 
 # ------------------------------------------------------------------ preservation

@@ -295,3 +295,19 @@ def test_site_servers_remote_control_agent_must_be_off(tmp_path):
     assert assess(tmp_path, [server("BBB")])[("SRVBBB", "site.remote_control_agent")]["message"] == "no Wuser32 service."
     from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import gather_data
     assert "Wuser32" in gather_data()["site_server_service_patterns"], "site_facts must list the agent's service"
+
+
+# ------------------------------------------------------------------ SMSLS.BAT (PRE-08)
+def test_identical_smsls_copies_do_not_prove_the_file_unmodified(tmp_path):
+    # Seed: "If you modified the smsls.bat file, either document the changes or back up the file." KB Q138348: SMSLS.BAT
+    # goes to NETLOGON from \Site.srv\Maincfg.box, so a modified master gives identical modified copies.
+    scripts = [{"path": "C:\\SMS\\SITE.SRV\\MAINCFG.BOX\\SMSLS.BAT", "size": 9, "sha256": "b" * 64, "location": "maincfg"},
+               {"path": "C:\\WINNT\\SYSTEM32\\REPL\\IMPORT\\SCRIPTS\\SMSLS.BAT", "size": 9, "sha256": "b" * 64,
+                "location": "netlogon"}]
+    snap = server("AAA")
+    snap["sms_tree"]["logon_scripts"] = scripts
+    finding = assess(tmp_path, [snap])[("SRVAAA", "site.smsls_bat")]
+    assert finding["status"] == "fail" and finding["blocks"]
+    assert "identical copies do not show it is unmodified" in finding["message"]
+    unmodified = assess(tmp_path, [snap], [answer("site.smsls_bat", "SRVAAA", reason="compared with the SP4 original")])
+    assert not unmodified[("SRVAAA", "site.smsls_bat")]["blocks"], "a person may say it is unmodified"
