@@ -135,13 +135,19 @@ def skipped_file_sets(skipped, who):
 
 def listed_tree(file_sets):
     """``(sms_tree, problems)``: the listing's file sets grouped as the gather groups them; a file that could not be
-    hashed (locked, access denied, vanished) or a directory that could not be listed is a problem instead."""
-    clean, problems = [], []
+    hashed (locked, access denied, vanished) or a directory that could not be listed is a problem instead. A file is
+    reported once, for the first set that met it (it belongs to that category, as a listed file does); a directory once
+    per category (none of them can tell what it holds)."""
+    clean, problems, reported = [], [], set()
     for file_set in file_sets or []:
         category = file_set["name"].split(".", 1)[0]
         files = []
         for entry in file_set.get("files") or []:
             if entry.get("error") or not entry.get("sha256"):
+                key = (category if entry.get("directory") else None, str(entry.get("path")).upper())
+                if key in reported:
+                    continue
+                reported.add(key)
                 error = entry.get("error") or {"cause": "other", "message": "no SHA-256 returned"}
                 what = "directory not listed, its files are not preserved" if entry.get("directory") else "not readable"
                 problems.append(new_problem(category, entry.get("path"), error.get("cause"), "%s: %s" % (what, error.get("message"))))
