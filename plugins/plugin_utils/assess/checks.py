@@ -295,13 +295,19 @@ def preserved(ctx, params):
     The files are selected as the preserve phase selects them (same exclusions, recorded in the vault manifest),
     and each needs a vault version of its source with the snapshot's SHA-256 that verified in the vault and on the
     host. ``exclude`` lists file names that ship with SMS (e.g. the default UINFO.XNF) and need no copy. ``also``
-    lists generated categories of the preserve phase (e.g. the registry export) that must verify as well.
+    lists generated categories of the preserve phase (e.g. the registry export) that must verify as well. ``empty``,
+    when given, is the pass message for a category with no file (an empty queue is the state wanted).
     """
     category = params["category"]
     shipped = {name.upper() for name in params.get("exclude", [])}
     files = [f for f in ctx.snapshot["sms_tree"].get(category) or []
              if re.split(r"[\\/]", f["path"])[-1].upper() not in shipped]
     if not files:
+        if params.get("empty"):
+            if category not in ctx.snapshot["sms_tree"]:
+                raise CheckError("the snapshot does not list %s (gathered by an older collection?): gather the host "
+                                 "again" % category.replace("_", " "))
+            return outcome(True, params["empty"])
         return Result("not_applicable", "No %s to preserve." % category.replace("_", " "))
     record = _record(ctx, category)
     found = evidence.match_files(category, files, record, _sms_root(ctx.snapshot))

@@ -311,3 +311,66 @@ def test_identical_smsls_copies_do_not_prove_the_file_unmodified(tmp_path):
     assert "identical copies do not show it is unmodified" in finding["message"]
     unmodified = assess(tmp_path, [snap], [answer("site.smsls_bat", "SRVAAA", reason="compared with the SP4 original")])
     assert not unmodified[("SRVAAA", "site.smsls_bat")]["blocks"], "a person may say it is unmodified"
+
+
+# ------------------------------------------------------------------ what Setup deletes (PRE-08, PRE-09, PRE-20..24, PRE-28)
+def _tree_with(**lists):
+    snap = server("AAA")
+    snap["sms_tree"].update(lists)
+    return snap
+
+
+def test_pending_mifs_block_until_the_queues_are_empty_or_kept(tmp_path):
+    # Seed conversion table, Pending MIF files: "MIF files on the site server waiting to be processed are deleted."
+    empty = assess(tmp_path, [_tree_with(pending_mifs=[])])[("SRVAAA", "preserve.pending_mifs")]
+    assert empty["status"] == "pass" and "No MIF or inventory file waits" in empty["message"]
+    waiting = [{"path": "C:\\SMS\\SITE.SRV\\DATALOAD.BOX\\DELTAMIF.COL\\PROCESS\\0001A2B3.MIF", "size": 10, "sha256": "c" * 64}]
+    queued = assess(tmp_path, [_tree_with(pending_mifs=waiting)])[("SRVAAA", "preserve.pending_mifs")]
+    assert queued["status"] == "fail" and queued["blocks"] and "DELTAMIF.COL" in queued["message"]
+    logon = site_server(host="LOG01", site="AAA", roles=["logon"])
+    logon["sms_tree"]["pending_mifs"] = [{"path": "C:\\SMS\\LOGON.SRV\\INVENTRY.BOX\\X.RAW", "size": 1, "sha256": "d" * 64}]
+    assert assess(tmp_path, [logon])[("LOG01", "preserve.pending_mifs")]["status"] == "fail"
+
+
+def test_query_files_under_the_sms_root_need_a_copy(tmp_path):
+    qdf = [{"path": "C:\\SMS\\QUERIES\\ALLNT.QDF", "size": 10, "sha256": "e" * 64}]
+    finding = assess(tmp_path, [_tree_with(query_files=qdf)])[("SRVAAA", "preserve.query_files")]
+    assert finding["status"] == "fail" and finding["blocks"]
+
+
+def test_ms_test_packages_must_be_moved_and_resent(tmp_path):
+    # KB Q200399: "move the files in the MSTEST directory (that the SMS package depends on) to the package source
+    # directory" and "send a job for the package ... with the Even if Previously Sent option selected".
+    mstest = [{"path": "C:\\SMS\\SITE.SRV\\MAINCFG.BOX\\MSTEST\\X86.BIN\\00000409\\OFFSETUP.PCD", "size": 1, "sha256": "f" * 64}]
+    findings = assess(tmp_path, [_tree_with(mstest_files=mstest)])
+    assert findings[("SRVAAA", "manual.mstest_packages_resent")]["status"] == "fail"
+    assert findings[("SRVAAA", "manual.mstest_packages_resent")]["blocks"]
+    done = assess(tmp_path, [_tree_with(mstest_files=mstest)],
+                  [answer("manual.mstest_packages_resent", "SRVAAA", decision="moved_and_resent")])
+    assert done[("SRVAAA", "manual.mstest_packages_resent")]["status"] == "pass"
+    assert assess(tmp_path, [server("AAA")])[("SRVAAA", "manual.mstest_packages_resent")]["status"] == "not_applicable"
+
+
+def test_user_logon_scripts_are_recorded_when_sms_configured_them(tmp_path):
+    # Seed "Login Scripts Deconfigured": "any login scripts that the site had automatically configured will be
+    # deconfigured, and user profiles will be updated." KB Q192660: "If there is no logon script specified in the
+    # account properties, Systems Management Server specifies Smsls.bat to be the user's login script".
+    automatic = server("AAA")
+    automatic["site_control"]["automatic_logon_scripts"] = True
+    assert assess(tmp_path, [automatic])[("SRVAAA", "manual.user_logon_scripts")]["status"] == "fail"
+    automatic["site_control"]["automatic_logon_scripts"] = False
+    assert assess(tmp_path, [automatic])[("SRVAAA", "manual.user_logon_scripts")]["status"] == "not_applicable"
+
+
+def test_package_sources_inside_the_sms_tree_are_a_question(tmp_path):
+    # Seed "Package Definition Files": "Systems Management Server Setup deletes the entire Systems Management Server 1.2
+    # directory tree".
+    finding = assess(tmp_path, [server("AAA")])[("SRVAAA", "manual.package_sources")]
+    assert finding["status"] == "fail" and finding["blocks"] and BY_ID["manual.package_sources"].decisions
+
+
+def test_a_snapshot_that_never_listed_the_queues_cannot_say_they_are_empty(tmp_path):
+    old = server("AAA")
+    del old["sms_tree"]["pending_mifs"]
+    finding = assess(tmp_path, [old])[("SRVAAA", "preserve.pending_mifs")]
+    assert finding["status"] == "error" and "gather the host again" in finding["message"]
