@@ -15,7 +15,7 @@ import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import validators  # noqa: E402
 
 REPO = ps_contracts.REPO
-MODULES = ("site_facts", "client_facts", "sql_facts", "client_agents", "database")
+MODULES = ("site_facts", "client_facts", "sql_facts", "client_agents", "database", "post_upgrade", "client_upgrade")
 ANSIBLE_DOC = shutil.which("ansible-doc", path=os.path.dirname(sys.executable)) or shutil.which("ansible-doc")
 
 
