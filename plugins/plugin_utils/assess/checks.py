@@ -142,7 +142,7 @@ def _nt_server_gaps(os_info, service_pack):
         if not version_at_least(os_info.get("csd_version") or "", service_pack, "service_pack"):
             gaps.append("%s, not %s or later" % (os_info.get("csd_version") or "no service pack", service_pack))
     except VersionError as exc:
-        raise CheckError("cannot read the Windows version: %s" % exc)
+        raise CheckError("cannot read the Windows version: %s" % exc) from exc
     product = os_info.get("product_type")
     if product not in SERVER_PRODUCTS:
         gaps.append("Windows NT Workstation, not Server" if product == "workstation" else
@@ -514,7 +514,7 @@ def jobs_documented(ctx, params):
                if (snap.get("sms") or {}).get("site_role") != "secondary"} - {(ctx.site or "").upper()}
     listed = ["%s%s%s" % (j["id"], " (%s)" % j["name"] if j.get("name") else "",
                           " to %s" % ", ".join(j["target_sites"]) if j.get("target_sites") else "") for j in jobs]
-    to_children = [j["id"] for j in jobs if set(s.upper() for s in j.get("target_sites") or []) & staying]
+    to_children = [j["id"] for j in jobs if {s.upper() for s in j.get("target_sites") or []} & staying]
     if ctx.answer:
         return outcome(True, "Jobs documented (%s) by %s at %s." % (", ".join(listed), ctx.answer["by"], ctx.answer["at"]))
     return outcome(False, "Document the active jobs you want to reproduce after the upgrade: %s%s." % (
