@@ -1,8 +1,8 @@
 """Named checks of a site against its neighbours in the hierarchy (parent and child sites).
 
 A parent is judged on its children as its own site control file lists them (``site_control.child_sites``, from its
-ADDRESS lines) and as the inventory's site servers name it as their parent; a child missing from the inventory is a
-finding on the parent, never silence. Who owns which fact:
+ADDRESS lines) and as the inventory's site servers name it as their parent (``Fleet.all_children``); a child missing
+from the inventory is a finding on the parent, never silence. Who owns which fact:
 
 - ``site.children_ready`` (this module): a 1.2 parent's children run SMS 1.2 with Service Pack 4 and are in the
   inventory, when no upgrade plan file is loaded. With a plan file, ``plan.children_sp4`` (``plan_checks.py``) owns
@@ -18,19 +18,6 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan
 
 def _own_sms(ctx):
     return ctx.snapshot.get("sms") or {}
-
-
-def listed_children(snapshot):
-    """Child site codes a site server's site control file lists (ADDRESS destinations other than its parent)."""
-    return [(c.get("site_code") or "").upper() for c in (snapshot.get("site_control") or {}).get("child_sites") or []
-            if c.get("site_code")]
-
-
-def children_of(ctx, site):
-    """Child site codes of ``site``: the inventory's site servers that name it as parent, and its site control file's."""
-    server = ctx.fleet.site_server(site)
-    listed = listed_children(server[1]) if server else []
-    return sorted(set(ctx.fleet.children(site)) | set(listed))
 
 
 @check("secondary_offered")
@@ -64,7 +51,7 @@ def children_ready(ctx, params):
     if _plan_file(ctx):
         return Result("not_applicable", "The upgrade plan file is loaded: plan.children_sp4 judges the children of each "
                       "site a wave upgrades.")
-    children = children_of(ctx, site)
+    children = ctx.fleet.all_children(site)
     if not children:
         return Result("not_applicable", "%s has no child or secondary site." % site)
     problems = []
@@ -101,7 +88,7 @@ def children_sna(ctx, params):
     if _plan_file(ctx) and ctx.plan.kept(site):
         return Result("not_applicable", "The upgrade plan keeps %s on SMS 1.2." % site)
     links = []
-    for child in children_of(ctx, site):
+    for child in ctx.fleet.all_children(site):
         server = ctx.fleet.site_server(child)
         if server and ctx.fleet.on_sms_2(child):
             continue

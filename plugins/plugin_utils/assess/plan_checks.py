@@ -9,7 +9,6 @@ from collections import OrderedDict, defaultdict
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import CheckError, Result, check, outcome
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import parse_timestamp
-from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.hierarchy_checks import children_of
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import sp4_gap
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import PlanError, window_dict
 
@@ -113,7 +112,7 @@ def plan_children_sp4(ctx, plan):
     """Every 1.2 child (primary or secondary) of a site a wave upgrades runs SMS 1.2 Service Pack 4 or later."""
     violations = []
     for wave, site in _upgraded(plan):
-        for child in children_of(ctx, site):
+        for child in ctx.fleet.all_children(site):
             if not ctx.fleet.site_server(child):
                 violations.append((wave.name, child, "%s (a child of %s in its site control file) has no snapshot, so its "
                                    "service pack is unknown" % (child, site)))

@@ -103,6 +103,17 @@ class Fleet:
         code = (site_code or "").upper()
         return sorted(child for child in self.site_servers if self.parent(child) == code)
 
+    def listed_children(self, site_code):
+        """Child site codes the site's own site control file lists (ADDRESS destinations other than its parent)."""
+        server = self.site_server(site_code)
+        entries = ((server[1].get("site_control") or {}).get("child_sites") or []) if server else []
+        return [(c.get("site_code") or "").upper() for c in entries if c.get("site_code")]
+
+    def all_children(self, site_code):
+        """The site's children as the inventory's site servers name it their parent and as its site control file lists
+        them (a child missing from the inventory is still named), sorted."""
+        return sorted(set(self.children(site_code)) | set(self.listed_children(site_code)))
+
     def on_sms_2(self, site_code):
         """True when the site's server already runs SMS 2.0."""
         return is_sms_2(self.sms(site_code))

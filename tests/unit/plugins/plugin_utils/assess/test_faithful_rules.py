@@ -127,8 +127,8 @@ def test_children_ready_passes_for_sp4_children_and_leaves_a_plan_to_plan_childr
     findings = assess(tmp_path, [parent, child])
     assert findings[("SRVCEN", "site.children_ready")]["status"] == "pass"
     assert findings[("SRVP01", "site.children_ready")]["status"] == "not_applicable"
-    plan = parse_plan({"schema_version": 1, "waves": [{"name": "one", "sites": [{"site": "CEN"}], "window": {
-        "start": "2026-12-05T18:00:00Z", "end": "2026-12-06T06:00:00Z"}}],
+    window = {"start": "2026-12-05T18:00:00Z", "end": "2026-12-06T06:00:00Z"}
+    plan = parse_plan({"schema_version": 1, "waves": [{"name": "one", "sites": [{"site": "CEN"}], "window": window}],
                        "stay_on_1_2": [{"site": "P01", "reason": "later"}]}, "plan.yml")
     planned = assess(tmp_path, [parent, server("P01", parent="CEN", csdver="Service Pack 3")], plan=plan)
     assert planned[("SRVCEN", "site.children_ready")]["status"] == "not_applicable"
