@@ -210,9 +210,14 @@ def export_results(raw, enabled):
 
 # ------------------------------------------------------------------ the wire format of the module
 def inventory_args(settings, host_copy, data, file_sets=True):
-    """The listing call: the SMS tree's file sets and the registry export (``file_sets``), the host copy, the SMS root."""
+    """The listing call: the SMS tree's file sets and the registry export (``file_sets``), the host copy, the SMS root.
+
+    Only the gather's sets of the categories this run keeps are listed: a file is listed once, by the first set that
+    meets it, so a set of another category (a scan of the whole SMS root) would take files from this run's categories.
+    """
     gather = gather_data()
-    sets = list(gather["site_server_file_sets"]) + extra_file_sets(settings.extra_sources, data) if file_sets else []
+    kept = [s for s in gather["site_server_file_sets"] if s["name"].split(".", 1)[0] in data["categories"]]
+    sets = kept + extra_file_sets(settings.extra_sources, data) if file_sets else []
     args = {"mode": "inventory", "host_root": host_copy, "registry_values": [gather["registry"]["sms_install_dir"]],
             "registry_keys": [], "sms_root_value": gather["registry"]["sms_install_dir"], "service_patterns": [],
             "file_sets": sets, "text_files": [], "hash_files": True, "hash_max_mb": HASH_ALL_MB,

@@ -98,3 +98,19 @@ def test_gather_data_names_the_queues_before_the_root_scans():
                        ("pending_mifs", "%SHARE:SMS_SHR%\\ISVMIF.BOX"), ("xnf_files", "%SMS_ROOT%"),
                        ("package_definition_files", "%SMS_ROOT%"), ("query_files", "%SMS_ROOT%")):
         assert (name, path) in sets, (name, path)
+
+
+def test_a_rollback_point_lists_only_its_own_tree_so_no_scan_of_the_sms_root_takes_its_files():
+    # A file is listed once, by the first set that meets it; the rollback point (the site upgrade's copy of the whole
+    # tree) keeps one category, so the gather's scans of the SMS root must not take SITECTRL.CT0 or a MIF from it.
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import preserve, rollback_point, site_upgrade
+    spec = site_upgrade.data()["rollback_point"]
+    data = rollback_point.rollback_data(spec)
+    settings = preserve.Settings(
+        host="CENSRV01", site="CEN", vault_root="/vault", computer=None, check_mode=True, host_root=spec["host_root"],
+        share_map={}, sms_root="C:\\SMS", exclude={}, sql_queries={}, machine_names=("CENSRV01",),
+        extra_sources=[{"category": "rollback_tree", "path": "%SMS_ROOT%", "include": ["*"], "recurse": True}])
+    sets = preserve.inventory_args(settings, spec["host_root"], data)["file_sets"]
+    assert [s["name"] for s in sets] == ["rollback_tree"]
+    everything = preserve.inventory_args(settings._replace(extra_sources=[]), "C:\\PRESERVED-SMS12", preserve.preserve_data())
+    assert {s["name"].split(".")[0] for s in everything["file_sets"]} >= {"pending_mifs", "mif_files", "logon_scripts"}
