@@ -330,6 +330,7 @@ def test_pending_mifs_block_until_the_queues_are_empty_or_kept(tmp_path):
     logon = site_server(host="LOG01", site="AAA", roles=["logon"])
     logon["sms_tree"]["pending_mifs"] = [{"path": "C:\\SMS\\LOGON.SRV\\INVENTRY.BOX\\X.RAW", "size": 1, "sha256": "d" * 64}]
     assert assess(tmp_path, [logon])[("LOG01", "preserve.pending_mifs")]["status"] == "fail"
+    assert BY_ID["preserve.pending_mifs"].references["seed"] == "Data Conversion \u2013 What is Converted?", "the table's section"
 
 
 def test_query_files_under_the_sms_root_need_a_copy(tmp_path):
