@@ -61,8 +61,8 @@ def test_scripted_upgrade_from_sp1_media_reaches_verified_and_a_second_run_chang
                              ("monitor", "ok"), ("deinstall", "ok"), ("verify", "ok"), ("erd", "to_do")]
     assert result["changed"] is True and "failed" not in result
     server = site.m("CENSRV01")
-    assert sorted(n for n in server["services"] if n != "WUSER32") == ["SMS_EXECUTIVE", "SMS_SITE_COMPONENT_MANAGER",
-                                                                      "SMS_SQL_MONITOR"]
+    sms_2 = ["SMS_EXECUTIVE", "SMS_SITE_COMPONENT_MANAGER", "SMS_SQL_MONITOR"]
+    assert sorted(n for n in server["services"] if n != "WUSER32") == sms_2
     assert server["services"]["WUSER32"]["state"] == "stopped", "turned off before the upgrade, not started again"
     assert sorted(server["shares"]) == ["NETLOGON", "SMS_PKGC"], "the distribution share stays (UPG-03)"
     assert not site.m("CENHLP01")["services"] and not site.m("CENHLP01")["shares"]
