@@ -141,6 +141,20 @@ Function Get-SmsRegistryTree {
     finally { $key.Dispose() }
 }
 
+Function Resolve-SmsRegistryPattern {
+    <# The key paths a registry_export entry names: the path itself, or, when its last part holds '*' or '?'
+       (SYSTEM\CurrentControlSet\Services\SMS_*), every existing subkey of its parent that matches it (-like, no case). #>
+    param($BaseKey, [String]$Path)
+    $split = $Path.LastIndexOf('\')
+    $leaf = $Path.Substring($split + 1)
+    if ($split -lt 0 -or $leaf.IndexOfAny([char[]]'*?') -lt 0) { return $Path }
+    $parentPath = $Path.Substring(0, $split)
+    $parent = $BaseKey.OpenSubKey($parentPath)
+    if ($null -eq $parent) { return }
+    try { foreach ($name in $parent.GetSubKeyNames()) { if ($name -like $leaf) { "$parentPath\$name" } } }
+    finally { $parent.Dispose() }
+}
+
 Function Get-SmsHostCopy {
     <# Every file under the host root (relative path, size, SHA-256), the leftovers of interrupted copies, and the
        directories that could not be listed, one directory at a time. #>
@@ -336,7 +350,11 @@ Function Invoke-SmsPreserveInventory {
     if (@($params.registry_export).Count -gt 0) {
         $Module.Result.registry_tree = @(Invoke-SmsSection -Errors $errors -Section 'registry_export' -Read {
             $base = Open-SmsBaseKey -Target $Target -Hive LocalMachine
-            try { @(foreach ($key in $params.registry_export) { Get-SmsRegistryTree -BaseKey $base -Path $key }) }
+            try {
+                @(foreach ($pattern in $params.registry_export) {
+                        foreach ($key in @(Resolve-SmsRegistryPattern -BaseKey $base -Path $pattern)) { Get-SmsRegistryTree -BaseKey $base -Path $key }
+                    })
+            }
             finally { $base.Dispose() }
         })
     }

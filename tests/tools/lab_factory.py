@@ -51,8 +51,8 @@ def server_shares(roles, drive="C"):
 
 
 def empty_tree(root):
-    return {"root": root, "xnf_files": [], "package_definition_files": [], "mif_files": [], "mstest_files": [],
-            "collected_files": [], "site_control_files": [], "logon_scripts": []}
+    return {"root": root, "pending_mifs": [], "xnf_files": [], "package_definition_files": [], "mif_files": [],
+            "query_files": [], "mstest_files": [], "collected_files": [], "site_control_files": [], "logon_scripts": []}
 
 
 def site_tree(root="C:\\SMS", custom=True, smsls_netlogon="default", primary=True):
@@ -72,7 +72,9 @@ def site_tree(root="C:\\SMS", custom=True, smsls_netlogon="default", primary=Tru
     if custom:
         tree["xnf_files"] += [sms_file(client_src + "\\ASSETTAG.XNF", 1804), sms_file(client_src + "\\LOCATION.XNF", 1530)]
         tree["package_definition_files"].append(sms_file("D:\\PDF\\OFFICE97.PDF", 3410))
-        tree["mif_files"] = [sms_file(root + "\\SITE.SRV\\ISVMIF.BOX\\ASSETS.MIF", 912)]
+        tree["mif_files"] = [sms_file(root + "\\CUSTOM\\MIF\\ASSETS.MIF", 912)]
+        tree["pending_mifs"] = [sms_file(root + "\\SITE.SRV\\DATALOAD.BOX\\DELTAMIF.COL\\PROCESS\\0001A2B3.MIF", 2048),
+                                sms_file(root + "\\SITE.SRV\\INVENTRY.BOX\\0001A2C0.RAW", 6144)]
         tree["mstest_files"] = [sms_file(root + "\\SITE.SRV\\MAINCFG.BOX\\MSTEST\\X86.BIN\\00000409\\OFFSETUP.PCD", 20480)]
         tree["collected_files"] = [sms_file(root + "\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\%08d.COL" % i, 4096 + i) for i in range(1, 5)]
     return tree
@@ -80,8 +82,10 @@ def site_tree(root="C:\\SMS", custom=True, smsls_netlogon="default", primary=Tru
 
 def site_server(host, site, role, parent=None, roles=("site", "logon"), os_info=None, ie="4.72.3110.8",
                 setup_version="786", csdver="Service Pack 4", tree=None, senders=None, helpers=(), children=(),
-                memory_mb=192, free_mb=2600, filesystem="NTFS", extra=None, client_installation=0x37B):
-    """A site, helper or logon server snapshot."""
+                memory_mb=192, free_mb=2600, filesystem="NTFS", extra=None, client_installation=0x37B, sna_links=(),
+                wuser=None):
+    """A site, helper or logon server snapshot. ``sna_links``: site codes this site addresses by the SNA sender (the
+    others by the LAN sender); ``wuser``: (start_mode, state) of the site server's remote control agent."""
     roles = list(roles)
     snap = envelope("site_server", host)
     snap.update({
@@ -106,7 +110,13 @@ def site_server(host, site, role, parent=None, roles=("site", "logon"), os_info=
             "helper_servers": [{"name": name, "components": list(components)} for name, components in helpers],
             "logon_servers": [{"name": host, "domain": "CORP"}],
             "child_sites": [{"site_code": code, "site_role": r} for code, r in children],
+            "addresses": [{"site_code": code, "sender": "SNA Sender" if code in sna_links else "LAN Sender",
+                           "format": "MS_SNA_BATCH" if code in sna_links else "MS_LAN"}
+                          for code in ([parent] if parent else []) + [c for c, _r in children]],
             "automatic_logon_scripts": True, "client_installation": client_installation}
+    if wuser:
+        snap["services"].append({"name": "Wuser32", "display_name": "SMS Remote Control Agent", "state": wuser[1],
+                                 "start_mode": wuser[0]})
     snap.update(extra or {})
     return snap
 

@@ -9,8 +9,9 @@ import re
 from collections import defaultdict, namedtuple
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import read_yaml
-from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import client_smsid, is_sms_2
+from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import client_smsid, sms_release
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import parse_timestamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.versions import VersionError, version_at_least
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import database_evidence
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import preservation as evidence
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.sizing import site_db_sizing, tempdb_sizing
@@ -59,7 +60,7 @@ def snapshot_valid(ctx, params):
 
 # ------------------------------------------------------------------ hierarchy
 def _version_label(sms):
-    return "2.0" if is_sms_2(sms) else "1.2"
+    return sms_release(sms)
 
 
 @check("hierarchy_mixed_versions")
@@ -127,6 +128,58 @@ def site_hardware(ctx, params):
     return outcome(not gaps, observed)
 
 
+SERVER_PRODUCTS = ("server", "domain_controller")
+
+
+def _nt_server_gaps(os_info, service_pack):
+    """Why ``os_info`` is not Windows NT Server 4.0 with ``service_pack`` or later (empty when it is)."""
+    gaps = []
+    if os_info.get("family") != "windows_nt":
+        return ["not Windows NT (%s)" % os_info.get("family")]
+    try:
+        if not version_at_least(os_info.get("version") or "", "4.0", "dotted"):
+            gaps.append("Windows NT %s, not 4.0" % os_info.get("version"))
+        if not version_at_least(os_info.get("csd_version") or "", service_pack, "service_pack"):
+            gaps.append("%s, not %s or later" % (os_info.get("csd_version") or "no service pack", service_pack))
+    except VersionError as exc:
+        raise CheckError("cannot read the Windows version: %s" % exc) from exc
+    product = os_info.get("product_type")
+    if product not in SERVER_PRODUCTS:
+        gaps.append("Windows NT Workstation, not Server" if product == "workstation" else
+                    "the product type (Server or Workstation) was not read (%s)" % (product or "none"))
+    return gaps
+
+
+def _os_text(os_info):
+    return " ".join(filter(None, [os_info.get("name") or os_info.get("family"), os_info.get("version"),
+                                  os_info.get("csd_version") or "no service pack",
+                                  "(%s)" % os_info["product_type"] if os_info.get("product_type") else None]))
+
+
+@check("nt_server")
+def nt_server(ctx, params):
+    """PRE-05: a server that will run SMS 2.0 server components runs Windows NT Server 4.0 with the service pack named
+    by ``params.service_pack_param`` (an assessment parameter) or Service Pack 4. On the site database's SQL Server, the
+    site server's own finding covers a SQL Server on the same machine; a snapshot without an OS (sql_facts reads no
+    registry) fails with what to confirm by hand."""
+    service_pack = ctx.params[params["service_pack_param"]] if params.get("service_pack_param") else "Service Pack 4"
+    if params.get("database_server"):
+        server = ctx.fleet.site_server(ctx.site)
+        if server and (server[1].get("computer") or server[0]).upper() == (ctx.snapshot.get("computer") or ctx.host).upper():
+            return Result("not_applicable", "The SQL Server is the site server itself: site.nt_version judges it.")
+    os_info = ctx.snapshot.get("os")
+    if not os_info or not os_info.get("version"):
+        if not params.get("database_server"):
+            raise CheckError("the snapshot has no operating system version")
+        return outcome(False, "The operating system of %s was not gathered (the SQL gather reads no registry): confirm "
+                       "Windows NT Server 4.0 %s or later (winver, or CSDVersion under HKLM\\SOFTWARE\\Microsoft\\"
+                       "Windows NT\\CurrentVersion)" % (ctx.snapshot.get("computer") or ctx.host, service_pack))
+    gaps = _nt_server_gaps(os_info, service_pack)
+    if gaps:
+        return outcome(False, "%s: %s" % (_os_text(os_info), "; ".join(gaps)), gaps=gaps)
+    return outcome(True, _os_text(os_info))
+
+
 @check("senders_on_helpers")
 def senders_on_helpers(ctx, params):
     """Senders whose server is not the site server itself."""
@@ -179,7 +232,12 @@ def _sms_root(snapshot):
 
 @check("smsls_preserved")
 def smsls_preserved(ctx, params):
-    """A modified SMSLS.BAT (copies differ) needs a verified backup of this server's copies, with the snapshot's content."""
+    """This server's SMSLS.BAT copies have a verified backup of the snapshot's content (PRE-08).
+
+    Identical copies prove nothing: Site Configuration Manager copies the master in SITE.SRV\\MAINCFG.BOX to REPL$ and
+    NETLOGON (KB Q138348, RG-1.2 S3CEF), so a modified master gives identical modified copies. Copies that differ show
+    a change; either way only a verified backup passes, and only a person can say the file is unmodified (an answer).
+    """
     copies = _smsls_copies(ctx)
     own = [c for h, c in copies if h == ctx.host]
     if not own:
@@ -187,19 +245,22 @@ def smsls_preserved(ctx, params):
     if any(not c.get("sha256") for _host, c in copies):
         raise CheckError("SMSLS.BAT copies without sha256: %s" % ", ".join(c["path"] for _h, c in copies if not c.get("sha256")))
     hashes = {c["sha256"] for _host, c in copies}
-    if len(copies) > 1 and len(hashes) == 1:
-        return outcome(True, "SMSLS.BAT is unmodified (%d identical copies)." % len(copies))
-    reason = "SMSLS.BAT differs between %s" % ", ".join(c["path"] for _h, c in copies) if len(hashes) > 1 \
-        else "only one copy of SMSLS.BAT (%s), so changes cannot be ruled out" % copies[0][1]["path"]
+    if len(hashes) > 1:
+        seen = "SMSLS.BAT differs between %s, so it was changed" % ", ".join(c["path"] for _h, c in copies)
+    else:
+        seen = "%d identical cop%s of SMSLS.BAT (identical copies do not show it is unmodified: Site Configuration " \
+            "Manager copies the master in MAINCFG.BOX to REPL$ and NETLOGON)" % (len(copies), "y" if len(copies) == 1 else "ies")
     record = _record(ctx, "logon_scripts")
     found = evidence.match_files("logon_scripts", own, record)
     gaps = evidence.describe(found)
     if found.excluded:
         gaps.append("left out on purpose by sms_upgrade_preserve_exclude: %s" % ", ".join(c["path"] for c in found.excluded))
     if gaps:
-        return outcome(False, "%s; no verified backup of it yet: %s." % (reason, "; ".join(gaps)))
-    return outcome(True, "%s; %d copy(ies) of this server verified in the vault with the snapshot's SHA-256 at %s." % (
-        reason, len(found.verified), record.get("verified_at")))
+        return outcome(False, "%s; no verified backup of this server's cop%s yet: %s." % (
+            seen, "y" if len(own) == 1 else "ies", "; ".join(gaps)), differs=len(hashes) > 1)
+    return outcome(True, "%s; %d cop%s of this server verified in the vault with the snapshot's SHA-256 at %s." % (
+        seen, len(found.verified), "y" if len(found.verified) == 1 else "ies", record.get("verified_at")),
+        differs=len(hashes) > 1)
 
 
 # ------------------------------------------------------------------ preservation
@@ -234,13 +295,19 @@ def preserved(ctx, params):
     The files are selected as the preserve phase selects them (same exclusions, recorded in the vault manifest),
     and each needs a vault version of its source with the snapshot's SHA-256 that verified in the vault and on the
     host. ``exclude`` lists file names that ship with SMS (e.g. the default UINFO.XNF) and need no copy. ``also``
-    lists generated categories of the preserve phase (e.g. the registry export) that must verify as well.
+    lists generated categories of the preserve phase (e.g. the registry export) that must verify as well. ``empty``,
+    when given, is the pass message for a category with no file (an empty queue is the state wanted).
     """
     category = params["category"]
     shipped = {name.upper() for name in params.get("exclude", [])}
     files = [f for f in ctx.snapshot["sms_tree"].get(category) or []
              if re.split(r"[\\/]", f["path"])[-1].upper() not in shipped]
     if not files:
+        if params.get("empty"):
+            if category not in ctx.snapshot["sms_tree"]:
+                raise CheckError("the snapshot does not list %s (gathered by an older collection?): gather the host "
+                                 "again" % category.replace("_", " "))
+            return outcome(True, params["empty"])
         return Result("not_applicable", "No %s to preserve." % category.replace("_", " "))
     record = _record(ctx, category)
     found = evidence.match_files(category, files, record, _sms_root(ctx.snapshot))
@@ -437,6 +504,25 @@ def duplicate_smsids_in_database(ctx, params):
     return outcome(not found, (observed or "none") + note)
 
 
+@check("jobs_documented")
+def jobs_documented(ctx, params):
+    """The seed's documentation half of "Jobs": the active non-system jobs are documented (a person confirms it)."""
+    jobs = [j for j in ctx.snapshot.get("jobs") or [] if j.get("active") and not j.get("system")]
+    if not jobs:
+        return Result("not_applicable", "No active non-system job in the snapshot.")
+    staying = {code for code, (_host, snap) in ctx.fleet.site_servers.items()
+               if (snap.get("sms") or {}).get("site_role") != "secondary"} - {(ctx.site or "").upper()}
+    listed = ["%s%s%s" % (j["id"], " (%s)" % j["name"] if j.get("name") else "",
+                          " to %s" % ", ".join(j["target_sites"]) if j.get("target_sites") else "") for j in jobs]
+    to_children = [j["id"] for j in jobs if {s.upper() for s in j.get("target_sites") or []} & staying]
+    if ctx.answer:
+        return outcome(True, "Jobs documented (%s) by %s at %s." % (", ".join(listed), ctx.answer["by"], ctx.answer["at"]))
+    return outcome(False, "Document the active jobs you want to reproduce after the upgrade: %s%s." % (
+        "; ".join(listed), "; in particular %s, which send to other primary sites: a child primary kept on SMS 1.2 receives programs "
+        "from SMS 2.0 only as advertisements" % ", ".join(to_children) if to_children else ""),
+        jobs=[j["id"] for j in jobs], to_primaries=to_children)
+
+
 @check("open_connections")
 def open_connections(ctx, params):
     """Connections (sp_who) to the site database, except the SMS services' own and SQL Server's system processes."""
@@ -486,5 +572,7 @@ def database_rehearsal(ctx, params):
     return _by_phase([text] if text else [], [why] if why else [])
 
 
-# The upgrade plan's checks live in their own module and register here (imported last: they use ``check``).
+# The checks of a site's neighbours and of the upgrade plan live in their own modules and register here (imported
+# last: they use ``check``).
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import hierarchy_checks  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import plan_checks  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import

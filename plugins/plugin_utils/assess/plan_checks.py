@@ -9,7 +9,7 @@ from collections import OrderedDict, defaultdict
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import CheckError, Result, check, outcome
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import parse_timestamp
-from ansible_collections.sms.upgrade.plugins.plugin_utils.common.versions import VersionError, known_version, parse_version
+from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import sp4_gap
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import PlanError, window_dict
 
 SECONDARY_FINAL_CONFIG = "manual.secondary_final_config"
@@ -107,39 +107,18 @@ def plan_top_down(ctx, plan):
     return _verdict(plan, violations, "Every site is upgraded after its parent")
 
 
-def _sp4_gap(sms):
-    """Why a 1.2 site's SMS is not 1.2 Service Pack 4 or later (None when it is)."""
-    try:
-        build = parse_version(sms.get("setup_version") or "", "sms_build")
-        if build < known_version("sms_1_2"):
-            return "runs SMS build %s, older than SMS 1.2" % sms.get("setup_version")
-        if parse_version(sms.get("csdver") or "", "service_pack") < known_version("sms_1_2_sp4"):
-            return "runs SMS 1.2 %s" % (sms.get("csdver") or "without a service pack")
-    except VersionError as exc:
-        return "cannot tell its SMS version: %s" % exc
-    return None
-
-
-def _children(ctx, site):
-    """Child site codes of ``site``: sites naming it as parent, and those its site control file lists."""
-    server = ctx.fleet.site_server(site)
-    listed = [(c.get("site_code") or "").upper() for c in ((server[1].get("site_control") or {}).get("child_sites") or [])
-              ] if server else []
-    return sorted(set(ctx.fleet.children(site)) | {c for c in listed if c})
-
-
 @plan_check("plan_children_sp4")
 def plan_children_sp4(ctx, plan):
     """Every 1.2 child (primary or secondary) of a site a wave upgrades runs SMS 1.2 Service Pack 4 or later."""
     violations = []
     for wave, site in _upgraded(plan):
-        for child in _children(ctx, site):
+        for child in ctx.fleet.all_children(site):
             if not ctx.fleet.site_server(child):
                 violations.append((wave.name, child, "%s (a child of %s in its site control file) has no snapshot, so its "
                                    "service pack is unknown" % (child, site)))
-            elif not ctx.fleet.on_sms_2(child) and _sp4_gap(ctx.fleet.sms(child)):
+            elif not ctx.fleet.on_sms_2(child) and sp4_gap(ctx.fleet.sms(child)):
                 violations.append((wave.name, child, "%s (child of %s) %s; it needs Service Pack 4 before %s is upgraded"
-                                   % (child, site, _sp4_gap(ctx.fleet.sms(child)), site)))
+                                   % (child, site, sp4_gap(ctx.fleet.sms(child)), site)))
     return _verdict(plan, violations, "Every 1.2 child of an upgraded site runs Service Pack 4 or later")
 
 

@@ -122,15 +122,23 @@ def _files(file_set):
 
 
 def build_sms_tree(raw):
-    """Group the file sets into the snapshot's sms_tree lists; logon scripts get their location."""
-    tree = {"root": raw.get("sms_root")}
+    """Group the file sets into the snapshot's sms_tree lists; logon scripts get their location. A file that an earlier
+    set listed is not listed again (the queue directories come before the scans of the whole SMS root: a pending MIF
+    is not also a custom one)."""
+    tree, seen = {"root": raw.get("sms_root")}, set()
     for file_set in raw.get("file_sets") or []:
         name = file_set["name"]
+        files = []
+        for entry in _files(file_set):
+            key = str(entry.get("path")).upper()
+            if key not in seen:
+                seen.add(key)
+                files.append(entry)
         if name.startswith("logon_scripts."):
             location = name.split(".", 1)[1]
-            tree.setdefault("logon_scripts", []).extend(dict(entry, location=location) for entry in _files(file_set))
+            tree.setdefault("logon_scripts", []).extend(dict(entry, location=location) for entry in files)
         else:
-            tree.setdefault(name, []).extend(_files(file_set))
+            tree.setdefault(name, []).extend(files)
     return tree
 
 
@@ -289,7 +297,8 @@ def build_site_database(output, snapshot, site_database, site_code=None, queries
     steps = [("devices", lambda: db.devices(blocks)), ("databases", lambda: db.databases(blocks, site_database)),
              ("connections", lambda: db.connections(blocks)), ("machine_history", lambda: db.machine_history(blocks)),
              ("computer_count", lambda: db.computer_count(blocks)),
-             ("jobs", lambda: db.jobs(blocks, data["sql_job_columns"], data["sql_inactive_job_statuses"])),
+             ("jobs", lambda: db.jobs(blocks, data["sql_job_columns"], data["sql_inactive_job_statuses"],
+                                      data["sql_system_job_types"])),
              ("machine_groups", lambda: db.machine_groups(blocks)),
              ("duplicate_smsids", lambda: db.duplicate_smsids(blocks))]
     for section, step in steps:

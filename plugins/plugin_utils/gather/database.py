@@ -167,27 +167,40 @@ def _column(columns, candidates):
     return None
 
 
-def jobs(blocks, column_candidates, inactive_statuses):
-    """Map ``select * from JobDetails`` by the first matching column names (UNCONFIRMED names)."""
+def _is_system(row, where, system_types):
+    """A system job: a true system column, else a NULL JobType (KB Q183236) or a system job type of the SMS API."""
+    if where["system"] is not None:
+        return str(row[where["system"]]).strip().lower() in ("1", "true", "yes")
+    if where.get("type") is not None:
+        kind = (row[where["type"]] or "").strip().lower()
+        return kind == "" or kind in system_types
+    return False
+
+
+def jobs(blocks, column_candidates, inactive_statuses, system_types=()):
+    """Map ``select * from Jobs`` by the first matching column names (UNCONFIRMED names); see gather.yml."""
     columns, rows = _rows(blocks, "jobs")
     where = {key: _column(columns, names) for key, names in column_candidates.items()}
     if where["id"] is None:
-        raise SectionProblem("parse_error", "no job id column among %s; set sms_upgrade_sql_job_columns.id"
+        raise SectionProblem("parse_error", "no job id column among %s; alias one AS ID in sms_upgrade_sql_queries.jobs"
                              % ", ".join(columns))
     inactive = {status.lower() for status in inactive_statuses}
+    system_types = {kind.lower() for kind in system_types}
     result = []
     for row in rows:
         status = row[where["status"]] if where["status"] is not None else None
-        system = row[where["system"]] if where["system"] is not None else None
         target = row[where["target_sites"]] if where["target_sites"] is not None else None
-        result.append({
+        entry = {
             "id": row[where["id"]] or "",
             "name": row[where["name"]] if where["name"] is not None else None,
-            "system": str(system).strip().lower() in ("1", "true", "yes"),
+            "system": _is_system(row, where, system_types),
             "active": status is None or status.strip().lower() not in inactive,
             "status": status,
             "target_sites": [site.strip() for site in re.split(r"[,; ]+", target or "") if site.strip()],
-        })
+        }
+        if where.get("type") is not None:
+            entry["type"] = row[where["type"]]
+        result.append(entry)
     return result
 
 

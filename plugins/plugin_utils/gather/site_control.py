@@ -176,6 +176,22 @@ def _child_sites(scf, own, parent):
     return [{"site_code": code} for code in codes]
 
 
+def _addresses(scf, own):
+    """``ADDRESS <from><to><sender type><format><address>`` lines of this site (RG-1.2 S3D59: "The sender type can be LAN
+    Sender, SNA Sender, or RAS Sender"): destination, sender type and address string format as written (the address
+    string itself is encrypted and never returned)."""
+    addresses = []
+    for keyword, fields in scf.keywords:
+        if keyword != "ADDRESS" or len(fields) < 2 or not _SITE_CODE.match(fields[1]):
+            continue
+        if own and fields[0].upper() != own:
+            continue
+        entry = {"site_code": fields[1].upper(), "sender": _field(fields, 2), "format": _field(fields, 3)}
+        if entry not in addresses:
+            addresses.append(entry)
+    return addresses
+
+
 def site_role(account):
     """central (primary without parent), primary or secondary; None when unknown."""
     kind = SITE_TYPES.get(account.get("site_type"))
@@ -199,6 +215,7 @@ def interpret_site_control(text):
         "helper_servers": _helper_servers(scf, account.get("site_server")),
         "logon_servers": _logon_servers(scf),
         "child_sites": _child_sites(scf, own, parent),
+        "addresses": _addresses(scf, own),
         "automatic_logon_scripts": None if logon_flags is None else bool(logon_flags & LOGON_SCRIPTS_AUTOMATIC),
         "client_installation": _dword((props.get("client installation") or [None])[-1]),
     }

@@ -1,6 +1,8 @@
 """A read-only index over all valid snapshots, for rules that look beyond one host."""
 from collections import defaultdict
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.versions import VersionError, known_version, parse_version
+
 
 def site_of(snapshot):
     """Return the site code a snapshot belongs to (None when unknown)."""
@@ -22,6 +24,36 @@ def client_smsid(snapshot):
 def is_sms_2(sms):
     """Tell whether a site server's ``sms`` section says SMS 2.0 is installed."""
     return bool(sms.get("full_version"))
+
+
+def sms_release(sms):
+    """The SMS release of a site server's ``sms`` section, labelled from its build (data/versions.yml): ``2.0`` (a full
+    version), ``1.2`` (build 786 or later), ``1.1`` (builds above 631 and below 786: 682, 692), ``1.0`` (631 or lower,
+    KB Q132710), or ``unknown build X``."""
+    if is_sms_2(sms):
+        return "2.0"
+    try:
+        build = parse_version(str(sms.get("setup_version") or ""), "sms_build")
+    except VersionError:
+        return "unknown build %s" % (sms.get("setup_version") or "(none)")
+    if build >= known_version("sms_1_2"):
+        return "1.2"
+    return "1.1" if build > known_version("sms_1_0_max") else "1.0"
+
+
+def sp4_gap(sms):
+    """Why a site that stays on SMS 1.x is not SMS 1.2 Service Pack 4 or later (None when it is)."""
+    release = sms_release(sms)
+    if release.startswith("unknown"):
+        return "cannot tell its SMS version (%s)" % release
+    if release != "1.2":
+        return "runs SMS %s (build %s), older than SMS 1.2" % (release, sms.get("setup_version"))
+    try:
+        if parse_version(sms.get("csdver") or "", "service_pack") < known_version("sms_1_2_sp4"):
+            return "runs SMS 1.2 %s" % (sms.get("csdver") or "without a service pack (no CSDVER.SMS)")
+    except VersionError as exc:
+        return "cannot tell its SMS service pack: %s" % exc
+    return None
 
 
 class Fleet:
@@ -70,6 +102,17 @@ class Fleet:
         """The site codes whose server names ``site_code`` as its parent, sorted."""
         code = (site_code or "").upper()
         return sorted(child for child in self.site_servers if self.parent(child) == code)
+
+    def listed_children(self, site_code):
+        """Child site codes the site's own site control file lists (ADDRESS destinations other than its parent)."""
+        server = self.site_server(site_code)
+        entries = ((server[1].get("site_control") or {}).get("child_sites") or []) if server else []
+        return [(c.get("site_code") or "").upper() for c in entries if c.get("site_code")]
+
+    def all_children(self, site_code):
+        """The site's children as the inventory's site servers name it their parent and as its site control file lists
+        them (a child missing from the inventory is still named), sorted."""
+        return sorted(set(self.children(site_code)) | set(self.listed_children(site_code)))
 
     def on_sms_2(self, site_code):
         """True when the site's server already runs SMS 2.0."""

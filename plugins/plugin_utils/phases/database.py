@@ -781,8 +781,8 @@ class DatabasePhase(Phase):
                   "SHA-256); manual.routine_maintenance passes from these verified results.",
         "PRE-29": "Phase database: dumps, tempdb at 20 % of all databases, 'trunc. log on chkpt.' (journaled for putting "
                   "back), machine history and DBClean unused records verified from the database (the deletion stays a "
-                  "person's step), DBCC and the lab rehearsal; manual.site_data_prepared passes from them. The SMS tree "
-                  "and registry backups are the preserve phase's.",
+                  "person's step), DBCC and the lab rehearsal; manual.site_data_prepared passes from them. The SMS "
+                  "registry keys are the preserve phase's, the SMS tree's copy the site upgrade's rollback point.",
         "PRE-30": "Phase database: step duplicates reports duplicate SMSIDs from the database (query UNCONFIRMED, "
                   "overridable); deleting them stays a confirmed step (SMS Administrator, the clones' SMS.INI), verified "
                   "when none remain.",

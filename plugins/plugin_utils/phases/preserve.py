@@ -135,13 +135,19 @@ def skipped_file_sets(skipped, who):
 
 def listed_tree(file_sets):
     """``(sms_tree, problems)``: the listing's file sets grouped as the gather groups them; a file that could not be
-    hashed (locked, access denied, vanished) or a directory that could not be listed is a problem instead."""
-    clean, problems = [], []
+    hashed (locked, access denied, vanished) or a directory that could not be listed is a problem instead. A file is
+    reported once, for the first set that met it (it belongs to that category, as a listed file does); a directory once
+    per category (none of them can tell what it holds)."""
+    clean, problems, reported = [], [], set()
     for file_set in file_sets or []:
         category = file_set["name"].split(".", 1)[0]
         files = []
         for entry in file_set.get("files") or []:
             if entry.get("error") or not entry.get("sha256"):
+                key = (category if entry.get("directory") else None, str(entry.get("path")).upper())
+                if key in reported:
+                    continue
+                reported.add(key)
                 error = entry.get("error") or {"cause": "other", "message": "no SHA-256 returned"}
                 what = "directory not listed, its files are not preserved" if entry.get("directory") else "not readable"
                 problems.append(new_problem(category, entry.get("path"), error.get("cause"), "%s: %s" % (what, error.get("message"))))
@@ -204,9 +210,14 @@ def export_results(raw, enabled):
 
 # ------------------------------------------------------------------ the wire format of the module
 def inventory_args(settings, host_copy, data, file_sets=True):
-    """The listing call: the SMS tree's file sets and the registry export (``file_sets``), the host copy, the SMS root."""
+    """The listing call: the SMS tree's file sets and the registry export (``file_sets``), the host copy, the SMS root.
+
+    Only the gather's sets of the categories this run keeps are listed: a file is listed once, by the first set that
+    meets it, so a set of another category (a scan of the whole SMS root) would take files from this run's categories.
+    """
     gather = gather_data()
-    sets = list(gather["site_server_file_sets"]) + extra_file_sets(settings.extra_sources, data) if file_sets else []
+    kept = [s for s in gather["site_server_file_sets"] if s["name"].split(".", 1)[0] in data["categories"]]
+    sets = kept + extra_file_sets(settings.extra_sources, data) if file_sets else []
     args = {"mode": "inventory", "host_root": host_copy, "registry_values": [gather["registry"]["sms_install_dir"]],
             "registry_keys": [], "sms_root_value": gather["registry"]["sms_install_dir"], "service_patterns": [],
             "file_sets": sets, "text_files": [], "hash_files": True, "hash_max_mb": HASH_ALL_MB,
@@ -734,35 +745,43 @@ class PreservePhase(Phase):
     GATE_SCOPE = "host"
     GATE_REQUIRES = ("snapshot.*",)
     CHECKLIST = {
-        "PRE-08": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): SMSLS.BAT and the other logon scripts "
-                  "(MAINCFG.BOX, NETLOGON, REPL$, SMS_SHR) kept on the host and in the vault, verified by SHA-256.",
-        "PRE-09": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): package definition files (IMPORT.SRC and extra "
-                  "sources) and MIF Entry .xnf forms kept outside the SMS tree, versioned.",
+        "PRE-08": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): every copy of SMSLS.BAT (MAINCFG.BOX, NETLOGON, "
+                  "REPL$, SMS_SHR) kept on the host and in the vault, verified by SHA-256 (site.smsls_bat).",
+        "PRE-09": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): package definition files and MIF Entry .xnf forms "
+                  "found anywhere under the SMS root (and extra sources) kept outside the SMS tree, versioned; package sources "
+                  "inside the tree are manual.package_sources.",
         "PRE-18": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): the security export runs only where "
                   "sms_upgrade_preserve_sql_queries.security names the table (UNCONFIRMED); otherwise a manual item.",
-        "PRE-19": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): physical-disk export from the site database "
-                  "(select * from Disk_SPEC, UNCONFIRMED default, overridable) kept as CSV.",
+        "PRE-19": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): physical disks per computer exported as CSV: "
+                  "Disk_COMM and Disk_SPEC joined to the computer's name, SMSID and domain through MachineDataTable, group "
+                  "keys looked up in GroupMap (KB Q133253, Q199731; UNCONFIRMED default, overridable).",
         "PRE-20": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): DATALOAD.BOX\\FILES.COL kept on the host outside "
                   "the SMS tree and in the vault.",
-        "PRE-21": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): query definitions exported where "
-                  "sms_upgrade_preserve_sql_queries.queries names the table (UNCONFIRMED), or WRITEQDF .QDF files kept as "
-                  "an extra source (category query_files); neither is the default, so the item rests on "
+        "PRE-21": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): WRITEQDF .QDF files found under the SMS root or "
+                  "added as an extra source kept (category query_files); query definitions exported where "
+                  "sms_upgrade_preserve_sql_queries.queries names the table (UNCONFIRMED); the item rests on "
                   "manual.queries_documented.",
         "PRE-22": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): package definition files kept for re-import; "
                   "restore puts them into an import folder.",
-        "PRE-23": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): custom MIFs (ISVMIF.BOX) and .xnf files kept "
-                  "outside the SMS tree.",
-        "PRE-24": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): SITE.SRV\\MAINCFG.BOX\\MSTEST kept; wrapper "
+        "PRE-23": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): custom MIF and .xnf files anywhere under the SMS "
+                  "root kept outside the tree; the files waiting in the inventory and MIF queues (DELTAMIF.COL, INVENTRY.BOX, "
+                  "ISVMIF.BOX, SITEREP.BOX, logon servers' LOGON.SRV queues) kept as pending_mifs (preserve.pending_mifs).",
+        "PRE-24": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): SITE.SRV\\MAINCFG.BOX\\MSTEST kept; moving the "
+                  "files into package sources and re-sending (KB Q200399) is manual.mstest_packages_resent; wrapper "
                   "programs stay a manual item.",
-        "PRE-25": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): jobs (from the snapshot, active non-system jobs "
-                  "first) and the JobDetails export (UNCONFIRMED columns) kept as documents.",
-        "PRE-28": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): logon scripts kept with their location "
-                  "(netlogon, repl, maincfg, sms_shr).",
-        "PRE-29": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): SITECTRL.CT0, System.map and a REGEDIT4 export "
-                  "of HKLM\\SOFTWARE\\Microsoft\\SMS kept; the database backup, history cleanup and restore test stay "
-                  "manual.",
-        "PRE-31": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): site properties, senders, helper and logon "
-                  "servers described from SITECTRL.CT0 (site-properties.md), with the site control file itself.",
+        "PRE-25": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): the Jobs table (KB Q183236) and, as supporting "
+                  "detail, JobDetails exported (UNCONFIRMED columns), with the snapshot's jobs (active non-system first) in "
+                  "database-summary.md.",
+        "PRE-28": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): every file of NETLOGON and REPL$\\SCRIPTS with "
+                  "its subfolders (the .000 originals SMS kept, KB Q121388) and SMS's own logon files kept with their "
+                  "location; which account runs which script is manual.user_logon_scripts.",
+        "PRE-29": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): the SMS registry keys (HKLM\\SOFTWARE\\Microsoft"
+                  "\\SMS and the SMS services' keys, KB Q171338, Q139627) exported, SITECTRL.CT0 and System.map kept; the "
+                  "database dumps, tempdb, log, history and restore test are the database phase's, the SMS directory tree "
+                  "backup the site upgrade's.",
+        "PRE-31": "Phase preserve (sms.upgrade.preserve; docs/preserve.md): site properties, senders, addresses, the outboxes' "
+                  "schedule strings (their schedules and priorities are removed, KB Q263356), helper and logon servers "
+                  "described from SITECTRL.CT0 (site-properties.md), with the site control file itself.",
     }
     OPTIONS = {
         "vault_dir": {"type": "path", "required": True},

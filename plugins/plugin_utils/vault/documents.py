@@ -1,14 +1,15 @@
 """Documents the preserve phase writes about what SMS 2.0 does not keep (rendered on the controller).
 
-- ``registry``: a REGEDIT4 export of HKLM\\SOFTWARE\\Microsoft\\SMS (KB Q171338) from the raw key tree the
-  preserve module reads (names, types and data; binary data as base64). REGEDIT4 is what REGEDIT on Windows NT
-  4.0 imports; when a string cannot be written in the ANSI code page the file is written as
-  "Windows Registry Editor Version 5.00" in UTF-16 instead.
-- ``site_documents``: site properties, senders, helper and logon servers of SITECTRL.CT0 (parsed with the
-  gather's site control parser; encrypted fields are never shown, property values that look like secrets are
-  masked), in Markdown.
+- ``registry``: a REGEDIT4 export of HKLM\\SOFTWARE\\Microsoft\\SMS (KB Q171338) and the SMS services' keys
+  (HKLM\\SYSTEM\\CurrentControlSet\\Services\\SMS_*, Wuser32; KB Q139627) from the raw key tree the preserve module
+  reads (names, types and data; binary data as base64). REGEDIT4 is what REGEDIT on Windows NT 4.0 imports; when a
+  string cannot be written in the ANSI code page the file is written as "Windows Registry Editor Version 5.00" in
+  UTF-16 instead.
+- ``site_documents``: site properties, senders, addresses, outboxes with their schedule strings (KB Q263356), helper
+  and logon servers of SITECTRL.CT0 (parsed with the gather's site control parser; encrypted fields are never shown,
+  property values that look like secrets are masked), in Markdown.
 - ``database_documents``: machine groups and jobs from the site database snapshot, and each configured export
-  query (physical disks, job details, queries, security) as CSV, in Markdown and CSV.
+  query (physical disks per computer, jobs, job details, queries, security) as CSV, in Markdown and CSV.
 
 Every renderer is deterministic: the same input gives the same bytes, so an unchanged source gives no new
 version.
@@ -160,6 +161,12 @@ def _property_values(fields):
     return ", ".join("(encrypted)" if _ENCRYPTED.match(value) and not value.isdigit() else value for value in fields[1:])
 
 
+def outbox_lines(scf):
+    """``OUTBOX <Outboxname><Drive><Address string format><Schedule string> <CreateFlag><Server name>`` lines (RG-1.2
+    S3D59: "An Outbox entry exists for each defined sender") as six cells each, in file order."""
+    return [tuple((fields + [""] * 6)[:6]) for keyword, fields in scf.keywords if keyword == "OUTBOX" and fields]
+
+
 def site_properties(text, source_path, source_sha256):
     """Markdown description of an SMS 1.2 site from its site control file (PRE-31, senders for PRE-10)."""
     if not isinstance(text, str) or not text.strip():
@@ -180,6 +187,17 @@ def site_properties(text, source_path, source_sha256):
     lines += _table(["type", "server", "name", "converted to SMS 2.0"], [
         (s["type"], s["server"], s.get("name"), "no (SNA senders are not converted)" if s["type"] in NOT_CONVERTED_SENDERS
          else "yes") for s in control["senders"]]) if control["senders"] else ["(none)"]
+    lines += ["", "## Addresses", ""]
+    lines += _table(["to site", "sender type", "address format"], [
+        (a["site_code"], a.get("sender"), a.get("format")) for a in control.get("addresses") or []]) \
+        if control.get("addresses") else ["(none)"]
+    lines += ["", "## Outboxes: schedules and priorities", "",
+              "The upgrade removes the time restrictions and priorities of every outbox, for all sender types (KB Q263356):",
+              "re-create them at the upgraded site in each address's properties, Schedule tab. The schedule string is",
+              "kept as the site control file writes it (how it encodes days, hours and priorities is not documented).", ""]
+    outboxes = outbox_lines(scf)
+    lines += _table(["outbox", "drive", "address format", "schedule string", "create flag", "server"], outboxes) \
+        if outboxes else ["(none)"]
     lines += ["", "## Components on helper servers", ""]
     lines += _table(["server", "components"], [(h["name"], ", ".join(h["components"])) for h in control["helper_servers"]]) \
         if control["helper_servers"] else ["(none)"]

@@ -24,6 +24,7 @@ import yaml
 import collection_tree
 
 from ..plugins.plugin_utils.phases.fake_site import FakeSite, lab_site
+from ..plugins.plugin_utils.phases.site_lab import prepared
 
 REPO = collection_tree.REPO
 PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
@@ -63,8 +64,16 @@ def _iso(moment):
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _lan_addresses(snapshot):
+    """The site's addresses by LAN: P01 and S02 (which stays on 1.2) link by LAN before P01 goes to 2.0 (site.children_sna)."""
+    for address in snapshot["site_control"].get("addresses") or []:
+        address.update(sender="LAN Sender", format="MS_LAN")
+
+
 def _fix_snapshots(snapshots):
     """What an operator fixes before the wave (the lab shows these problems on purpose)."""
+    for host in list(snapshots):
+        snapshots[host] = prepared(snapshots[host])
     cen = snapshots["CENSRV01"]
     cen["site_control"]["helper_servers"] = []
     cen["site_control"]["senders"] = [s for s in cen["site_control"]["senders"] if s["server"] == "CENSRV01"]
@@ -74,6 +83,7 @@ def _fix_snapshots(snapshots):
         cen_or["site_control"]["automatic_logon_scripts"] = False
     snapshots["P01SRV01"]["site_control"]["senders"] = [s for s in snapshots["P01SRV01"]["site_control"]["senders"]
                                                         if s["type"] != "sna_batch"]
+    _lan_addresses(snapshots["P01SRV01"])
     p01 = snapshots["P01SRV01"]
     p01["os"]["csd_version"] = "Service Pack 6"
     p01["ie"]["version"] = "4.72.3110.8"
@@ -84,6 +94,7 @@ def _fix_snapshots(snapshots):
         sql = snapshots[host]
         sql["sql"] = {"version": "6.50.281", "version_banner": "Microsoft SQL Server  6.50 - 6.50.281 (Intel X86)"}
         sql["duplicate_smsids"] = []
+        sql["machine_history"] = {"oldest": _iso(_now() - datetime.timedelta(days=45))}  # purged to 60 days
         sql["jobs"] = [job for job in sql.get("jobs") or [] if job.get("system")]
         sql["machine_groups"] = [g for g in sql.get("machine_groups") or [] if not g["name"].startswith("All ")]
         site_db = next(d for d in sql["databases"] if d["name"] == sql["site_database"])
@@ -126,6 +137,10 @@ def _answers(path, hosts, now):
     entries.append({"rule": "manual.secondary_final_config", "hosts": ["S01SRV01", "S02SRV01", "S03SRV01"],
                     "decision": "configured_before_parent_upgrade", "by": "Model Operator",
                     "at": _iso(now - datetime.timedelta(days=2)), "reason": "final 1.2 SP4 configuration"})
+    for rule, decision in (("manual.package_sources", "none_under_sms_root"),
+                           ("manual.mstest_packages_resent", "no_package_uses_mstest")):
+        entries.append({"rule": rule, "hosts": [h for h in hosts if h in ("CENSRV01", "P01SRV01")], "decision": decision,
+                        "by": "Model Operator", "at": _iso(now - datetime.timedelta(days=2)), "reason": "checked"})
     entries.append({"rule": "hierarchy.change_plan", "hosts": ["(hierarchy)"], "by": "Model Operator",
                     "at": _iso(now - datetime.timedelta(days=2)), "reason": "frozen"})
     with open(path, "w", encoding="utf-8") as handle:
@@ -180,6 +195,7 @@ class ModelLab:
         self._write("CENNT012", clone)
         kept = self._snapshot("S02SRV01")  # stays on 1.2 under P01: SP4 before P01 is upgraded (plan.children_sp4)
         kept["sms"]["csdver"] = "Service Pack 4"
+        _lan_addresses(kept)
         self._write("S02SRV01", kept)
         site = lab_site(snapshots, self.live, media={"CENSRV01": media, "P01SRV01": media})
         _list_model_contents(site, snapshots)

@@ -45,11 +45,11 @@ def test_check_mode_plans_every_server_from_its_snapshot(report, tmp_path):
     result = playbook("sms.upgrade.preserve", "--check", "--diff", "-e", "sms_upgrade_report_dir=%s" % report,
                       "-e", "sms_upgrade_vault_dir=%s" % vault, "-e", "sms_upgrade_wave=central")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "CENSRV01: 19 file(s) or document(s) would be copied" in result.stdout
+    assert "CENSRV01: 21 file(s) or document(s) would be copied" in result.stdout
     for item in ("collected_files/00000004.COL", "package_definition_files/D/PDF/OFFICE97.PDF", "logon_scripts/netlogon/SMSLS.BAT",
                  "registry/SMS-registry.reg", "site_documents/site-properties.md"):
         assert item in result.stdout.replace("\n        ", " ")
-    assert "CENSQL01: 3 file(s) or document(s) would be copied" in result.stdout
+    assert "CENSQL01: 4 file(s) or document(s) would be copied" in result.stdout
     assert "database_documents/database-summary.md" in result.stdout
     # Scoped by the plan: the servers of wave central (site CEN) are planned, the others named and left out.
     assert "P01SRV01: outside wave central: site P01 is upgraded in wave branches" in result.stdout
@@ -109,7 +109,7 @@ def test_a_host_the_report_does_not_clear_is_left_out_by_name_and_the_others_go_
     assert result.returncode == 0, result.stdout[-3000:]
     assert "CENLOG01: snapshot.valid [] the snapshot is unreadable" in result.stdout
     assert "CENLOG01: " not in result.stdout.split("TASK [Preserve each host]", 1)[1]
-    assert "CENSRV01: 19 file(s) or document(s) would be copied" in result.stdout
+    assert "CENSRV01: 21 file(s) or document(s) would be copied" in result.stdout
     assert re.search(r"^CENLOG01\s+: ok=\d+\s+changed=0", result.stdout, re.M)
 
 

@@ -154,3 +154,19 @@ def test_every_field_the_brains_read_from_a_module_record_is_one_the_powershell_
     read = set(re.findall(r"\b(?:inventory|applied|result|raw|status|entry|error|item|held|file_set)\.get\(\"([a-z_0-9]+)\"", source))
     assert {"directory", "host_partials", "removed_partials", "skipped_file_sets", "reason", "cause"} <= read
     assert read - {"failed", "msg"} <= powershell, sorted(read - powershell)
+
+
+def test_registry_export_entries_may_hold_a_wildcard_in_their_last_part_only():
+    """preserve.yml exports the SMS service keys as Services\\SMS_*: the module resolves a wildcard in the last part of a
+    key path (Resolve-SmsRegistryPattern) before it reads each key's tree, and only there."""
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.selection import preserve_data
+    keys = preserve_data()["documents"]["registry"]["keys"]
+    assert "SYSTEM\\CurrentControlSet\\Services\\SMS_*" in keys and "SOFTWARE\\Microsoft\\SMS" in keys
+    assert all(not set("*?") & set(key.rsplit("\\", 1)[0]) for key in keys), keys
+    with open(PSM1, "rb") as handle:
+        root, source = ps_contracts.parse(handle.read())
+    resolve = ps_contracts.text(ps_contracts.function_node(root, source, "Resolve-SmsRegistryPattern"), source)
+    assert "$Path.LastIndexOf('\\')" in resolve and "-like $leaf" in resolve and "IndexOfAny([char[]]'*?')" in resolve
+    inventory = ps_contracts.text(ps_contracts.function_node(root, source, "Invoke-SmsPreserveInventory"), source)
+    assert re.search(r"Resolve-SmsRegistryPattern -BaseKey \$base -Path \$pattern\)\) \{ Get-SmsRegistryTree -BaseKey \$base "
+                     r"-Path \$key \}", inventory)

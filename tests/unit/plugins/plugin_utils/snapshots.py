@@ -27,7 +27,7 @@ def site_server(host="SRV01", site="AAA", role="primary", parent=None, **overrid
                 "parent_site_code": parent, "domain": "CORP"},
         "services": [{"name": "SMS_EXECUTIVE", "state": "running", "start_mode": "auto"}],
         "shares": [{"name": "SMS_SITE", "path": "C:\\SMS\\SITE.SRV\\DESPOOLR.BOX\\RECEIVE"}],
-        "sms_tree": {"root": "C:\\SMS", "xnf_files": [], "package_definition_files": [], "mif_files": [],
+        "sms_tree": {"root": "C:\\SMS", "pending_mifs": [], "xnf_files": [], "package_definition_files": [], "mif_files": [],
                      "mstest_files": [], "collected_files": [], "site_control_files": [], "logon_scripts": []},
         "site_control": {"header": "SITE CONTROL FILE [786][1.08]", "build": 786,
                          "senders": [{"type": "lan", "server": host}], "helper_servers": [],
@@ -41,7 +41,7 @@ def site_server(host="SRV01", site="AAA", role="primary", parent=None, **overrid
 def site_database(host="SQL01", site="AAA", **overrides):
     """A ready SQL Server 6.5 SP4 site database for 1,000 computers."""
     snap = dict(_envelope("site_database", host), **{
-        "os": {"family": "windows_nt", "version": "4.0", "csd_version": "Service Pack 6"},
+        "os": {"family": "windows_nt", "version": "4.0", "csd_version": "Service Pack 6", "product_type": "server"},
         "site_code": site,
         "sql": {"version": "6.50.281"},
         "site_database": "SMS",

@@ -201,7 +201,7 @@ def test_smsls_modified_needs_preservation(tmp_path):
                                             "host_verified_at": "2026-11-24T00:00:00Z", "sources": sources}}}
     findings, _records = assess(tmp_path, [site_server(sms_tree=tree)], preservation=verified)
     assert status(findings, "SRV01", "site.smsls_bat") == "pass"
-    assert status(findings, "SRV01", "preserve.logon_scripts") == "pass"
+    assert status(findings, "SRV01", "preserve.logon_scripts") == "not_applicable", "SMSLS.BAT is site.smsls_bat's"
 
 
 def test_preservation_rules_apply_only_with_files(tmp_path):

@@ -128,7 +128,7 @@ def test_children_sp4_fires_in_the_parents_wave(tmp_path):
     snapshots = fleet(S02={"csdver": "Service Pack 3"}, S01={"setup_version": "682", "csdver": None})
     findings = assess(tmp_path, snapshots=snapshots)
     finding = fired(findings, "plan.children_sp4", ["one", "two"],
-                    "S01 (child of CEN) runs SMS build 682, older than SMS 1.2; it needs Service Pack 4 before CEN is upgraded")
+                    "S01 (child of CEN) runs SMS 1.1 (build 682), older than SMS 1.2; it needs Service Pack 4 before CEN is upgraded")
     assert "S02 (child of P01) runs SMS 1.2 Service Pack 3; it needs Service Pack 4 before P01 is upgraded" in finding["message"]
 
 

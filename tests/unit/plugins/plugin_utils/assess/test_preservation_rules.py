@@ -158,7 +158,7 @@ def test_the_database_documents_rule_names_what_verified_and_claims_no_query_exp
     host = fake_site_server()
     host.sql_output = "SMSUPG>>physical_disks\n a\n --\n 1\n"
     preserve_run(host, ["site_database"], now=AT, host="SQL01", site="AAA", vault_root=str(tmp_path), database="SMS",
-                 sql_queries={"job_details": None})
+                 sql_queries={"job_details": None, "jobs": None})
     good = findings(tmp_path / "fleet", [site_database()], preservation(str(tmp_path), AT))[("SQL01", "preserve.database_documents")]
     assert good["status"] == "pass"
     assert good["message"] == "2 document(s) verified at %s: database-summary.md, physical_disks.csv." % AT

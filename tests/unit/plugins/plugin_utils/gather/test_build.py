@@ -123,8 +123,12 @@ def test_site_database_snapshot_from_isql_output():
     assert [c["program"] for c in snapshot["connections"]] == [None, "SMS_EXECUTIVE", "ISQL-32"]
     assert snapshot["machine_history"] == {"oldest": "1996-11-03T16:07:00Z"}
     assert snapshot["computer_count"] == 2950
-    assert [(j["id"], j["active"]) for j in snapshot["jobs"]] == [("CEN00001", True), ("CEN00007", True), ("CEN00004", False)]
-    assert snapshot["jobs"][1]["target_sites"] == ["P01"]
+    # KB Q183236: "Select * from Jobs where JobType = null" lists the (pending) system jobs; site_job is a system job
+    # type of the SMS 1.2 API (SDK-1.2), workstation_script a user job.
+    assert [(j["id"], j["active"], j["system"]) for j in snapshot["jobs"]] == [
+        ("CEN00001", True, True), ("CEN00007", True, False), ("CEN00004", False, False), ("CEN00009", True, True)]
+    assert snapshot["jobs"][1]["target_sites"] == ["P01"] and snapshot["jobs"][1]["type"] == "microsoft\\SMS\\workstation_script"
+    assert dict(build.sql_queries())["jobs"] == "select * from {database}..Jobs"
     errors = {e["section"]: e for e in snapshot["errors"]}
     assert errors["machine_groups"]["cause"] == "not_found"
     assert "candidate tables: GroupMap, MachineGroups" in errors["machine_groups"]["message"]

@@ -60,6 +60,8 @@ def test_site_control_identity_senders_helpers_and_no_secrets():
     assert control["helper_servers"] == [{"name": "CENHLP01", "components": ["SMS_DESPOOLER", "SMS_SNA_BATCH_SENDER"]}]
     assert control["logon_servers"] == [{"name": "CENSRV01", "domain": "CORP"}, {"name": "CENLOG01", "domain": "CORP"}]
     assert control["child_sites"] == [{"site_code": "P01"}, {"site_code": "S02"}]
+    assert control["addresses"] == [{"site_code": "P01", "sender": "LAN Sender", "format": "MS_LAN"},
+                                    {"site_code": "S02", "sender": "LAN Sender", "format": "MS_LAN"}]
     assert control["automatic_logon_scripts"] is True
     assert control["client_installation"] == 0x313
     text = repr(facts)
@@ -97,3 +99,14 @@ def test_physical_memory_from_resource_list():
     assert memory_mb(resource_list(0x100, flags=0x0800)) == 1024 * 1024  # LARGE_64: length << 32
     with pytest.raises(ResourceListError):
         memory_mb(resource_list(0x1000)[:-3])
+
+
+def test_site_control_addresses_keep_the_sender_type_of_each_link():
+    # RG-1.2 S3D59: "ADDRESS <Originating Site Code><Destination Site Code><Sender Type><Address string format><Address
+    # String>"; "The sender type can be LAN Sender, SNA Sender, or RAS Sender." Lines of other sites are not this site's.
+    text = sample("SITECTRL.CT0").replace("ADDRESS <CEN><S02><LAN Sender><MS_LAN>", "ADDRESS <CEN><S02><SNA Sender><MS_SNA_BATCH>")
+    text += "ADDRESS <P01><CEN><SNA Sender><MS_SNA_BATCH><0011AABB>\r\n"
+    facts, _problems = interpret_site_control(text)
+    assert facts["site_control"]["addresses"][1] == {"site_code": "S02", "sender": "SNA Sender", "format": "MS_SNA_BATCH"}
+    assert all(a["site_code"] != "CEN" for a in facts["site_control"]["addresses"])
+    assert "0011AABB" not in repr(facts)

@@ -127,9 +127,21 @@ class FakeHost:
         return {"changed": False, "computer": self.computer, "sms_root": sms_root, "errors": [],
                 "shares": [{"name": n, "path": p} for n, p in self.shares.items()], "file_sets": file_sets,
                 "skipped_file_sets": skipped,
-                "registry_tree": self.registry if args.get("registry_export") else None,
+                "registry_tree": self.registry_tree(args.get("registry_export")),
                 "host_root_io": self.io_root(root), "host_files": host_files, "host_partials": partials,
                 "host_free_bytes": self.free_bytes}
+
+    def registry_tree(self, patterns):
+        """Like Resolve-SmsRegistryPattern + Get-SmsRegistryTree: each key a pattern names (a wildcard only in its last
+        part) with its subkeys, in the order of ``self.registry``; None when nothing was asked."""
+        if not patterns:
+            return None
+
+        def named(path, pattern):
+            parts, wanted = path.upper().split("\\"), pattern.upper().split("\\")
+            return len(parts) >= len(wanted) and parts[:len(wanted) - 1] == wanted[:-1] and \
+                fnmatch.fnmatchcase(parts[len(wanted) - 1], wanted[-1])
+        return [key for key in self.registry if any(named(key["path"], p) for p in patterns)]
 
     def io_root(self, root):
         return root
@@ -201,7 +213,7 @@ def site_server(**extra):
         SMS_ROOT + "\\PRIMSITE.SRV\\IMPORT.SRC\\ENU\\SMS12SP4.PDF": b"[PDF] sp4\r\n" * 20,
         SMS_ROOT + "\\SITE.SRV\\MAINCFG.BOX\\CLIENT.SRC\\X86.BIN\\00000409\\UINFO.XNF": b"uinfo",
         SMS_ROOT + "\\SITE.SRV\\MAINCFG.BOX\\CLIENT.SRC\\X86.BIN\\00000409\\ASSETTAG.XNF": b"asset tag form",
-        SMS_ROOT + "\\SITE.SRV\\ISVMIF.BOX\\ASSETS.MIF": b"START COMPONENT",
+        SMS_ROOT + "\\ASSETS.MIF": b"START COMPONENT",
         SMS_ROOT + "\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\00000001.COL": b"collected 1",
         SMS_ROOT + "\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\00000002.COL": b"collected 2",
         SMS_ROOT + "\\SITE.SRV\\MAINCFG.BOX\\MSTEST\\X86.BIN\\00000409\\OFFSETUP.PCD": b"ms test script",

@@ -20,6 +20,18 @@ def snapshot(host):
         return json.load(handle)
 
 
+def prepared(snapshot):
+    """The snapshot once the operator readied the site as the lab's planted findings ask: the inventory and MIF queues
+    processed (preserve.pending_mifs; the site upgrade's pre-flight requires them empty, check mif_queues) and the site
+    server's own remote control agent turned off (site.remote_control_agent)."""
+    snapshot = dict(snapshot)
+    if (snapshot.get("sms_tree") or {}).get("pending_mifs"):
+        snapshot["sms_tree"] = dict(snapshot["sms_tree"], pending_mifs=[])
+    snapshot["services"] = [dict(s, start_mode="disabled", state="stopped") if s["name"].upper() == "WUSER32" else s
+                            for s in snapshot.get("services") or []]
+    return snapshot
+
+
 def groups():
     """``{host: [group]}`` of the lab inventory."""
     with open(os.path.join(LAB, "hosts.yml"), encoding="utf-8") as handle:

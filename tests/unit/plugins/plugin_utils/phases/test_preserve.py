@@ -51,7 +51,7 @@ def test_first_run_copies_everything_to_the_host_and_the_vault(tmp_path):
     # inventory, apply, the site document (it needs the fetched SITECTRL.CT0), the host manifest (once all verified)
     assert result["module_calls"] == 4
     # sources are never modified or deleted
-    assert host.get(SMS_ROOT + "\\SITE.SRV\\ISVMIF.BOX\\ASSETS.MIF") == b"START COMPONENT"
+    assert host.get(SMS_ROOT + "\\ASSETS.MIF") == b"START COMPONENT"
 
 
 def test_second_run_copies_nothing_and_reports_no_change(tmp_path):
@@ -120,7 +120,7 @@ def test_faults_give_per_file_results_and_everything_else_is_preserved(tmp_path)
     host = site_server(**{long_dir + "\\DEEP.COL": b"deep", SMS_ROOT + "\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\CON": b"device",
                           SMS_ROOT + "\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\Naïve file;1 [x].col": b"odd name"})
     locked = SMS_ROOT + "\\SITE.SRV\\DATALOAD.BOX\\FILES.COL\\00000001.COL"
-    denied = SMS_ROOT + "\\SITE.SRV\\ISVMIF.BOX\\ASSETS.MIF"
+    denied = SMS_ROOT + "\\ASSETS.MIF"
     vanishing = SMS_ROOT + "\\SYSTEM.MAP"
     host.locked.add(locked.upper())
     host.denied.add(denied.upper())
@@ -171,7 +171,7 @@ def test_an_interrupted_transfer_resumes_without_copying_twice(tmp_path):
     mif_copy = ROOT + "\\v1\\mif_files\\ASSETS.MIF"
     host.fail_fetch.add(mif_copy.upper())
     first = run(host, tmp_path)
-    assert [(p["source"], p["cause"]) for p in first["problems"]] == [(SMS_ROOT + "\\SITE.SRV\\ISVMIF.BOX\\ASSETS.MIF", "transfer")]
+    assert [(p["source"], p["cause"]) for p in first["problems"]] == [(SMS_ROOT + "\\ASSETS.MIF", "transfer")]
     assert first["categories"].get("mif_files") is None or not first["categories"]["mif_files"]["verified"]
     assert os.listdir(tmp_path / "CEN" / "CENSRV01" / ".partial") == []
     host.fail_fetch.clear()
@@ -228,6 +228,12 @@ ISQL = """SMSUPG>>physical_disks
  D:         8192    (null)
 
 (2 rows affected)
+SMSUPG>>jobs
+ JobID      JobType  Status
+ ---------- -------- -------
+ CEN00117   NULL     Pending
+
+(1 row affected)
 SMSUPG>>job_details
 Msg 208, Level 16, State 1
 Invalid object name 'SMS_CEN..JobDetails'.
@@ -249,6 +255,10 @@ def test_site_database_exports_become_documents(tmp_path):
     listing, (name, args) = host.calls[0], host.calls[1]
     assert listing[1]["mode"] == "inventory" and listing[1]["file_sets"] == [] and listing[1]["registry_export"] == []
     assert name == "sms.upgrade.sql_facts" and "Disk_SPEC" in args["script"] and "JobDetails" in args["script"]
+    # KB Q133253: the disks are tied to each computer through MachineDataTable and the identification group.
+    assert "Identification_SPEC" in args["script"] and "MachineDataTable" in args["script"]
+    assert "select * from SMS_CEN..Jobs" in args["script"]
+    assert host.get(SQL_ROOT + "\\v1\\database_documents\\jobs.csv") == b"JobID,JobType,Status\r\nCEN00117,,Pending\r\n"
     assert host.get(SQL_ROOT + "\\v1\\database_documents\\physical_disks.csv") == b"DiskIndex,Size,FreeSpace\r\nC:,4096,1024\r\nD:,8192,\r\n"
     summary = host.get(SQL_ROOT + "\\v1\\database_documents\\database-summary.md").decode("utf-8")
     assert "CEN00117" in summary and "Invalid object name" in summary and "not configured" in summary
@@ -269,7 +279,7 @@ def test_site_database_plan_from_a_snapshot(tmp_path):
     host = site_server()
     result = sql_run(host, tmp_path, check_mode=True, snapshot={"site_database": "SMS_CEN"}, from_snapshot=True)
     assert host.calls == [] and [r["path"] for r in result["plan"]] == [
-        "physical_disks.csv", "job_details.csv", "database-summary.md"]
+        "physical_disks.csv", "jobs.csv", "job_details.csv", "database-summary.md"]
 
 
 # ------------------------------------------------------------------ an unknown SMS root, skipped file sets (finding 2)
@@ -422,7 +432,7 @@ def test_a_verified_copy_an_interrupted_run_did_not_record_becomes_a_version(tmp
     run(host, tmp_path)
     (tmp_path / "CEN" / "CENSRV01" / "manifest.json").unlink()  # the run stopped before it recorded anything
     host.files.pop((ROOT + "\\MANIFEST.json").upper())
-    mif = SMS_ROOT + "\\SITE.SRV\\ISVMIF.BOX\\ASSETS.MIF"
+    mif = SMS_ROOT + "\\ASSETS.MIF"
     host.put(mif, b"START COMPONENT (edited)")
     result = run(host, tmp_path)
     assert result["problems"] == []
@@ -549,7 +559,11 @@ def test_a_directory_that_cannot_be_listed_is_one_problem_and_the_rest_of_the_ca
     host = site_server(**{locked_dir + "\\SECRET.COL": b"secret"})
     host.unlistable[locked_dir.upper()] = "access_denied"
     result = run(host, tmp_path)
-    assert [(p["source"].upper(), p["cause"]) for p in result["problems"]] == [(locked_dir.upper(), "access_denied")]
+    # One problem per category whose set walks into it: FILES.COL's own, and each scan of the whole SMS root (none of them
+    # can tell whether the directory holds one of its files).
+    assert sorted((p["category"], p["source"].upper(), p["cause"]) for p in result["problems"]) == sorted(
+        (category, locked_dir.upper(), "access_denied") for category in (
+            "collected_files", "xnf_files", "package_definition_files", "mif_files", "query_files"))
     assert result["problems"][0]["message"].startswith("directory not listed, its files are not preserved: Access to the path")
     assert host.get(ROOT + "\\v1\\collected_files\\00000001.COL") == b"collected 1"
     assert result["categories"]["collected_files"]["files"] == 2 and not result["categories"]["collected_files"]["verified"]

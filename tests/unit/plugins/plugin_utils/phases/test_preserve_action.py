@@ -102,7 +102,7 @@ def test_the_password_never_reaches_the_result(tmp_path):
     host = site_server()
     host.sql_output = "SMSUPG>>physical_disks\n a\n --\n 1\n"
     result = _action({"vault_dir": str(tmp_path), "database": "SMS_CEN", "login_user": "sa", "login_password": "s3cr3t",
-                      "sql_queries": {"job_details": None}}, host).run(task_vars=_vars("CENSQL01", ["sms_sql", "sms_site_cen"]))
+                      "sql_queries": {"job_details": None, "jobs": None}}, host).run(task_vars=_vars("CENSQL01", ["sms_sql", "sms_site_cen"]))
     assert result.get("failed") is not True, result.get("msg")
     assert "s3cr3t" not in json.dumps(result)
     assert [args.get("login_password") for name, args in host.calls if name == "sms.upgrade.sql_facts"] == ["s3cr3t"]
@@ -111,7 +111,7 @@ def test_the_password_never_reaches_the_result(tmp_path):
 def test_a_site_server_that_is_also_the_sql_host_gets_both_kinds_preserved(tmp_path):
     host = site_server()
     host.sql_output = "SMSUPG>>physical_disks\n a\n --\n 1\n"
-    args = {"vault_dir": str(tmp_path), "database": "SMS_CEN", "sql_queries": {"job_details": None}}
+    args = {"vault_dir": str(tmp_path), "database": "SMS_CEN", "sql_queries": {"job_details": None, "jobs": None}}
     groups = ["sms_central", "sms_site_servers", "sms_sql", "sms_site_cen"]
     result = _action(args, host).run(task_vars=_vars("CENSRV01", groups))
     assert result.get("failed") is not True, result.get("msg")

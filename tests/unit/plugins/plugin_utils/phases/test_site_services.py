@@ -37,8 +37,11 @@ def test_the_six_services_and_three_shares_go_and_the_package_share_stays(site, 
     assert result.get("failed") is not True, result["msg"]
     assert hands.calls == 2, "one read, one change set"
     server = site.m("CENSRV01")
-    assert {s["start_mode"] for s in server["services"].values()} == {"disabled"}
-    assert {s["state"] for s in server["services"].values()} == {"stopped"}
+    stopped = [s for n, s in server["services"].items() if n != "WUSER32"]
+    assert len(stopped) == 6
+    assert {s["start_mode"] for s in stopped} == {"disabled"}
+    assert {s["state"] for s in stopped} == {"stopped"}
+    assert server["services"]["WUSER32"]["start_mode"] == "auto", "the remote control agent is site.remote_control_agent's"
     assert sorted(server["shares"]) == ["NETLOGON", "SMS_PKGC"], "UPG-03: the distribution server keeps its package share"
     order = [c["description"].split(":")[0] for c in result["changes"]][:2]
     assert order == ["service SMS_SITE_CONFIG_MANAGER", "service SMS_HIERARCHY_MANAGER"], "it starts the others: stopped first"

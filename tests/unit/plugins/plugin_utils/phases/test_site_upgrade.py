@@ -30,7 +30,7 @@ def fixture_env(tmp_path, monkeypatch):
 
 
 def cen(scenario="success", media=SP1):
-    site = lab_site({h: site_lab.snapshot(h) for h in CEN}, CEN, media={"CENSRV01": media} if media else None)
+    site = lab_site({h: site_lab.prepared(site_lab.snapshot(h)) for h in CEN}, CEN, media={"CENSRV01": media} if media else None)
     site.m("CENSRV01")["scenario"] = scenario
     return site
 
@@ -61,7 +61,9 @@ def test_scripted_upgrade_from_sp1_media_reaches_verified_and_a_second_run_chang
                              ("monitor", "ok"), ("deinstall", "ok"), ("verify", "ok"), ("erd", "to_do")]
     assert result["changed"] is True and "failed" not in result
     server = site.m("CENSRV01")
-    assert sorted(server["services"]) == ["SMS_EXECUTIVE", "SMS_SITE_COMPONENT_MANAGER", "SMS_SQL_MONITOR"]
+    sms_2 = ["SMS_EXECUTIVE", "SMS_SITE_COMPONENT_MANAGER", "SMS_SQL_MONITOR"]
+    assert sorted(n for n in server["services"] if n != "WUSER32") == sms_2
+    assert server["services"]["WUSER32"]["state"] == "stopped", "turned off before the upgrade, not started again"
     assert sorted(server["shares"]) == ["NETLOGON", "SMS_PKGC"], "the distribution share stays (UPG-03)"
     assert not site.m("CENHLP01")["services"] and not site.m("CENHLP01")["shares"]
     assert site.m("CENSQL01")["databases"]["SMS_CEN"]["options"] == ["select into/bulkcopy", "trunc. log on chkpt."] or \
@@ -163,7 +165,7 @@ def secondary_env(env, parent_status="verified"):
     record.update(status=parent_status, updated_at="2026-12-05T20:00:00Z")
     save_site(str(env["tmp"] / "status"), record)
     entry = next(s for s in site_lab.wave("branches", {"CENSRV01": {"sender_kbps": 128}})["sites"] if s["site"] == "S01")
-    site = lab_site({"S01SRV01": site_lab.snapshot("S01SRV01")}, ["S01SRV01"])
+    site = lab_site({"S01SRV01": site_lab.prepared(site_lab.snapshot("S01SRV01"))}, ["S01SRV01"])
     return site, entry
 
 
