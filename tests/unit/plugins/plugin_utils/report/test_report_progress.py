@@ -60,7 +60,7 @@ def upgrade_cen(tmp_path, monkeypatch):
     monkeypatch.setattr(site_upgrade.PHASE, "clock", clock)
     monkeypatch.setattr(upgrade_inputs, "vault_problems", lambda vault, hosts, now: {})
     monkeypatch.setattr(upgrade_inputs, "database_readiness", lambda *a: ([], {"path": "C:\\MSSQL\\BACKUP\\SMS_CEN.DAT"}))
-    site = lab_site({h: site_lab.snapshot(h) for h in CEN}, CEN, media={"CENSRV01": "2.0.1380.1000"})
+    site = lab_site({h: site_lab.prepared(site_lab.snapshot(h)) for h in CEN}, CEN, media={"CENSRV01": "2.0.1380.1000"})
     site.m("CENSRV01")["scenario"] = "success"
     planned = site_lab.wave("central")
     status_dir = tmp_path / "site_upgrade"
