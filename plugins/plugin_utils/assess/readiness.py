@@ -9,6 +9,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.catalog import 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import CHECKS
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import compact_stamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import collection_version
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.hostnames import UnsafeHostName, case_twins
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory import KIND_GROUPS, sites_by_host
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.params import merge_params
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import PlanError, load_plan
@@ -24,11 +25,23 @@ def host_inputs(hosts, groups, snapshot_dir, kind_groups=None):
     if not hosts:
         raise ValueError("no hosts to assess: the play targets no host (is the inventory empty, or does "
                          "--limit match nothing?)")
-    kinds, sites = {}, sites_by_host(groups)
+    kinds, sites, twins = {}, sites_by_host(groups), case_twins(hosts)
     for group, kind in (kind_groups or KIND_GROUPS).items():
         for host in groups.get(group, []):
             kinds.setdefault(host, kind)
-    return [HostInput(h, snapshot_path(snapshot_dir, h), kinds.get(h), sites.get(h)) for h in hosts]
+    return [_host_input(h, snapshot_dir, kinds.get(h), sites.get(h), twins.get(h)) for h in hosts]
+
+
+def _host_input(host, snapshot_dir, kind, site, twins):
+    """One host's input; a name that cannot name its snapshot file is not read (``problem`` says why)."""
+    if twins:
+        return HostInput(host, None, kind, site, "host name %r differs only in case from %s: on a file system that ignores "
+                         "case both would read and write one snapshot file; rename one in the inventory"
+                         % (host, ", ".join(repr(t) for t in twins)))
+    try:
+        return HostInput(host, snapshot_path(snapshot_dir, host), kind, site)
+    except UnsafeHostName as exc:
+        return HostInput(host, None, kind, site, "%s; no snapshot file is read for it: rename it in the inventory" % exc)
 
 
 def render_all(report):

@@ -2,13 +2,23 @@
 
 A snapshot is the JSON document the gather modules produce for one host (site server,
 site database or client). Every problem is reported with the host and the field path;
-nothing here raises on bad input.
+nothing here raises on bad input. Before the schema, a file is checked against the limits of
+``data/gather.yml`` (``snapshot_limits``): its size, how deep values nest, integers of more digits than
+a 64-bit number, NaN and Infinity (not JSON), lone surrogates (no UTF-8 text holds them) and strings of
+megabytes each give a problem naming the field. The schemas' ``date-time`` fields are checked (the
+pinned jsonschema leaves that format unchecked without an extra library), and ``latin1`` fields (text
+of files the collection edits byte for byte, such as WIN.INI) must hold only characters latin-1 has.
 """
+import datetime
+import functools
 import json
 import os
+import re
 from collections import namedtuple
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import read_json
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import read_json, read_yaml
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.hostnames import host_path
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import shorten
 
 try:
     import jsonschema
@@ -45,15 +55,45 @@ def _schema_file(kind):
     return "%s.v%d.json" % (kind, SNAPSHOT_SCHEMA_MAJOR)
 
 
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_NOT_LATIN1 = re.compile("[^\x00-\xff]")
+
+
+def is_date_time(value):
+    """True for an RFC 3339 date-time with its offset (``2026-11-20T06:00:00Z``); other types are not judged."""
+    if not isinstance(value, str):
+        return True
+    if not _DATE_TIME.match(value):
+        return False
+    try:
+        datetime.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def is_latin1(value):
+    """True when a text holds only characters latin-1 has (one byte each, as the gather reads files)."""
+    return not isinstance(value, str) or not _NOT_LATIN1.search(value)
+
+
+def format_checker():
+    """The format checker of the snapshot schemas: jsonschema's formats plus ``date-time`` and ``latin1``."""
+    checker = jsonschema.FormatChecker()
+    checker.checks("date-time")(is_date_time)
+    checker.checks("latin1")(is_latin1)
+    return checker
+
+
 def _build_validators():
     common = read_json("schemas", COMMON_SCHEMA)
     registry = Registry().with_resource(common["$id"], Resource.from_contents(common))
     validators = {}
+    checker = format_checker()
     for kind in KINDS:
         schema = read_json("schemas", _schema_file(kind))
         validator_cls = jsonschema.validators.validator_for(schema)
-        validators[kind] = validator_cls(schema, registry=registry,
-                                         format_checker=validator_cls.FORMAT_CHECKER)
+        validators[kind] = validator_cls(schema, registry=registry, format_checker=checker)
     return validators
 
 
@@ -69,10 +109,11 @@ def validators():
 
 
 def field_path(parts):
-    """Render a JSON path like ``sms.site_code`` or ``services[2].state`` (``$`` for the root)."""
+    """Render a JSON path like ``sms.site_code`` or ``services[2].state`` (``$`` for the root); each name is
+    shortened and cleaned, so that a path can be written whatever keys the file holds."""
     text = ""
     for part in parts:
-        text += "[%d]" % part if isinstance(part, int) else (".%s" % part if text else str(part))
+        text += "[%d]" % part if isinstance(part, int) else (".%s" % shorten(part, 60) if text else shorten(part, 60))
     return text or "$"
 
 
@@ -91,13 +132,31 @@ def _envelope_problems(host, data):
     return problems
 
 
+def _format_message(error):
+    value = shorten(repr(error.instance), 80)
+    if error.validator_value == "date-time":
+        return "%s is not a date and time with its offset (RFC 3339, such as 2026-11-20T06:00:00Z)" % value
+    if error.validator_value == "latin1":
+        odd = _NOT_LATIN1.search(error.instance)
+        return ("holds U+%04X at character %d, which latin-1 does not have: the file is read and edited one byte per "
+                "character" % (ord(odd.group()), odd.start() + 1))
+    return "%s is not a valid %s" % (value, error.validator_value)
+
+
+def _schema_message(error):
+    """jsonschema's message, with the offending value shortened (it may be megabytes long)."""
+    if error.validator == "format":
+        return _format_message(error)
+    return shorten(error.message, 300)
+
+
 def validate_snapshot(host, data, expected_kind=None):
     """Return every problem of a parsed snapshot (an empty list when it is valid)."""
-    problems = _envelope_problems(host, data)
+    problems = value_problems(host, data) or _envelope_problems(host, data)
     if problems:
         return problems
     errors = validators()[data["kind"]].iter_errors(data)
-    problems = sorted((Problem(host, field_path(err.absolute_path), err.message) for err in errors),
+    problems = sorted((Problem(host, field_path(err.absolute_path), _schema_message(err)) for err in errors),
                       key=lambda p: p.path)
     if data.get("host") not in (None, host) and isinstance(data.get("host"), str):
         problems.append(Problem(host, "host", "snapshot belongs to host %r, not %r" % (data["host"], host)))
@@ -107,19 +166,120 @@ def validate_snapshot(host, data, expected_kind=None):
     return problems
 
 
+# ------------------------------------------------------------------ values no schema can judge
+@functools.lru_cache(maxsize=1)
+def limits():
+    """``snapshot_limits`` of data/gather.yml."""
+    return read_yaml("gather.yml")["snapshot_limits"]
+
+
+class _LongInteger(str):
+    """An integer literal of more digits than a snapshot holds (kept as text, never converted)."""
+
+
+class _Constant(str):
+    """NaN, Infinity or -Infinity: accepted by Python's json module, not JSON."""
+
+
+def _parse_int(text):
+    return _LongInteger(text) if len(text.lstrip("-")) > limits()["max_integer_digits"] else int(text)
+
+
+def parse_json(text):
+    """Parse JSON text; integers too long and NaN/Infinity are kept as markers for :func:`value_problems`."""
+    return json.loads(text, parse_int=_parse_int, parse_constant=_Constant)
+
+
+def _value_problem(value, limit):
+    if isinstance(value, _Constant):
+        return "is %s, which JSON does not allow" % value
+    if isinstance(value, _LongInteger):
+        return "is an integer of %d digits; a snapshot holds at most %d" % (len(value.lstrip("-")), limit["max_integer_digits"])
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return "is %r, which JSON does not allow" % value
+    if isinstance(value, str):
+        if len(value) > limit["max_text_chars"]:
+            return "is %d characters long; a snapshot value holds at most %d" % (len(value), limit["max_text_chars"])
+        surrogate = re.search("[\ud800-\udfff]", value)
+        if surrogate:
+            return "holds a lone surrogate (U+%04X at character %d), which no UTF-8 text can carry" % (
+                ord(surrogate.group()), surrogate.start() + 1)
+    return None
+
+
+def value_problems(host, data):
+    """Problems of values no schema judges (depth, huge integers, NaN/Infinity, lone surrogates, huge strings)."""
+    limit, problems = limits(), []
+    stack = [(data, [], 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, (dict, list)) and depth >= limit["max_depth"]:
+            problems.append(Problem(host, field_path(path), "is nested deeper than %d levels" % limit["max_depth"]))
+            continue
+        if isinstance(value, dict):
+            for key, item in value.items():
+                why = _value_problem(key, limit)
+                if why:
+                    problems.append(Problem(host, field_path(path + [key]), "is a key that %s" % why))
+                    continue
+                stack.append((item, path + [key], depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, path + [index], depth + 1) for index, item in enumerate(value))
+        else:
+            why = _value_problem(value, limit)
+            if why:
+                problems.append(Problem(host, field_path(path), why))
+    return sorted(problems, key=lambda p: p.path)
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]')
+_COLON = re.compile(r"\s*:")
+
+
+def deep_path(text, max_depth):
+    """The field at which ``text`` nests deeper than ``max_depth`` (for files too deep for the JSON parser)."""
+    frames = []  # per open container: [kind, its current key or index]
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token in "{[":
+            if len(frames) >= max_depth:
+                return field_path([frame[1] for frame in frames])
+            frames.append([token, None if token == "{" else 0])
+        elif token in "}]":
+            if frames:
+                frames.pop()
+        elif token == ",":
+            if frames and frames[-1][0] == "[":
+                frames[-1][1] += 1
+        elif token != ":" and frames and frames[-1][0] == "{" and _COLON.match(text, match.end()):
+            frames[-1][1] = token[1:-1]
+    return "$"
+
+
 def _read_json_file(host, path):
     """Return (data, problems) for a snapshot file."""
     if not os.path.exists(path):
         return None, [Problem(host, "$", "no snapshot file at %s (gather this host first, or check "
                               "sms_upgrade_snapshot_dir)" % path)]
     try:
+        size = os.path.getsize(path)
+        if size > limits()["max_file_bytes"]:
+            return None, [Problem(host, "$", "%s is %d bytes; a snapshot file holds at most %d" % (
+                path, size, limits()["max_file_bytes"]))]
         with open(path, encoding="utf-8") as handle:
-            return json.load(handle), []
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(host, "$", "cannot read %s: %s" % (path, shorten(exc, 300)))]
+    try:
+        return parse_json(text), []
     except json.JSONDecodeError as exc:
         return None, [Problem(host, "$", "%s is not valid JSON: %s at line %d column %d"
                               % (path, exc.msg, exc.lineno, exc.colno))]
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(host, "$", "cannot read %s: %s" % (path, exc))]
+    except RecursionError:
+        return None, [Problem(host, deep_path(text, limits()["max_depth"]), "is nested deeper than %d levels"
+                              % limits()["max_depth"])]
+    except ValueError as exc:
+        return None, [Problem(host, "$", "%s is not valid JSON: %s" % (path, shorten(exc, 300)))]
 
 
 def load_snapshot(host, path, expected_kind=None):
@@ -131,5 +291,8 @@ def load_snapshot(host, path, expected_kind=None):
 
 
 def snapshot_path(snapshot_dir, host):
-    """Return the conventional snapshot file of a host: ``<snapshot_dir>/<host>.json``."""
-    return os.path.join(snapshot_dir, "%s.json" % host)
+    """Return the conventional snapshot file of a host: ``<snapshot_dir>/<host>.json``.
+
+    The host name is checked first (common/hostnames.py): UnsafeHostName for one that cannot name a file.
+    """
+    return host_path(snapshot_dir, host, ".json")
