@@ -90,9 +90,10 @@ class Assessor:
     def search(self, expression, document):
         return jmes.compile_expression(expression).search(document, options=self.options)
 
-    def strict(self, expression, document):
-        """The expression's value; CheckError naming the fields it read that the snapshot does not have."""
-        result, missing = jmes.strict_search(expression, document, self.options)
+    def strict(self, expression, document, null_asks=False):
+        """The expression's value; MissingData naming the fields it read that the snapshot does not have (a field
+        compared with null does not count with ``null_asks``: an ``applies`` may ask whether a section is there)."""
+        result, missing = jmes.strict_search(expression, document, self.options, null_asks)
         if missing:
             raise MissingData(missing)
         return result
@@ -114,7 +115,7 @@ class Assessor:
         problem = self._section_error(rule, snapshot)
         if problem:
             return "error", "Cannot evaluate: %s." % problem
-        if rule.applies and not self.strict(rule.applies, document):
+        if rule.applies and not self.strict(rule.applies, document, null_asks=True):
             return "not_applicable", "Does not apply to this host."
         missing = [s for s in rule.sections if s not in snapshot]
         if missing:

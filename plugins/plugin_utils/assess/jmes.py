@@ -81,14 +81,16 @@ class StrictInterpreter(TreeInterpreter):
     """Evaluates an expression and records every field it read that the document does not have.
 
     Only fields reached from the document's top by names count (``win_ini.load``; not the fields of array items in a
-    projection or filter), only those actually read (``a || b`` reads ``b`` only when ``a`` is false), and not those
-    compared with null (``x == null`` asks whether ``x`` is there): ``missing`` lists the rest as dotted paths.
+    projection or filter), and only those actually read (``a || b`` reads ``b`` only when ``a`` is false). With
+    ``null_asks``, a field compared with null is not counted (``x == null`` in an ``applies`` asks whether ``x`` is
+    there). ``missing`` lists the rest as dotted paths.
     """
 
-    def __init__(self, options, document):
+    def __init__(self, options, document, null_asks=False):
         super().__init__(options)
         self.anchored = {id(document): []}
         self.missing = []
+        self.null_asks = null_asks
         self._quiet = 0
 
     def visit_field(self, node, value):
@@ -104,7 +106,7 @@ class StrictInterpreter(TreeInterpreter):
         return result
 
     def visit_comparator(self, node, value):
-        if node["value"] in ("eq", "ne") and any(_is_null(child) for child in node["children"]):
+        if self.null_asks and node["value"] in ("eq", "ne") and any(_is_null(child) for child in node["children"]):
             self._quiet += 1
             try:
                 return super().visit_comparator(node, value)
@@ -113,8 +115,9 @@ class StrictInterpreter(TreeInterpreter):
         return super().visit_comparator(node, value)
 
 
-def strict_search(expression, document, options):
-    """``(result, missing)``: the expression's value over ``document`` and the fields it read that are not there."""
-    interpreter = StrictInterpreter(options, document)
+def strict_search(expression, document, options, null_asks=False):
+    """``(result, missing)``: the expression's value over ``document`` and the fields it read that are not there
+    (see StrictInterpreter for ``null_asks``)."""
+    interpreter = StrictInterpreter(options, document, null_asks)
     result = interpreter.visit(compile_expression(expression).parsed, document)
     return result, sorted(set(interpreter.missing))
