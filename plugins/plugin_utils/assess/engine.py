@@ -17,12 +17,13 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import fit, shorten
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import Problem, Snapshot, load_snapshot
 
-# ``problem``: why the host's snapshot is not read at all (an unsafe name, a twin differing only in case).
-HostInput = namedtuple("HostInput", ["host", "snapshot_path", "expected_kind", "site", "problem"])
-HostInput.__new__.__defaults__ = (None,)
+# ``problem``: why the host's snapshot is not read at all (an unsafe name, a twin differing only in case, a gather that
+# failed in this run) and ``cause``, its cause (common/causes.py, or ``host_name``).
+HostInput = namedtuple("HostInput", ["host", "snapshot_path", "expected_kind", "site", "problem", "cause"])
+HostInput.__new__.__defaults__ = (None, None)
 HostRecord = namedtuple("HostRecord", ["host", "kind", "tiers", "site", "site_role", "os", "snapshot",
-                                       "collected_at", "plans", "parent_site"])
-HostRecord.__new__.__defaults__ = (None, None)
+                                       "collected_at", "plans", "parent_site", "snapshot_sha256"])
+HostRecord.__new__.__defaults__ = (None, None, None)
 KIND_TIER = {"client": "client", "site_database": "sql", "site_server": "site"}
 MAX_LISTED_PROBLEMS = 10
 
@@ -100,29 +101,32 @@ class Assessor:
 
     # -------------------------------------------------------------- one rule
     def _section_error(self, rule, snapshot):
+        """``(message, evidence)`` of the first gather error in a section the rule reads, or None."""
         errors = {e["section"]: e for e in snapshot.get("errors") or []}
         for section in rule.sections:
             if section in errors:
                 err = errors[section]
-                return "could not read '%s' (%s): %s" % (section, err["cause"], err["message"])
+                return ("could not read '%s' (%s): %s" % (section, err["cause"], err["message"]),
+                        {"section": section, "cause": err["cause"], "computer": snapshot.get("computer")})
         return None
 
     def _gate(self, rule, ctx, document, done):
-        """Return (status, message) when the rule is not evaluated, else None."""
+        """Return (status, message, evidence) when the rule is not evaluated, else None."""
         snapshot = ctx.snapshot
         if rule.families and snapshot.get("os", {}).get("family") not in rule.families:
-            return "not_applicable", "Not for %s clients." % snapshot.get("os", {}).get("family")
+            return "not_applicable", "Not for %s clients." % snapshot.get("os", {}).get("family"), None
         problem = self._section_error(rule, snapshot)
         if problem:
-            return "error", "Cannot evaluate: %s." % problem
+            return "error", "Cannot evaluate: %s." % problem[0], problem[1]
         if rule.applies and not self.strict(rule.applies, document, null_asks=True):
-            return "not_applicable", "Does not apply to this host."
+            return "not_applicable", "Does not apply to this host.", None
         missing = [s for s in rule.sections if s not in snapshot]
         if missing:
-            return "error", "Cannot evaluate: the snapshot has no '%s' section." % "', '".join(missing)
+            return ("error", "Cannot evaluate: the snapshot has no '%s' section." % "', '".join(missing),
+                    {"missing": missing, "cause": "incomplete_snapshot"})
         failed = [r for r in rule.requires if done.get(r) in ("fail", "error", "skipped")]
         if failed:
-            return "skipped", "Skipped: prerequisite %s did not pass." % ", ".join(failed)
+            return "skipped", "Skipped: prerequisite %s did not pass." % ", ".join(failed), None
         return None
 
     def _evaluate(self, rule, ctx, document):
@@ -145,12 +149,14 @@ class Assessor:
         try:
             gated = self._gate(rule, ctx, document, done)
             if gated:
-                return self.finding(rule, ctx, gated[0], gated[1])
+                return self.finding(rule, ctx, *gated)
             status, observed, expected, evidence = self._evaluate(rule, ctx, document)
         except MissingData as exc:
-            return self.finding(rule, ctx, "error", "Cannot evaluate: %s." % exc, {"missing": exc.fields})
+            return self.finding(rule, ctx, "error", "Cannot evaluate: %s." % exc,
+                                {"missing": exc.fields, "cause": "incomplete_snapshot"})
         except Exception as exc:  # a rule must never abort the fleet's assessment
-            return self.finding(rule, ctx, "error", "Cannot evaluate: %s" % exc, {"exception": type(exc).__name__})
+            return self.finding(rule, ctx, "error", "Cannot evaluate: %s" % exc,
+                                {"exception": type(exc).__name__, "cause": "unreadable_value"})
         values = dict(self.params, **evidence)
         values.update(host=ctx.host, decision=(answer or {}).get("decision"))
         expected = render(expected or rule.expected, values) if (expected or rule.expected) else None
@@ -182,7 +188,8 @@ class Assessor:
         listed = "; ".join("%s: %s" % (p.path, p.message) for p in problems[:MAX_LISTED_PROBLEMS])
         if len(problems) > MAX_LISTED_PROBLEMS:
             listed += "; and %d more" % (len(problems) - MAX_LISTED_PROBLEMS)
-        evidence = {"problems": [{"path": p.path, "message": p.message} for p in problems]}
+        evidence = {"problems": [{"path": p.path, "message": p.message} for p in problems],
+                    "cause": next((p.cause for p in problems if p.cause), "invalid_snapshot")}
         findings = [self.finding(rule_valid, ctx, "error", render(rule_valid.message["fail"], {"observed": listed}),
                                  evidence)]
         findings += [self.finding(r, ctx, "skipped", "Not evaluated: the snapshot is not usable (see snapshot.valid).")
@@ -210,14 +217,16 @@ def _record(host_input, snapshot, tiers, site, planner=None):
     return HostRecord(host_input.host, data.get("kind") or host_input.expected_kind, tiers, site, sms.get("site_role"),
                       shorten(" ".join(filter(None, [os_info.get("name") or os_info.get("family"), os_info.get("version"),
                                                      os_info.get("csd_version")])), 200) or None,
-                      snapshot.source, data.get("collected_at"), plans, (sms.get("parent_site_code") or "").upper() or None)
+                      snapshot.source, data.get("collected_at"), plans, (sms.get("parent_site_code") or "").upper() or None,
+                      snapshot.sha256)
 
 
-def _snapshot_of(host_input):
+def _snapshot_of(host_input, now):
     """The host's snapshot, or an unusable one naming why it was not read."""
     if host_input.problem:
-        return Snapshot(host_input.host, host_input.snapshot_path, None, [Problem(host_input.host, "$", host_input.problem)])
-    return load_snapshot(host_input.host, host_input.snapshot_path, host_input.expected_kind)
+        return Snapshot(host_input.host, host_input.snapshot_path, None,
+                        [Problem(host_input.host, "$", host_input.problem, host_input.cause)])
+    return load_snapshot(host_input.host, host_input.snapshot_path, host_input.expected_kind, now)
 
 
 def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, progress=None, planner=None, plan=None):
@@ -227,7 +236,7 @@ def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, pr
     ``plan`` is the upgrade plan the ``plan.*`` rules check (an UpgradePlan, or the PlanError of a plan that did not load).
     """
     assessor = Assessor(rules, answers, params, now, preservation)
-    snapshots = [_snapshot_of(h) for h in host_inputs]
+    snapshots = [_snapshot_of(h, now) for h in host_inputs]
     fleet = Fleet({s.host: s.data for s in snapshots if s.valid})
     rule_valid = next(r for r in rules if r.id == "snapshot.valid")
     findings, records = [], []

@@ -11,6 +11,7 @@ of files the collection edits byte for byte, such as WIN.INI) must hold only cha
 """
 import datetime
 import functools
+import hashlib
 import json
 import os
 import re
@@ -32,11 +33,18 @@ SNAPSHOT_SCHEMA_MAJOR = 1
 KINDS = ("site_server", "site_database", "client")
 COMMON_SCHEMA = "snapshot-common.v1.json"
 
-Problem = namedtuple("Problem", ["host", "path", "message"])
+# ``cause``: what the report tells to do about it (``not_gathered`` for a missing file; None: fix the file's content).
+Problem = namedtuple("Problem", ["host", "path", "message", "cause"])
+Problem.__new__.__defaults__ = (None,)
 
 
-class Snapshot(namedtuple("Snapshot", ["host", "source", "data", "problems"])):
-    """A host's snapshot: ``data`` is None when it could not be read or is invalid."""
+class Snapshot(namedtuple("Snapshot", ["host", "source", "data", "problems", "sha256"])):
+    """A host's snapshot: ``data`` is None when it could not be read or is invalid; ``sha256`` of the file read."""
+
+    __slots__ = ()
+
+    def __new__(cls, host, source, data, problems, sha256=None):
+        return super().__new__(cls, host, source, data, problems, sha256)
 
     @property
     def valid(self):
@@ -256,20 +264,57 @@ def deep_path(text, max_depth):
     return "$"
 
 
-def _read_json_file(host, path):
-    """Return (data, problems) for a snapshot file."""
+def history_stamp(name, host):
+    """When the snapshot kept as ``history/<name>`` was collected (None when the name says nothing)."""
+    match = re.match(r"^%s\.(\d{8}T\d{6}Z)\.json$" % re.escape(host), name)
+    if not match:
+        return None
+    return datetime.datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+
+
+def last_good_snapshot(snapshot_dir, host):
+    """``(path, collected_at)`` of the newest snapshot of ``host`` kept in ``history/``, or None."""
+    history = os.path.join(snapshot_dir, "history")
+    try:
+        names = os.listdir(history)
+    except OSError:
+        return None
+    kept = [(history_stamp(name, host), name) for name in names]
+    kept = sorted((stamp, name) for stamp, name in kept if stamp)
+    return (os.path.join(history, kept[-1][1]), kept[-1][0]) if kept else None
+
+
+def missing_message(path, host, now=None):
+    """Why a host has no snapshot file, with the age of its last good snapshot when ``history/`` keeps one."""
+    last = last_good_snapshot(os.path.dirname(path), host)
+    if last is None:
+        return "no snapshot file at %s (gather this host first, or check sms_upgrade_snapshot_dir)" % path
+    age = "" if now is None else ", %.1f days before this run" % ((now - last[1]).total_seconds() / 86400)
+    return ("no current snapshot at %s: the last gather of this host failed; its last good snapshot, %s, was collected "
+            "at %s%s and is not assessed (gather this host again)" % (path, last[0], last[1].isoformat(), age))
+
+
+def read_snapshot_file(host, path, now=None):
+    """``(data, problems, sha256)`` of a snapshot file; never raises for bad content."""
     if not os.path.exists(path):
-        return None, [Problem(host, "$", "no snapshot file at %s (gather this host first, or check "
-                              "sms_upgrade_snapshot_dir)" % path)]
+        return None, [Problem(host, "$", missing_message(path, host, now), "not_gathered")], None
     try:
         size = os.path.getsize(path)
         if size > limits()["max_file_bytes"]:
             return None, [Problem(host, "$", "%s is %d bytes; a snapshot file holds at most %d" % (
-                path, size, limits()["max_file_bytes"]))]
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+                path, size, limits()["max_file_bytes"]))], None
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        digest = hashlib.sha256(raw).hexdigest()
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(host, "$", "cannot read %s: %s" % (path, shorten(exc, 300)))]
+        return None, [Problem(host, "$", "cannot read %s: %s" % (path, shorten(exc, 300)))], None
+    data, problems = _parse_snapshot_text(host, path, text)
+    return data, problems, digest
+
+
+def _parse_snapshot_text(host, path, text):
+    """Return (data, problems) for the text of a snapshot file."""
     try:
         return parse_json(text), []
     except json.JSONDecodeError as exc:
@@ -282,12 +327,13 @@ def _read_json_file(host, path):
         return None, [Problem(host, "$", "%s is not valid JSON: %s" % (path, shorten(exc, 300)))]
 
 
-def load_snapshot(host, path, expected_kind=None):
-    """Read and validate the snapshot file of one host; never raises for bad content."""
-    data, problems = _read_json_file(host, path)
+def load_snapshot(host, path, expected_kind=None, now=None):
+    """Read and validate the snapshot file of one host; never raises for bad content. With ``now``, a missing file's
+    problem gives the age of the host's last good snapshot."""
+    data, problems, digest = read_snapshot_file(host, path, now)
     if data is not None:
         problems = validate_snapshot(host, data, expected_kind)
-    return Snapshot(host, path, data if not problems else None, problems)
+    return Snapshot(host, path, data if not problems else None, problems, digest)
 
 
 def snapshot_path(snapshot_dir, host):

@@ -4,7 +4,7 @@ from collections import Counter, defaultdict
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import UpgradePlan
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.waves import mark_waves, plan_section
 
-REPORT_SCHEMA_VERSION = "1.1"
+REPORT_SCHEMA_VERSION = "1.2"
 STATUSES = ("pass", "fail", "not_applicable", "skipped", "error")
 FAILING = ("fail", "error")
 
@@ -27,6 +27,7 @@ def _group_summary(records, findings_by_host):
 def _host_entry(record, findings):
     entry = {"host": record.host, "kind": record.kind, "tiers": list(record.tiers), "tier": record.tiers[0],
              "site": record.site, "site_role": record.site_role, "os": record.os, "snapshot": record.snapshot,
+             "snapshot_sha256": record.snapshot_sha256,
              "collected_at": record.collected_at, "blocked": any(f["blocks"] for f in findings),
              "counts": count(findings)}
     if record.plans:
