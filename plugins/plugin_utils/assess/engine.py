@@ -106,7 +106,7 @@ class Assessor:
         for section in rule.sections:
             if section in errors:
                 err = errors[section]
-                return ("could not read '%s' (%s): %s" % (section, err["cause"], err["message"]),
+                return ("could not read '%s' (%s): %s" % (section, err["cause"], str(err["message"]).rstrip(".")),
                         {"section": section, "cause": err["cause"], "computer": snapshot.get("computer")})
         return None
 

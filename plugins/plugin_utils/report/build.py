@@ -2,6 +2,7 @@
 from collections import Counter, defaultdict
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import UpgradePlan
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.actions import build_actions
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.waves import mark_waves, plan_section
 
 REPORT_SCHEMA_VERSION = "1.2"
@@ -18,8 +19,10 @@ def count(findings):
 
 
 def _group_summary(records, findings_by_host):
-    hosts = [r.host for r in records]
-    findings = [f for h in hosts for f in findings_by_host.get(h, [])]
+    """Hosts, blocked hosts and finding counts of a group; the hierarchy record is no host (so that the hosts of the
+    tiers and sites add up to the fleet's everywhere), its findings count."""
+    hosts = [r.host for r in records if r.kind != "hierarchy"]
+    findings = [f for r in records for f in findings_by_host.get(r.host, [])]
     return {"hosts": len(hosts), "blocked_hosts": sum(1 for h in hosts if any(f["blocks"] for f in findings_by_host.get(h, []))),
             "counts": count(findings)}
 
@@ -92,8 +95,10 @@ def build_report(findings, records, rules, meta, previous=None, plan=None):
     plan = UpgradePlan.whole_inventory() if plan is None else plan
     mark_waves(findings, records, plan)
     summary, by_host = summarize(records, findings, rules)
-    return dict(
+    report = dict(
         {"schema": "sms.upgrade.readiness_report", "schema_version": REPORT_SCHEMA_VERSION}, **meta,
         hosts=[_host_entry(r, by_host.get(r.host, [])) for r in records],
         findings=findings, summary=summary, diff=diff_reports(findings, previous),
         plan=plan_section(plan, records, findings))
+    report["actions"] = build_actions(report, rules)
+    return report
