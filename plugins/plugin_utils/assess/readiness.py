@@ -53,8 +53,8 @@ def _host_input(host, snapshot_dir, kind, site, twins, failure=None, now=None):
         return HostInput(host, None, kind, site, "%s; no snapshot file is read for it: rename it in the inventory" % exc,
                          "host_name")
     if failure:
-        return HostInput(host, path, kind, site, _failed_gather(snapshot_dir, host, failure, now),
-                         cause_of_message(failure))
+        cause = "unreachable" if str(failure).startswith("unreachable") else cause_of_message(failure)
+        return HostInput(host, path, kind, site, _failed_gather(snapshot_dir, host, failure, now), cause)
     return HostInput(host, path, kind, site)
 
 

@@ -44,6 +44,12 @@ def inventory_identity(sources, inventory_dir=None, name=None):
     return {"name": str(name), "sources": sources}
 
 
+def run_inventory(task_vars, name=None):
+    """The inventory identity of a task from its variables (``ansible_inventory_sources``, ``inventory_dir``)."""
+    sources = task_vars.get("ansible_inventory_sources") or []
+    return inventory_identity([sources] if isinstance(sources, str) else sources, task_vars.get("inventory_dir"), name)
+
+
 def default_report_dir(inventory, cwd=None):
     """``<cwd>/sms-upgrade-reports/<inventory name>``: the report folder of an inventory when none is set."""
     return os.path.join(cwd or os.getcwd(), REPORTS, inventory["name"])
