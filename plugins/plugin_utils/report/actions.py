@@ -86,7 +86,7 @@ def _observed(findings):
     for finding in findings[:OBSERVED_LISTED]:
         evidence = finding.get("evidence") or {}
         seen = evidence.get("observed")
-        rows.append({"host": finding["host"], "observed": shorten(finding["message"] if seen in (None, "") else seen, 300)})
+        rows.append({"host": finding["host"], "observed": shorten(finding["message"] if seen in (None, "") else seen, 600)})
     return rows
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 import collection_tree
 
@@ -100,3 +101,37 @@ def test_gate_role_stops_a_phase_and_names_the_blockers(tmp_path):
                             "-e", "sms_upgrade_report_max_age=0h", "-e", "sms_upgrade_wave=branches"],
                            capture_output=True, text=True, env=env, cwd=REPO, check=False)
     assert stale.returncode != 0 and "days old; the limit is 0.0 days" in stale.stdout
+
+
+def test_unreachable_hosts_and_relays_are_blocking_errors_and_the_fleet_report_is_written(tmp_path):
+    lab = lab_copy(tmp_path)
+    with open(lab / "hosts.yml", encoding="utf-8") as handle:
+        inventory = yaml.safe_load(handle)
+    children = inventory["all"]["children"]
+    dead = {"ansible_connection": "winrm", "ansible_host": "127.0.0.1", "ansible_port": 1, "ansible_user": "x",
+            "ansible_password": "x", "ansible_winrm_scheme": "http", "ansible_winrm_transport": "basic"}
+    inventory["all"]["hosts"] = {"deadrelay": dead}
+    children["sms_upgrade"]["children"]["sms_clients"]["hosts"].update(CENNT050={"sms_upgrade_relay": "deadrelay"},
+                                                                        CENNT051=dict(dead))
+    children["sms_site_CEN"]["hosts"].update(CENNT050=None, CENNT051=None)
+    with open(lab / "hosts.yml", "w", encoding="utf-8") as handle:
+        yaml.safe_dump(inventory, handle)
+    old = json.loads((lab / "snapshots" / "CENNT001.json").read_text(encoding="utf-8"))
+    old.update(host="CENNT050", computer="CENNT050", collected_at="2026-11-01T06:00:00Z")
+    (lab / "snapshots" / "CENNT050.json").write_text(json.dumps(old), encoding="utf-8")
+    result = run_playbook(str(lab / "hosts.yml"), "-e", "sms_upgrade_report_dir=%s" % (tmp_path / "r"))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "Traceback" not in result.stdout + result.stderr
+    with open(tmp_path / "r" / "latest.json", encoding="utf-8") as handle:
+        report = json.load(handle)
+    errors = {f["host"]: f for f in report["findings"] if f["rule"] == "snapshot.valid" and f["status"] == "error"}
+    assert set(errors) == {"CENNT050", "CENNT051", "CENNT099"} and errors["CENNT050"]["blocks"]
+    assert "not gathered in this run: unreachable" in errors["CENNT050"]["message"]
+    assert "collected at 2026-11-01T06:00:00+00:00" in errors["CENNT050"]["message"]
+    assert "is not assessed" in errors["CENNT050"]["message"]
+    assert not (lab / "snapshots" / "CENNT050.json").exists()
+    assert {h["host"] for h in report["hosts"]} >= {"CENNT050", "CENNT051", "CENSRV01", "CENNT001"}
+    assert report["summary"]["hosts"] == 49
+    [step] = [s for s in report["actions"] if s.get("cause") == "unreachable"]
+    assert step["hosts"] == ["CENNT050", "CENNT051"] and "relay" in step["fix"]["text"]
+    assert "blocked hosts: " in result.stdout and "CENNT050" in result.stdout.split("blocked hosts: ", 1)[1].split("\n")[0]
