@@ -135,3 +135,16 @@ def test_unreachable_hosts_and_relays_are_blocking_errors_and_the_fleet_report_i
     [step] = [s for s in report["actions"] if s.get("cause") == "unreachable"]
     assert step["hosts"] == ["CENNT050", "CENNT051"] and "relay" in step["fix"]["text"]
     assert "blocked hosts: " in result.stdout and "CENNT050" in result.stdout.split("blocked hosts: ", 1)[1].split("\n")[0]
+
+
+@pytest.mark.parametrize("playbook", ["sms.upgrade.readiness", "sms.upgrade.client_agents", "sms.upgrade.preserve",
+                                      "sms.upgrade.client_agents_rollback", "sms.upgrade.restore"])
+def test_a_wrong_inventory_path_says_the_file_is_missing(tmp_path, playbook):
+    missing = str(tmp_path / "inventories" / "nosuch" / "hosts.yml")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree(), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"))
+    result = subprocess.run([PLAYBOOK, "-i", missing, playbook, "--check"], capture_output=True, text=True, env=env,
+                            cwd=str(tmp_path), check=False)
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "The inventory file %s does not exist: check the -i path" % missing in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
