@@ -1,7 +1,8 @@
 """The readiness gate: later phases run only on hosts with a fresh report and nothing blocking.
 
 A phase's policy comes from its room (scope, the rules it requires) and from the rule catalog (the rules whose
-``fixed_by`` names the phase: their findings never close its gate, the phase is what fixes them).
+``fixed_by`` names the phase: their failures never close its gate, the phase is what fixes them; their errors do,
+since what could not be read the phase can neither judge nor fix).
 
 A run acts on one wave of the upgrade plan (``hierarchy/upgrade_plan.py``): :func:`scope_run` leaves out every host
 outside the wave, each with the reason, and the gate then judges the wave's hosts. With a plan, the report must have
@@ -198,12 +199,21 @@ def _outside_wave(finding, wave):
     return wave is not None and finding.get("host") == HIERARCHY_HOST and "waves" in finding and wave not in finding["waves"]
 
 
+def _counts(finding, policy):
+    """Whether a blocking finding stops the phase: it must be one the phase requires clear. A failure the phase
+    remediates does not stop it (the phase fixes it); an error does (what could not be read, the phase cannot judge or
+    fix either: the gather must be fixed first)."""
+    rule = finding.get("rule", "")
+    if _matches(rule, policy.remediates):
+        return finding.get("status") == "error"
+    return _matches(rule, policy.requires)
+
+
 def _blocking_findings(report, policy, wave=None):
     blockers = {}
     for finding in report.get("findings", []):
         rule = finding.get("rule", "")
-        if not finding.get("blocks") or _matches(rule, policy.remediates) or not _matches(rule, policy.requires) \
-                or _outside_wave(finding, wave):
+        if not finding.get("blocks") or not _counts(finding, policy) or _outside_wave(finding, wave):
             continue
         blockers.setdefault(finding["host"], []).append(
             "%s [%s] %s" % (rule, ", ".join(finding.get("checklist", [])), finding.get("message", "")))

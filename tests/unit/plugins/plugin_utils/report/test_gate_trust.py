@@ -136,3 +136,15 @@ def test_the_old_shared_report_folder_is_named_when_the_inventorys_folder_is_emp
     (reports / "latest.json").write_text("{}", encoding="utf-8")
     with pytest.raises(GateError, match="reports are kept per inventory now"):
         load_report(str(reports / "lab"))
+
+
+def test_an_error_of_a_rule_the_phase_fixes_still_leaves_its_host_out():
+    policy = phase_policy("client_agents")
+    report = {"run_id": "r1", "generated_at": "2026-11-25T11:00:00Z", "hosts": [{"host": "WKS01"}, {"host": "WKS02"}],
+              "findings": [{"host": "WKS01", "rule": "client.smsrun_registry", "status": "fail", "blocks": True,
+                            "checklist": [], "message": "SMSRUN32.EXE is still started"},
+                           {"host": "WKS02", "rule": "client.smsrun_registry", "status": "error", "blocks": True,
+                            "checklist": [], "message": "Cannot evaluate: could not read 'user_entries'"}]}
+    verdict = evaluate_gate(report, ["WKS01", "WKS02"], 86400, NOW, policy)
+    assert verdict.passed and verdict.blocked_hosts == ["WKS02"]
+    assert "could not read 'user_entries'" in verdict.blockers["WKS02"][0]
