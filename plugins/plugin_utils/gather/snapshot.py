@@ -160,7 +160,7 @@ def _schema_message(error):
 
 def validate_snapshot(host, data, expected_kind=None):
     """Return every problem of a parsed snapshot (an empty list when it is valid)."""
-    problems = value_problems(host, data) or _envelope_problems(host, data)
+    problems = (value_problems(host, data) if isinstance(data, (dict, list)) else []) or _envelope_problems(host, data)
     if problems:
         return problems
     errors = validators()[data["kind"]].iter_errors(data)
@@ -215,28 +215,38 @@ def _value_problem(value, limit):
     return None
 
 
+def _scalar_problem(value, limit):
+    """_value_problem for one value, with the common cases (ASCII text of ordinary length, numbers) decided inline."""
+    kind = type(value)
+    if kind is str and len(value) <= limit["max_text_chars"] and value.isascii():
+        return None
+    if kind in (int, bool) or value is None:
+        return None
+    return _value_problem(value, limit)
+
+
 def value_problems(host, data):
     """Problems of values no schema judges (depth, huge integers, NaN/Infinity, lone surrogates, huge strings)."""
     limit, problems = limits(), []
-    stack = [(data, [], 0)]
+    stack = [(data, (), 0)]
     while stack:
         value, path, depth = stack.pop()
-        if isinstance(value, (dict, list)) and depth >= limit["max_depth"]:
+        if depth >= limit["max_depth"]:
             problems.append(Problem(host, field_path(path), "is nested deeper than %d levels" % limit["max_depth"]))
             continue
-        if isinstance(value, dict):
-            for key, item in value.items():
-                why = _value_problem(key, limit)
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if type(key) is str:
+                why = _scalar_problem(key, limit)
                 if why:
-                    problems.append(Problem(host, field_path(path + [key]), "is a key that %s" % why))
+                    problems.append(Problem(host, field_path(path + (key,)), "is a key that %s" % why))
                     continue
-                stack.append((item, path + [key], depth + 1))
-        elif isinstance(value, list):
-            stack.extend((item, path + [index], depth + 1) for index, item in enumerate(value))
-        else:
-            why = _value_problem(value, limit)
+            if isinstance(item, (dict, list)):
+                stack.append((item, path + (key,), depth + 1))
+                continue
+            why = _scalar_problem(item, limit)
             if why:
-                problems.append(Problem(host, field_path(path), why))
+                problems.append(Problem(host, field_path(path + (key,)), why))
     return sorted(problems, key=lambda p: p.path)
 
 
