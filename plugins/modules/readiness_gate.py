@@ -26,7 +26,7 @@ description:
   - Errors are never answerable; failing findings of answerable rules are cleared by an answers-file entry
     and a new readiness run.
   - With O(phase), the phase's policy applies (its room in C(plugins/plugin_utils/phases/), and the rules whose
-    C(fixed_by) names the phase). Failures of the rules the phase remediates never close its gate (errors do: what could
+    C(fixed_by) names the phase). Failures of the rules the phase remediates never close its gate (errors do, since what could
     not be read the phase cannot fix), and only blocking findings of the rules it requires count.
     A phase with scope C(host) stays open for the hosts without blockers and returns the others in
     RV(blocked_hosts); a stale report or a hierarchy-wide blocker still closes it for every host.

@@ -55,7 +55,7 @@ options:
   gather_failures:
     description:
       - Hosts whose gather failed in this run, as a mapping HOST -> message, or HOST -> C(msg) and C(unreachable) (what
-        the gather role records in C(sms_upgrade_gather_failure)). Each is a blocking error that gives the failure and
+        the gather role records in C(gather_failure)). Each is a blocking error that gives the failure and
         the age of the host's last good snapshot; an older snapshot is never assessed as current.
     type: dict
     default: {}
