@@ -13,6 +13,7 @@ import datetime
 import functools
 import hashlib
 import json
+import math
 import os
 import re
 from collections import namedtuple
@@ -203,7 +204,7 @@ def _value_problem(value, limit):
         return "is %s, which JSON does not allow" % value
     if isinstance(value, _LongInteger):
         return "is an integer of %d digits; a snapshot holds at most %d" % (len(value.lstrip("-")), limit["max_integer_digits"])
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+    if isinstance(value, float) and not math.isfinite(value):
         return "is %r, which JSON does not allow" % value
     if isinstance(value, str):
         if len(value) > limit["max_text_chars"]:
@@ -236,7 +237,7 @@ def value_problems(host, data):
             continue
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
-            if type(key) is str:
+            if isinstance(key, str):
                 why = _scalar_problem(key, limit)
                 if why:
                     problems.append(Problem(host, field_path(path + (key,)), "is a key that %s" % why))

@@ -111,8 +111,8 @@ def test_unreachable_hosts_and_relays_are_blocking_errors_and_the_fleet_report_i
     dead = {"ansible_connection": "winrm", "ansible_host": "127.0.0.1", "ansible_port": 1, "ansible_user": "x",
             "ansible_password": "x", "ansible_winrm_scheme": "http", "ansible_winrm_transport": "basic"}
     inventory["all"]["hosts"] = {"deadrelay": dead}
-    children["sms_upgrade"]["children"]["sms_clients"]["hosts"].update(CENNT050={"sms_upgrade_relay": "deadrelay"},
-                                                                        CENNT051=dict(dead))
+    clients = children["sms_upgrade"]["children"]["sms_clients"]["hosts"]
+    clients.update(CENNT050={"sms_upgrade_relay": "deadrelay"}, CENNT051=dict(dead))
     children["sms_site_CEN"]["hosts"].update(CENNT050=None, CENNT051=None)
     with open(lab / "hosts.yml", "w", encoding="utf-8") as handle:
         yaml.safe_dump(inventory, handle)

@@ -151,8 +151,8 @@ def _fix(step):
 
 def _step(step):
     checklist = "".join("<li><b>%s</b> %s</li>" % (esc(c["id"]), esc(c["text"])) for c in step["checklist"])
-    observed = _table(["host", "observed"], [[host_link(o["host"]) if o["host"] != HIERARCHY else esc(o["host"]), o["observed"]]
-                                              for o in step["observed"]], raw=(0,))
+    rows = [[host_link(o["host"]) if o["host"] != HIERARCHY else esc(o["host"]), o["observed"]] for o in step["observed"]]
+    observed = _table(["host", "observed"], rows, raw=(0,))
     more = len(step["hosts"]) - len(step["observed"])
     hosts = ", ".join(host_link(h) if h != HIERARCHY else esc(h) for h in step["hosts"][:100])
     return ('<li id="step-%d"><b>%s</b> <span class="note">(%s; %s; waves: %s)</span>'

@@ -70,9 +70,9 @@ def _header(report):
 
 
 def _step(step):
-    lines = ["%d. **%s** (`%s`; %s; waves: %s)" % (step["step"], cell(step["title"]), "`, `".join(step["rules"]),
-                                                  step["severity"], ", ".join(step["waves"]) or "none"),
-             "   - Hosts (%d): %s" % (len(step["hosts"]), cell(short_list(step["hosts"])))]
+    heading = "%d. **%s** (`%s`; %s; waves: %s)" % (
+        step["step"], cell(step["title"]), "`, `".join(step["rules"]), step["severity"], ", ".join(step["waves"]) or "none")
+    lines = [heading, "   - Hosts (%d): %s" % (len(step["hosts"]), cell(short_list(step["hosts"])))]
     lines += ["   - %s: %s" % (c["id"], cell(c["text"])) for c in step["checklist"]]
     lines += ["   - observed on %s: %s" % (cell(o["host"]), cell(o["observed"])) for o in step["observed"]]
     if len(step["hosts"]) > len(step["observed"]):

@@ -42,7 +42,7 @@ def test_many_writers_at_once_never_share_a_directory(tmp_path):
             claimed.append(run_id)
         except Exception as exc:  # pragma: no cover - reported by the assertion below
             errors.append(exc)
-    threads = [threading.Thread(target=writer) for _ in range(8)]
+    threads = [threading.Thread(target=writer) for _number in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
