@@ -148,3 +148,20 @@ def test_a_wrong_inventory_path_says_the_file_is_missing(tmp_path, playbook):
     assert result.returncode != 0, result.stdout[-2000:]
     assert "The inventory file %s does not exist: check the -i path" % missing in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_outside_make_the_collection_installs_from_the_checkout_and_runs_the_site_commands(tmp_path):
+    galaxy, doc = (os.path.join(os.path.dirname(sys.executable), name) for name in ("ansible-galaxy", "ansible-doc"))
+    collections = tmp_path / "collections"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    env.update(HOME=str(tmp_path / "home"), ANSIBLE_NOCOLOR="1", ANSIBLE_COLLECTIONS_PATH=str(collections))
+    installed = subprocess.run([galaxy, "collection", "install", "--offline", REPO, "-p", str(collections)],
+                               capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    described = subprocess.run([doc, "-t", "module", "sms.upgrade.readiness_report"], capture_output=True, text=True,
+                               env=env, cwd=str(tmp_path), check=False)
+    assert described.returncode == 0 and "once for the whole fleet" in described.stdout, described.stderr
+    result = subprocess.run([PLAYBOOK, "-i", os.path.join(REPO, "inventories", "lab", "hosts.yml"), "sms.upgrade.readiness",
+                             "--check"], capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert (tmp_path / "sms-upgrade-reports" / "lab" / "latest.json").is_file()

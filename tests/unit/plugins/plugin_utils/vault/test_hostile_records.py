@@ -96,3 +96,17 @@ def test_the_round_trip_still_loads(tmp_path):
     manifest = load_manifest(path, "CEN", "CENSRV01")
     save_manifest(path, manifest)
     assert load_manifest(path, "CEN", "CENSRV01")["exclude"] == {"mif_files": ["*.TMP"]}
+
+
+def test_a_dangling_lock_link_creates_nothing_where_it_points(tmp_path):
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.store import VaultStore
+    directory = tmp_path / "vault" / "CEN" / "CENSRV01"
+    directory.mkdir(parents=True)
+    target = tmp_path / "outside" / "created-by-the-lock"
+    target.parent.mkdir()
+    (directory / ".lock").symlink_to(target)
+    store = VaultStore(str(tmp_path / "vault"), "CEN", "CENSRV01", "2026-11-25T12:00:00Z")
+    with pytest.raises(VaultError, match="cannot use the vault directory"):
+        with store.locked():
+            pass  # pragma: no cover - never reached
+    assert not target.exists()
