@@ -5,6 +5,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import ControllerAction
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import utc_now
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.database_evidence import load_records
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.readiness import run_readiness
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import render_console
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import default_report_dir, legacy_report, run_inventory
@@ -23,6 +24,7 @@ class ActionModule(ControllerAction):
         "plan_file": {"type": "path"},
         "params": {"type": "dict", "default": {}},
         "preservation": {"type": "dict", "default": {}},
+        "vault_dir": {"type": "path"},
         "fail_on_blocking": {"type": "bool", "default": False},
         "inventory_name": {"type": "str"},
         "gather_failures": {"type": "dict", "default": {}},
@@ -35,6 +37,7 @@ class ActionModule(ControllerAction):
         report, paths, _warning = run_readiness(
             hosts, task_vars.get("groups", {}), args["snapshot_dir"], report_dir, utc_now(),
             answers_file=args["answers_file"], params=args["params"], preservation=args["preservation"],
+            database=load_records(args["vault_dir"], hosts),
             check_mode=self._task.check_mode or bool(task_vars.get("ansible_check_mode")),
             progress=lambda done, total: display.display("sms.upgrade: assessed %d of %d hosts" % (done, total)),
             plan_file=args["plan_file"], inventory=inventory, gather_failures=failure_messages(args["gather_failures"]))

@@ -12,9 +12,9 @@ def site_db_sizing(computers, overrides=None):
         raise AnsibleFilterError("site_db_sizing: %s" % exc)
 
 
-def tempdb_sizing(site_devices_mb, overrides=None):
+def tempdb_sizing(site_data_mb, overrides=None):
     try:
-        return _tempdb_sizing(site_devices_mb, overrides)
+        return _tempdb_sizing(site_data_mb, overrides)
     except SizingError as exc:
         raise AnsibleFilterError("tempdb_sizing: %s" % exc)
 

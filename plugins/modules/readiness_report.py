@@ -88,6 +88,14 @@ options:
         purpose (C(exclude)) are reported as such.
     type: dict
     default: {}
+  vault_dir:
+    description:
+      - The preserve vault, where the database phase (M(sms.upgrade.database)) keeps each SQL host's record
+        (C(<vault_dir>/<SITE>/<host>/database-record.json)). The rules of the site database (sizes, tempdb, log,
+        history, duplicates, connections, routine maintenance, site data, conversion test) pass from the phase's verified
+        results while they are fresh (assessment parameter C(database_results_max_age_days)). Without it only the
+        snapshots count.
+    type: path
   fail_on_blocking:
     description: Fail the task when any finding blocks the upgrade.
     type: bool

@@ -14,6 +14,7 @@ import lab_factory as f
 REPO = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAB = os.path.join(REPO, "inventories", "lab")
 MISSING = ["CENNT099"]  # in the inventory, never gathered: shows how a missing snapshot is reported
+LAB_SQL = ["LABSQL01"]  # the lab SQL Server of the database phase's rehearsal (sms_lab_sql), outside the hierarchy
 
 
 def servers():
@@ -117,7 +118,9 @@ def inventory(server_entries, client_snapshots, missing=()):
     all_hosts = [s["host"] for _g, s in server_entries] + client_hosts
     return {"all": {"children": {
         "sms_upgrade": {"children": children},
-        "sms_snapshots_only": {"hosts": hosts(all_hosts)},
+        # A lab SQL Server for the database phase's conversion rehearsal (not part of the hierarchy, no snapshot).
+        "sms_lab_sql": {"hosts": hosts(LAB_SQL)},
+        "sms_snapshots_only": {"hosts": hosts(all_hosts + LAB_SQL)},
         **{"sms_site_%s" % code: {"hosts": hosts(names)} for code, names in sorted(sites.items())}}}}
 
 

@@ -11,6 +11,7 @@ from collections import defaultdict, namedtuple
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import read_yaml
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import client_smsid, is_sms_2
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import parse_timestamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import database_evidence
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import preservation as evidence
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.sizing import site_db_sizing, tempdb_sizing
 
@@ -25,15 +26,16 @@ class CheckError(Exception):
 
 
 class Context(namedtuple("Context", ["host", "site", "tiers", "snapshot", "params", "fleet", "preservation",
-                                     "answer", "now", "plan", "answers"])):
+                                     "answer", "now", "plan", "answers", "database"])):
     """What a check may look at: the host's snapshot plus fleet-wide and run-wide data.
 
     ``plan`` is the upgrade plan (``hierarchy/upgrade_plan.py``: an UpgradePlan, or the PlanError that kept it from
-    loading); ``answers`` the run's AnswerBook, for checks that read another rule's answer.
+    loading); ``answers`` the run's AnswerBook, for checks that read another rule's answer; ``database`` the database
+    phase's records by host (``assess/database_evidence.py``).
     """
 
 
-Context.__new__.__defaults__ = (None, None)
+Context.__new__.__defaults__ = (None, None, None)
 
 
 def check(name):
@@ -316,80 +318,172 @@ def client_components_quiet(ctx, params):
 
 
 # ------------------------------------------------------------------ site database
-def _database(ctx, name):
-    for db in ctx.snapshot["databases"]:
+# The gathered snapshot, or the database phase's read-back of the server when that is fresh and newer
+# (database_evidence.effective_snapshot); each message says when the values come from the phase.
+def _db_state(ctx):
+    record = (ctx.database or {}).get(ctx.host)
+    return database_evidence.effective_snapshot(ctx.snapshot, record, ctx.now, ctx.params["database_results_max_age_days"])
+
+
+def _database(snapshot, name):
+    for db in snapshot["databases"]:
         if db["name"].lower() == str(name).lower():
             return db
     raise CheckError("database %r is not in the snapshot's databases list" % name)
 
 
-def _site_db(ctx):
-    return _database(ctx, ctx.snapshot["site_database"])
+def _site_db(snapshot):
+    return _database(snapshot, snapshot["site_database"])
 
 
 @check("site_db_size")
 def site_db_size(ctx, params):
     """Data device >= 100 KB per computer; log >= 10 % of the data."""
-    computers = ctx.snapshot.get("computer_count")
+    snapshot, note = _db_state(ctx)
+    computers = snapshot.get("computer_count")
     if computers is None:
         raise CheckError("computer_count is missing, so the database cannot be sized")
     need = site_db_sizing(computers)
-    db = _site_db(ctx)
+    db = _site_db(snapshot)
     log_need = max(need["log_mb"], db["data_mb"] * 0.1)
-    observed = "%s: data %g MB, log %g MB for %d computers" % (db["name"], db["data_mb"], db["log_mb"], computers)
+    observed = "%s: data %g MB, log %g MB for %d computers%s" % (db["name"], db["data_mb"], db["log_mb"], computers, note)
     expected = "data >= %d MB, log >= %g MB" % (need["data_mb"], log_need)
     return outcome(db["data_mb"] >= need["data_mb"] and db["log_mb"] >= log_need, observed, expected, need=need)
 
 
 @check("tempdb_size")
 def tempdb_size(ctx, params):
-    """tempdb data >= 20 % of the site database devices; tempdb log >= 20 % of that."""
-    db = _site_db(ctx)
-    tempdb = _database(ctx, "tempdb")
-    need = tempdb_sizing(db["data_mb"] + db["log_mb"])
+    """tempdb data >= 20 % of the site database data device(s); tempdb log >= 20 % of that (seed: 200 MB -> 40 + 8 MB)."""
+    snapshot, note = _db_state(ctx)
+    db = _site_db(snapshot)
+    tempdb = _database(snapshot, "tempdb")
+    need = tempdb_sizing(db["data_mb"])
     if tempdb.get("log_shares_data_device"):
         ok = tempdb["data_mb"] + tempdb["log_mb"] >= need["tempdb_data_mb"] + need["tempdb_log_mb"]
         layout = "data and log share a device"
     else:
         ok = tempdb["data_mb"] >= need["tempdb_data_mb"] and tempdb["log_mb"] >= need["tempdb_log_mb"]
         layout = "separate log"
-    observed = "tempdb data %g MB, log %g MB (%s); site database devices %g MB" % (
-        tempdb["data_mb"], tempdb["log_mb"], layout, db["data_mb"] + db["log_mb"])
+    observed = "tempdb data %g MB, log %g MB (%s); site database data %g MB%s" % (
+        tempdb["data_mb"], tempdb["log_mb"], layout, db["data_mb"], note)
     expected = "tempdb data >= %d MB, log >= %d MB" % (need["tempdb_data_mb"], need["tempdb_log_mb"])
     return outcome(ok, observed, expected, need=need)
+
+
+@check("tempdb_off_master")
+def tempdb_off_master(ctx, params):
+    """tempdb has a fragment on a device other than master."""
+    snapshot, note = _db_state(ctx)
+    devices = [d["device"] for d in _database(snapshot, "tempdb").get("devices") or []]
+    return outcome(any(d.lower() != "master" for d in devices), "%s%s" % (", ".join(devices) or "none", note))
+
+
+@check("tempdb_select_into")
+def tempdb_select_into(ctx, params):
+    """tempdb has 'select into/bulkcopy' on."""
+    snapshot, note = _db_state(ctx)
+    options = _database(snapshot, "tempdb").get("options") or []
+    return outcome("select into/bulkcopy" in options, "%s%s" % (", ".join(options), note))
 
 
 @check("tempdb_all_databases")
 def tempdb_all_databases(ctx, params):
     """tempdb >= 20 % of all other databases combined."""
-    tempdb = _database(ctx, "tempdb")
-    others = sum(db["data_mb"] + db["log_mb"] for db in ctx.snapshot["databases"] if db["name"].lower() != "tempdb")
+    snapshot, note = _db_state(ctx)
+    tempdb = _database(snapshot, "tempdb")
+    others = sum(db["data_mb"] + db["log_mb"] for db in snapshot["databases"] if db["name"].lower() != "tempdb")
     need = others * ctx.params["tempdb_all_databases_ratio"]
     have = tempdb["data_mb"] + tempdb["log_mb"]
-    return outcome(have >= need, "tempdb %g MB; all other databases %g MB" % (have, others), ">= %g MB" % need)
+    return outcome(have >= need, "tempdb %g MB; all other databases %g MB%s" % (have, others, note), ">= %g MB" % need)
 
 
 @check("log_truncate_or_size")
 def log_truncate_or_size(ctx, params):
     """'trunc. log on chkpt.' is on, or the log holds half the space used."""
-    db = _site_db(ctx)
+    snapshot, note = _db_state(ctx)
+    db = _site_db(snapshot)
     if "trunc. log on chkpt." in [o.lower() for o in db.get("options") or []]:
-        return outcome(True, "%s truncates its log on checkpoint" % db["name"])
+        return outcome(True, "%s truncates its log on checkpoint%s" % (db["name"], note))
     if db.get("used_mb") is None:
         raise CheckError("used_mb of %s is missing and 'trunc. log on chkpt.' is off" % db["name"])
     need = db["used_mb"] * ctx.params["log_used_ratio"]
-    return outcome(db["log_mb"] >= need, "%s: log %g MB, %g MB used, 'trunc. log on chkpt.' off"
-                   % (db["name"], db["log_mb"], db["used_mb"]),
+    return outcome(db["log_mb"] >= need, "%s: log %g MB, %g MB used, 'trunc. log on chkpt.' off%s"
+                   % (db["name"], db["log_mb"], db["used_mb"], note),
                    "'trunc. log on chkpt.' on or log >= %g MB" % need)
+
+
+@check("machine_history")
+def machine_history(ctx, params):
+    """No machine history older than the limit (select min(TimeKey) from MachineDataHistoryTable, KB Q196229)."""
+    snapshot, note = _db_state(ctx)
+    if "machine_history" not in snapshot:
+        raise CheckError("the oldest machine history was not read")
+    oldest = (snapshot.get("machine_history") or {}).get("oldest")
+    limit = ctx.params["machine_history_max_days"]
+    if oldest is None:
+        return outcome(True, "no history%s" % note)
+    age = (ctx.now - parse_timestamp(oldest)).total_seconds() / 86400.0
+    return outcome(age <= limit, "%s%s" % (oldest, note))
+
+
+@check("duplicate_smsids_in_database")
+def duplicate_smsids_in_database(ctx, params):
+    """No SMSID held by two computers in the site database (the configured query)."""
+    snapshot, note = _db_state(ctx)
+    if snapshot.get("duplicate_smsids") is None:
+        raise CheckError("duplicate SMSIDs were not read (set sms_upgrade_sql_queries.duplicate_smsids)")
+    found = snapshot["duplicate_smsids"]
+    observed = "; ".join("%s: %s" % (d["smsid"], ", ".join(d["machines"])) for d in found)
+    return outcome(not found, (observed or "none") + note)
 
 
 @check("open_connections")
 def open_connections(ctx, params):
-    """Connections (sp_who) to the site database."""
-    name = ctx.snapshot["site_database"].lower()
+    """Connections (sp_who) to the site database, except the SMS services' own and SQL Server's system processes."""
+    snapshot, note = _db_state(ctx)
     open_ = ["spid %d %s@%s" % (c["spid"], c.get("program") or "?", c.get("hostname") or "?")
-             for c in ctx.snapshot["connections"] if (c.get("dbname") or "").lower() == name]
-    return outcome(not open_, ", ".join(open_) or "none")
+             for c in database_evidence.blocking_connections(snapshot, ctx.params["sms_service_programs"])]
+    return outcome(not open_, (", ".join(open_) or "none") + note)
+
+
+# ------------------------------------------------------------------ the database phase's verified results
+def _max_age(ctx):
+    return ctx.params["database_results_max_age_days"]
+
+
+def _database_record(ctx):
+    return (ctx.database or {}).get(ctx.host)
+
+
+def _by_phase(done, missing):
+    """Pass when the phase verified everything; else fail naming what is open (an answer may still accept it)."""
+    if not missing:
+        return outcome(True, "Verified by the database phase: %s." % "; ".join(done), verified=done)
+    text = "Not verified by the database phase: %s" % "; ".join(missing)
+    if done:
+        text += " (verified: %s)" % "; ".join(done)
+    return outcome(False, text + ".", missing=missing, verified=done)
+
+
+@check("database_maintenance")
+def database_maintenance(ctx, params):
+    """PRE-16 from the database phase: a clean DBCC, no duplicates, site and master dumped, all recent."""
+    done, missing = database_evidence.routine_maintenance(_database_record(ctx), ctx.now, _max_age(ctx))
+    return _by_phase(done, missing)
+
+
+@check("database_site_data")
+def database_site_data(ctx, params):
+    """PRE-29 (database part) from the database phase: dumps, tempdb, log, history, DBCC and the rehearsal."""
+    done, missing = database_evidence.site_data_prepared(_database_record(ctx), ctx.now, _max_age(ctx))
+    return _by_phase(done, missing)
+
+
+@check("database_rehearsal")
+def database_rehearsal(ctx, params):
+    """PRE-32 from the database phase: a clean, recent conversion rehearsal on a lab server."""
+    text, why = database_evidence.conversion_tested(_database_record(ctx), ctx.now, _max_age(ctx))
+    return _by_phase([text] if text else [], [why] if why else [])
 
 
 # The upgrade plan's checks live in their own module and register here (imported last: they use ``check``).

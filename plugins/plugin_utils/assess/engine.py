@@ -67,8 +67,9 @@ def host_tiers(snapshot):
 class Assessor:
     """Holds the catalog, answers, parameters and clock for one assessment run."""
 
-    def __init__(self, rules, answers, params, now, preservation=None):
+    def __init__(self, rules, answers, params, now, preservation=None, database=None):
         self.rules = rules
+        self.database = database or {}
         self.answers = AnswerBook(answers)
         self.params = params
         self.now = now
@@ -229,13 +230,15 @@ def _snapshot_of(host_input, now):
     return load_snapshot(host_input.host, host_input.snapshot_path, host_input.expected_kind, now)
 
 
-def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, progress=None, planner=None, plan=None):
+def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, progress=None, planner=None, plan=None,
+                 database=None):
     """Assess every host and the hierarchy; return ``(findings, host_records)``.
 
     ``planner(kind, snapshot)``, when given, adds to each valid host's record what the changing phases would do.
     ``plan`` is the upgrade plan the ``plan.*`` rules check (an UpgradePlan, or the PlanError of a plan that did not load).
+    ``database`` holds the database phase's records by host (assess/database_evidence.py).
     """
-    assessor = Assessor(rules, answers, params, now, preservation)
+    assessor = Assessor(rules, answers, params, now, preservation, database)
     snapshots = [_snapshot_of(h, now) for h in host_inputs]
     fleet = Fleet({s.host: s.data for s in snapshots if s.valid})
     rule_valid = next(r for r in rules if r.id == "snapshot.valid")
@@ -246,7 +249,7 @@ def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, pr
         else:
             tiers, site = [KIND_TIER.get(host_input.expected_kind, "client")], host_input.site
         ctx = Context(host_input.host, site, tiers, snapshot.data, params, fleet, assessor.preservation, None, now, plan,
-                      assessor.answers)
+                      assessor.answers, assessor.database)
         host_rules = _rules_for(rules, tiers)
         if snapshot.valid:
             findings.append(assessor.finding(rule_valid, ctx, "pass",
@@ -258,7 +261,7 @@ def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, pr
         if progress and index % 1000 == 0:
             progress(index, len(host_inputs))
     hierarchy = Context(HIERARCHY_HOST, None, ["hierarchy"], {}, params, fleet, assessor.preservation, None, now, plan,
-                        assessor.answers)
+                        assessor.answers, assessor.database)
     findings += assessor.assess_host(hierarchy, _rules_for(rules, ["hierarchy"]))
     records.append(HostRecord(HIERARCHY_HOST, "hierarchy", ["hierarchy"], None, None, None, None, None))
     return findings, records

@@ -93,11 +93,12 @@ def _current_snapshot(path, host):
 
 
 def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=None, params=None,
-                  preservation=None, check_mode=False, progress=None, plan_file=None, inventory=None,
+                  preservation=None, check_mode=False, progress=None, plan_file=None, database=None, inventory=None,
                   gather_failures=None):
     """Assess the fleet, write every report format and return ``(report, paths, warning)``.
 
     A plan file that does not load is not a failure of the run: it is the blocking ``plan.valid`` finding.
+    ``database``: the database phase's records by host (database_evidence.load_records over the vault).
     ``inventory`` ({"name", "sources"}: report/store.inventory_identity) is recorded in the report, so that the diff
     and the gate never mix two inventories; ``gather_failures`` ({host: message}) are the hosts whose gather failed in
     this run. ``warning`` joins the report's ``warnings`` (None when there are none).
@@ -109,7 +110,7 @@ def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=Non
     merged = merge_params(params)
     inputs = host_inputs(hosts, groups, snapshot_dir, gather_failures=gather_failures, now=now)
     plan = plan_or_problem(plan_file)
-    findings, records = assess_fleet(inputs, rules, answers, merged, now, preservation, progress, plan_host, plan)
+    findings, records = assess_fleet(inputs, rules, answers, merged, now, preservation, progress, plan_host, plan, database)
     check_report_dir(report_dir)
     previous, warning = read_previous(report_dir, inventory)
     warnings = [warning] if warning else []

@@ -31,9 +31,14 @@ def _number(value, name):
     return value
 
 
-def tempdb_sizing(site_devices_mb, overrides=None):
-    """tempdb data and log sizes (MB, rounded up) for site database devices of ``site_devices_mb``."""
-    size = _number(site_devices_mb, "site_devices_mb")
+def tempdb_sizing(site_data_mb, overrides=None):
+    """tempdb data and log sizes (MB, rounded up) for site database data device(s) of ``site_data_mb``.
+
+    The seed ("Increase the Size of Tempdb"): the tempdb data device at least 20 % of the site database device(s),
+    the tempdb log from that; its example, a 200 MB site database, gives 40 MB and 8 MB. The log device is not part of
+    the base (KB Q135850 sizes tempdb from the site database *data* as well).
+    """
+    size = _number(site_data_mb, "site_data_mb")
     constants = sizing_constants(overrides)
     data = math.ceil(size * constants["tempdb_ratio"] - 1e-9)
     return {"tempdb_data_mb": data, "tempdb_log_mb": math.ceil(data * constants["tempdb_log_ratio"] - 1e-9)}
@@ -48,6 +53,6 @@ def site_db_sizing(computers, overrides=None):
     data = math.ceil(count * constants["kb_per_computer"] / constants["kb_per_mb"] - 1e-9)
     log = math.ceil(data * constants["log_ratio"] - 1e-9)
     result = {"computers": int(count), "data_mb": data, "log_mb": log, "site_devices_mb": data + log}
-    result.update(tempdb_sizing(data + log, overrides))
+    result.update(tempdb_sizing(data, overrides))
     result["basis"] = constants
     return result

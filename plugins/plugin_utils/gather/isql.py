@@ -110,3 +110,78 @@ def first_value(lines):
     if sets and sets[0]["rows"]:
         return sets[0]["rows"][0][0]
     return None
+
+
+# ------------------------------------------------------------------ scripts that change something (the database phase)
+STATUS = "SMSUPG!"
+STATUSES = ("applied", "failed", "conflict")
+_STATUS = re.compile(r"^\s*SMSUPG!(applied|failed|conflict)\s*$")
+_MSG_FULL = re.compile(r"^\s*Msg (\d+), Level (\d+), State (\d+)")
+_PATH = re.compile(r"^(?:[A-Za-z]:\\|\\\\[^\\/:*?\"<>|\s]+\\[^\\/:*?\"<>|]+\\?)[^'\"\r\n\t*?<>|]*$")
+_GO = re.compile(r"^\s*go\s*$", re.IGNORECASE | re.MULTILINE)
+_BATCH_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,80}$")
+
+
+def quote(text):
+    """A T-SQL string literal of ``text`` (single quotes doubled); refuses line breaks and the script markers."""
+    if not isinstance(text, str) or any(c in text for c in "\r\n\x00") or MARKER in text or STATUS in text:
+        raise SqlScriptError("%r cannot be put into a script as a string" % (text,))
+    return "'%s'" % text.replace("'", "''")
+
+
+def check_path(path):
+    """A Windows path on the SQL Server (drive or UNC) that can be quoted in DISK INIT, DUMP or LOAD."""
+    if not isinstance(path, str) or len(path) > 255 or not _PATH.match(path) or "'" in path:
+        raise SqlScriptError("%r is not a plain Windows path (a drive or UNC path without quotes)" % (path,))
+    return path
+
+
+def check_statement(sql):
+    """A statement built by the phase: one batch, no markers of its own."""
+    if _GO.search(sql) or MARKER in sql or STATUS in sql:
+        raise SqlScriptError("statement %r would break the script into other batches" % sql[:80])
+    return sql
+
+
+def batch(name, body):
+    """One marked batch: its output lands in block ``name`` of split_output."""
+    if not _BATCH_NAME.match(name or ""):
+        raise SqlScriptError("batch name %r is not a plain name" % name)
+    return "print '%s%s'\ngo\n%s\ngo\n" % (MARKER, name, body.rstrip("\n"))
+
+
+def guarded(conditions, statement, procedure=False):
+    """A compare-and-set batch body: run ``statement`` only when every condition (T-SQL boolean) still holds.
+
+    Prints ``SMSUPG!applied`` when the statement raised no error (``procedure``: and the procedure returned 0),
+    ``SMSUPG!failed`` when it did, ``SMSUPG!conflict`` when a condition no longer holds (nothing is run).
+    """
+    check_statement(statement)
+    for condition in conditions:
+        check_statement(condition)
+    run = "exec @rc = %s" % statement if procedure else statement
+    compare = "\n  and ".join(conditions) if conditions else "1 = 1"
+    return ("declare @rc int, @err int\nselect @rc = 0, @err = 0\nif %s\nbegin\n    %s\n    select @err = @@error\n"
+            "    if @err = 0 and @rc = 0 print '%sapplied' else print '%sfailed'\nend\nelse\n    print '%sconflict'\n"
+            % (compare, run, STATUS, STATUS, STATUS))
+
+
+def block_status(lines):
+    """``applied``, ``failed`` or ``conflict`` as a guarded batch printed it; None when it printed none."""
+    for line in lines:
+        match = _STATUS.match(line)
+        if match:
+            return match.group(1)
+    return None
+
+
+def messages(lines):
+    """Every ``Msg n, Level l, State s`` of a block as ``{number, level, state, text}`` (the line after it is the text)."""
+    found = []
+    for index, line in enumerate(lines):
+        match = _MSG_FULL.match(line)
+        if match:
+            text = next((t.strip() for t in lines[index + 1:] if t.strip()), "")
+            found.append({"number": int(match.group(1)), "level": int(match.group(2)), "state": int(match.group(3)),
+                          "text": "" if _MSG_FULL.match(text) else text})
+    return found

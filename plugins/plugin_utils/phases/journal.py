@@ -60,6 +60,11 @@ def _records(journal_dir, host, phase):
     return [path for _key, path in sorted(found)]
 
 
+def record_paths(journal_dir, host, phase):
+    """The paths of every record of a phase for a host, oldest first."""
+    return _records(journal_dir, host, phase)
+
+
 def read_record(path, host=None, phase=None):
     """Read one record; a file that is not a journal record of schema 1.x, or that is the record of another host or
     phase than the one whose folder holds it, is an error naming it."""

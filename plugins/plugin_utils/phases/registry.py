@@ -2,10 +2,11 @@
 
 A new phase adds its room (``phases/<name>.py``) to ROOMS; nothing else here changes.
 """
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import client_agents, preserve, restore
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import (
+    client_agents, client_upgrade, database, post_upgrade, preserve, restore)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.fleet_plan import FleetPlanError, describe_plans, plan_hosts
 
-ROOMS = (client_agents, preserve, restore)
+ROOMS = (client_agents, preserve, restore, database, post_upgrade, client_upgrade)
 PHASES = {room.PHASE.NAME: room.PHASE for room in ROOMS}
 
 

@@ -54,7 +54,8 @@ def test_every_inventory_host_has_a_snapshot_except_the_documented_one():
     files = {n[:-5] for n in os.listdir(os.path.join(LAB, "snapshots"))}
     assert hosts - files == set(build_lab.MISSING)
     assert files <= hosts
-    assert set(GROUPS["sms_snapshots_only"]) == hosts
+    assert set(GROUPS["sms_snapshots_only"]) == hosts | set(build_lab.LAB_SQL), "the lab SQL Server is never contacted either"
+    assert set(GROUPS["sms_lab_sql"]) == set(build_lab.LAB_SQL) and not set(build_lab.LAB_SQL) & hosts
 
 
 def test_groups_match_snapshot_kinds():
@@ -102,7 +103,7 @@ PLANTED = [
     ("CENSQL01", "sql.machine_history", "fail"), ("CENSQL01", "sql.open_connections", "fail"),
     ("CENSQL01", "sql.site_db_size", "fail"), ("CENSQL01", "sql.log_truncate_or_size", "fail"),
     ("P01SQL01", "sql.version_sp4", "fail"), ("P01SQL01", "sql.tempdb_size", "pass"),
-    ("P01SQL01", "sql.log_truncate_or_size", "pass"), ("P01SQL01", "manual.routine_maintenance", "pass"),
+    ("P01SQL01", "sql.log_truncate_or_size", "pass"), ("P01SQL01", "manual.routine_maintenance", "fail"),
     ("CENNT013", "client.remote_control_agent", "fail"), ("CENNT013", "client.smsrun_registry", "fail"),
     ("CENNT014", "client.smsrun_registry", "error"), ("CEN95003", "client.smsrun_win_ini", "fail"),
     ("CEN31001", "client.smsrun_win_ini", "fail"), ("CEN95002", "client.smsrun_win_ini", "pass"),
@@ -122,6 +123,9 @@ def test_planted_problem_is_reported(lab_report, host, rule, status):
 
 def test_ready_site_and_answered_items(lab_report):
     findings, report = lab_report
+    maintenance = findings[("P01SQL01", "manual.routine_maintenance")]
+    assert maintenance["answer"]["by"].startswith("Marta Kowalski") and not maintenance["blocks"], \
+        "the database phase has not run in the lab: the DBA's answer accepts the finding instead"
     assert report["summary"]["by_site"]["S01"]["blocked_hosts"] == 0
     sna = findings[("P01SRV01", "site.sna_sender")]
     assert sna["answer"]["by"].startswith("Lee Tran") and not sna["blocks"]

@@ -138,7 +138,8 @@ def test_unreachable_hosts_and_relays_are_blocking_errors_and_the_fleet_report_i
 
 
 @pytest.mark.parametrize("playbook", ["sms.upgrade.readiness", "sms.upgrade.client_agents", "sms.upgrade.preserve",
-                                      "sms.upgrade.client_agents_rollback", "sms.upgrade.restore"])
+                                      "sms.upgrade.client_agents_rollback", "sms.upgrade.restore", "sms.upgrade.database",
+                                      "sms.upgrade.post_upgrade", "sms.upgrade.client_upgrade"])
 def test_a_wrong_inventory_path_says_the_file_is_missing(tmp_path, playbook):
     missing = str(tmp_path / "inventories" / "nosuch" / "hosts.yml")
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree(), ANSIBLE_NOCOLOR="1",

@@ -15,7 +15,7 @@ import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import validators  # noqa: E402
 
 REPO = ps_contracts.REPO
-MODULES = ("site_facts", "client_facts", "sql_facts", "client_agents")
+MODULES = ("site_facts", "client_facts", "sql_facts", "client_agents", "database", "post_upgrade", "client_upgrade")
 ANSIBLE_DOC = shutil.which("ansible-doc", path=os.path.dirname(sys.executable)) or shutil.which("ansible-doc")
 
 
@@ -101,9 +101,13 @@ def test_spec_check_detects_a_mismatch(docs):
     assert any("hash_max_mb type" in p for p in problems) and any("undocumented" in p for p in problems)
 
 
-def test_secrets_are_no_log():
-    spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "sql_facts.ps1"))
+@pytest.mark.parametrize("module", ["sql_facts", "database"])
+def test_secrets_are_no_log(module):
+    spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "%s.ps1" % module))
     assert spec["options"]["login_password"]["no_log"] is True
+    if module == "database":
+        from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import get_phase
+        assert get_phase("database").option_spec()["login_password"]["no_log"] is True
 
 
 @pytest.mark.parametrize("function,definition,extra", [
@@ -147,6 +151,32 @@ def test_builders_read_only_what_the_modules_return():
     assert {"registry", "services", "shares", "file_sets", "text_files", "user_entries", "errors"} <= read
     sql_keys = set(ps_contracts.result_keys(_read("plugins", "modules", "sql_facts.ps1")))
     assert _raw_keys_read("plugins", "action", "sql_facts.py") <= sql_keys
+    runner = set(ps_contracts.record_keys(_read("plugins", "module_utils", "SmsSql.psm1"), "Invoke-SmsSqlScript"))
+    assert {"output", "stderr", "rc", "client_path"} <= runner, "sql_facts.ps1 returns what the shared runner gives it"
+
+
+def test_the_database_room_reads_only_what_its_module_returns():
+    """The room reads raw.get(...) and entry.get(...) of the module's results: every key is one the module sets."""
+    source = _read("plugins", "plugin_utils", "phases", "database.py")
+    returned = set(ps_contracts.result_keys(_read("plugins", "modules", "database.ps1")))
+    read = set(re.findall(r"raw\.get\(\"([a-z_]+)\"", source))
+    assert read - {"failed", "msg"} <= returned
+    assert {"output", "timed_out", "files", "log", "rc"} <= read
+    record = re.search(r"\$record = @\{([^}]*)\}", _read("plugins", "modules", "database.ps1")).group(1)
+    file_keys = set(re.findall(r"(\w+) = ", record))
+    used = set(re.findall(r"stat(?:\[\"|\.get\(\")([a-z_0-9]+)\"", source))
+    assert {"exists", "dir_exists", "free_bytes", "sha256", "size", "error"} <= used
+    assert used <= file_keys, used - file_keys
+
+
+def test_the_database_module_takes_what_the_room_sends():
+    spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "database.ps1"))
+    source = _read("plugins", "plugin_utils", "phases", "database.py")
+    sent = set(re.findall(r"\"(mode|script|client|timeout|read_only|paths|share_map|conv20_path|conv20_database|"
+                          r"conv20_log|login_user|login_password)\": ", source))
+    assert sent <= set(spec["options"])
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import get_phase
+    assert set(get_phase("database").SET_BY_ACTION) <= set(spec["options"])
 
 
 def test_gather_text_and_file_names_are_what_the_builders_expect():

@@ -30,7 +30,7 @@ def render(expression):
 def test_filters_in_a_template():
     assert render("'6.50.258' | version_at_least('6.50.281')") is False
     assert render("'Service Pack 6a' | version_compare('Service Pack 6')") == 1
-    assert render("(10000 | site_db_sizing).tempdb_log_mb") == 44
+    assert render("(10000 | site_db_sizing).tempdb_log_mb") == 40
     assert render("(200 | tempdb_sizing).tempdb_data_mb") == 40
     assert render("('1.2 (build 786)' | parse_version).parts") == [786]
     assert render("'C:\\\\MS\\\\SMS\\\\BIN\\\\SMSRUN32.EXE clock.exe' | remove_startup_program('SMSRUN32.EXE')") == "clock.exe"

@@ -66,6 +66,22 @@ def site_database(host="SQL01", site="AAA", **overrides):
     return snap
 
 
+def database_record(database, at, **overrides):
+    """A database phase record (database-record.json) whose every verified result is from ``at``."""
+    record = {
+        "schema": "sms.upgrade.database_record", "schema_version": "1.0", "database": database, "computer": "SQL01",
+        "dumps": [{"kind": "baseline", "database": name, "path": "C:\\MSSQL\\BACKUP\\%s-baseline.DAT" % name, "at": at,
+                   "verified": True, "size": 1024, "sha256": "0" * 64} for name in (database, "master")],
+        "consistency": {"at": at, "clean": True, "findings": []},
+        "steps": {name: {"status": "ok", "at": at, "message": "ok", "facts": {}}
+                  for name in ("site_db_size", "tempdb", "transaction_log", "history", "duplicates", "connections")},
+        "rehearsal": {"at": at, "clean": True, "findings": [], "lab_server": "LABSQL01",
+                      "baseline_path": "C:\\MSSQL\\BACKUP\\%s-baseline.DAT" % database},
+    }
+    record.update(copy.deepcopy(overrides))
+    return record
+
+
 def client(host="WKS01", site="AAA", family="windows_nt", smsid="AAA00001", **overrides):
     """A clean SMS 1.2 client: no SMSRUN entries, remote control disabled."""
     snap = dict(_envelope("client", host), **{

@@ -9,18 +9,18 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.catalog import 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import CHECKS
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.params import ParamsError, merge_params
 
-from ..snapshots import client, site_database, site_server, write_fleet
+from ..snapshots import client, database_record, site_database, site_server, write_fleet
 
 NOW = datetime.datetime(2026, 11, 25, 12, 0, tzinfo=datetime.timezone.utc)
 RULES = load_catalog(CHECKS)
 BY_ID = {r.id: r for r in RULES}
 
 
-def assess(tmp_path, snapshots, answers=None, params=None, kinds=None, extra_hosts=(), preservation=None):
+def assess(tmp_path, snapshots, answers=None, params=None, kinds=None, extra_hosts=(), preservation=None, database=None):
     hosts = write_fleet(str(tmp_path), snapshots) + list(extra_hosts)
     inputs = [HostInput(h, str(tmp_path / ("%s.json" % h)), (kinds or {}).get(h), None) for h in hosts]
     findings, records = assess_fleet(inputs, RULES, parse_answers(answers, BY_ID), merge_params(params), NOW,
-                                     preservation)
+                                     preservation, database=database)
     return {(f["host"], f["rule"]): f for f in findings}, records
 
 
@@ -30,7 +30,8 @@ def status(findings, host, rule):
 
 def test_ready_fleet_has_no_failing_detect_rule(tmp_path):
     preserved = {"SQL01": {"database_documents": {"verified": True, "files": 3, "verified_at": "2026-11-24T00:00:00Z"}}}
-    findings, _records = assess(tmp_path, [site_server(), site_database(), client()], preservation=preserved)
+    findings, _records = assess(tmp_path, [site_server(), site_database(), client()], preservation=preserved,
+                                database={"SQL01": database_record("SMS", "2026-11-24T00:00:00Z")})
     failing = {k: f["message"] for k, f in findings.items() if f["status"] in ("fail", "error") and not f["manual"]}
     assert failing == {}
 
@@ -117,9 +118,25 @@ def test_sql_rules_on_a_problem_database(tmp_path):
     assert failing == {"sql.version_sp4", "sql.site_db_size", "sql.tempdb_size", "sql.tempdb_off_master",
                        "sql.tempdb_select_into", "sql.tempdb_all_databases", "sql.log_truncate_or_size",
                        "sql.machine_history", "sql.reserved_collection_names", "sql.duplicate_smsids",
-                       "sql.active_jobs", "sql.open_connections"}
+                       "sql.active_jobs", "sql.open_connections",
+                       # verified by the database phase, which has not run on this host
+                       "manual.routine_maintenance", "manual.site_data_prepared", "manual.conversion_tested"}
     assert "data >= 300 MB" in findings[("SQL01", "sql.site_db_size")]["message"]
     assert "all systems" in findings[("SQL01", "sql.reserved_collection_names")]["message"]
+
+
+@pytest.mark.parametrize("tempdb_data, tempdb_log, wanted", [(40, 8, "pass"), (39, 8, "fail"), (40, 7, "fail")])
+def test_tempdb_is_sized_from_the_site_database_data_as_in_the_seed_example(tmp_path, tempdb_data, tempdb_log, wanted):
+    """Seed, "Increase the Size of Tempdb": a 200 MB site database needs 40 MB tempdb data and 8 MB tempdb log; the
+    log device of the site database is not part of the base (20 % of 200 + 20 MB would ask for 44 MB)."""
+    dbs = site_database()["databases"]
+    dbs[0].update(data_mb=200, log_mb=20)
+    dbs[1].update(data_mb=tempdb_data, log_mb=tempdb_log, devices=[
+        {"device": "TEMPDB_DATA", "segment": "data", "size_mb": tempdb_data},
+        {"device": "TEMPDB_LOG", "segment": "log", "size_mb": tempdb_log}])
+    findings, _records = assess(tmp_path, [site_database(databases=dbs, computer_count=2000)])
+    assert status(findings, "SQL01", "sql.tempdb_size") == wanted
+    assert "tempdb data >= 40 MB, log >= 8 MB" in findings[("SQL01", "sql.tempdb_size")]["message"]
 
 
 def test_sql7_fails_the_sql7_rule_but_not_the_sp4_rule(tmp_path):

@@ -87,9 +87,14 @@ def test_parse_roundtrip(text):
 
 
 def test_seed_examples():
+    # "Database Size": 10,000 computers -> at least 1 GB data and 100 MB log
     sized = site_db_sizing(10000)
-    assert (sized["data_mb"], sized["log_mb"], sized["tempdb_data_mb"], sized["tempdb_log_mb"]) == (1000, 100, 220, 44)
+    assert (sized["data_mb"], sized["log_mb"]) == (1000, 100)
+    # "Increase the Size of Tempdb": a 200 MB site database -> 40 MB tempdb data, 8 MB tempdb log; the base is the
+    # data device(s), so the 1,000 MB database above needs 200 MB and 40 MB (not 20 % of data + log: 220 and 44)
     assert tempdb_sizing(200) == {"tempdb_data_mb": 40, "tempdb_log_mb": 8}
+    assert (sized["tempdb_data_mb"], sized["tempdb_log_mb"]) == (200, 40)
+    assert site_db_sizing(2000)["tempdb_data_mb"] == 40, "2,000 computers -> a 200 MB data device -> 40 MB tempdb"
 
 
 def test_rounding_up_and_overrides():
@@ -112,5 +117,6 @@ def test_unknown_constant():
 def test_sizing_is_monotonic_and_tempdb_is_a_fifth(a, b):
     small, large = site_db_sizing(min(a, b)), site_db_sizing(max(a, b))
     assert all(small[k] <= large[k] for k in ("data_mb", "log_mb", "tempdb_data_mb", "tempdb_log_mb"))
-    assert large["tempdb_data_mb"] >= 0.2 * large["site_devices_mb"]
+    assert large["tempdb_data_mb"] >= 0.2 * large["data_mb"]
+    assert large["tempdb_data_mb"] < 0.2 * large["data_mb"] + 1
     assert large["log_mb"] >= 0.1 * large["data_mb"]
