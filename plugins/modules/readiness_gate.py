@@ -21,8 +21,8 @@ description:
     (host C((hierarchy))).
   - The report must hold together and belong to this run. A malformed report, or one whose C(blocks) flags or summary
     disagree with its findings (edited by hand), is refused with the reason; so is a report dated in the future or
-    made for another inventory (the C(-i) sources it records). A host whose snapshot changed since the report
-    assessed it (its recorded SHA-256) is left out with the reason.
+    made for another inventory (another directory of C(-i) sources than it records). A host whose snapshot changed
+    since the report assessed it (its recorded SHA-256) is left out with the reason.
   - Errors are never answerable; failing findings of answerable rules are cleared by an answers-file entry
     and a new readiness run.
   - With O(phase), the phase's policy applies (its room in C(plugins/plugin_utils/phases/), and the rules whose

@@ -12,7 +12,7 @@ hierarchy-wide finding counts only for the waves it blocks (``waves`` of the fin
 A report is trusted only as far as it holds together: :func:`load_report` refuses a malformed report with a clear
 message (never a traceback) and recomputes every finding's ``blocks`` and the summary's counts from the findings
 (a report edited by hand to look clean is refused). :func:`evaluate_gate` refuses a report dated in the future,
-one made for another inventory (its recorded sources), and leaves out every host whose snapshot is no longer the
+one made for another inventory (the directories of its recorded sources), and leaves out every host whose snapshot is no longer the
 one the report assessed (its recorded SHA-256).
 """
 import fnmatch
@@ -29,7 +29,8 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import pa
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import host_sites, window_dict
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import UnknownPhase, get_phase
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import shorten
-from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import LATEST, legacy_report
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import (
+    LATEST, inventory_dirs, legacy_report, recorded_dirs)
 
 GateResult = namedtuple("GateResult", ["passed", "reasons", "blockers", "run_id", "age_hours", "blocked_hosts"])
 PhasePolicy = namedtuple("PhasePolicy", ["name", "scope", "requires", "remediates"])
@@ -166,14 +167,14 @@ def snapshot_changes(report, hosts):
 
 
 def inventory_problem(report, sources):
-    """Why the report cannot vouch for a run over the inventory ``sources`` (None when it can)."""
-    recorded = report.get("inventory") if isinstance(report.get("inventory"), dict) else None
-    wanted = sorted(os.path.abspath(s) for s in sources)
-    if recorded is None or not isinstance(recorded.get("sources"), list):
+    """Why the report cannot vouch for a run over the inventory ``sources`` (None when it can): the directories of the
+    sources must be those the report records (report/store.inventory_dirs)."""
+    recorded, wanted = recorded_dirs(report), inventory_dirs(sources)
+    if recorded is None:
         return "readiness report %s does not record the inventory it was made for: %s" % (report.get("run_id"), RERUN)
-    if sorted(recorded["sources"]) != wanted:
+    if recorded != wanted:
         return "readiness report %s was made for inventory %s, not %s: %s with this inventory" % (
-            report.get("run_id"), ", ".join(recorded["sources"]) or "(none)", ", ".join(wanted), RERUN)
+            report.get("run_id"), ", ".join(recorded) or "(none)", ", ".join(wanted), RERUN)
     return None
 
 

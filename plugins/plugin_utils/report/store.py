@@ -30,18 +30,39 @@ class ReportStoreError(RuntimeError):
     """The report directory cannot be used or written."""
 
 
+def inventory_dirs(sources):
+    """The directories of inventory sources (a directory source is its own): what makes an inventory the same one.
+
+    Two files of one site's directory (``hosts.yml``, a ``live.yml`` beside it) share its snapshots, answers, plan
+    and group_vars: they are one inventory; a copy elsewhere, or another site's directory, is another."""
+    return sorted({s if os.path.isdir(s) else os.path.dirname(s) for s in (os.path.abspath(p) for p in sources)})
+
+
 def inventory_identity(sources, inventory_dir=None, name=None):
-    """``{"name", "sources"}`` of the inventory a run reads: ``name`` (sms_upgrade_inventory_name) or the name of the
-    inventory's directory, and its sources as absolute paths (what the report records and the gate compares)."""
+    """``{"name", "sources", "dirs"}`` of the inventory a run reads: ``name`` (sms_upgrade_inventory_name) or the name of
+    the inventory's directory, its sources as absolute paths, and their directories (what the report records and the
+    gate and the diff compare)."""
     sources = sorted(os.path.abspath(s) for s in (sources or []) if isinstance(s, str))
     if not name:
-        base = inventory_dir or (os.path.dirname(sources[0]) if sources else None)
+        base = inventory_dir or (inventory_dirs(sources)[0] if sources else None)
         name = os.path.basename(os.path.normpath(base)) if base else "default"
     try:
         check_host_name(str(name), "inventory name")
     except UnsafeHostName as exc:
         raise ReportStoreError("%s; set sms_upgrade_inventory_name to a name that can be a folder" % exc) from None
-    return {"name": str(name), "sources": sources}
+    return {"name": str(name), "sources": sources, "dirs": inventory_dirs(sources)}
+
+
+def recorded_dirs(report):
+    """The inventory directories a report records (from its sources, for a report that records none), or None."""
+    inventory = report.get("inventory") if isinstance(report, dict) else None
+    if not isinstance(inventory, dict):
+        return None
+    if isinstance(inventory.get("dirs"), list):
+        return sorted(d for d in inventory["dirs"] if isinstance(d, str))
+    if isinstance(inventory.get("sources"), list):
+        return sorted({os.path.dirname(s) for s in inventory["sources"] if isinstance(s, str)})
+    return None
 
 
 def run_inventory(task_vars, name=None):
@@ -75,7 +96,7 @@ def check_report_dir(report_dir, collection_root=COLLECTION_ROOT):
 def read_previous(report_dir, inventory=None):
     """Return ``(previous_report_or_None, warning_or_None)`` from latest.json.
 
-    A previous report of another inventory (its recorded sources differ) is not compared: the warning says so.
+    A previous report of another inventory (its recorded directories differ) is not compared: the warning says so.
     """
     path = os.path.join(report_dir, LATEST)
     if not os.path.exists(path):
@@ -88,10 +109,10 @@ def read_previous(report_dir, inventory=None):
             raise ValueError("not a readiness report")
     except (OSError, ValueError, RecursionError) as exc:
         return None, "previous report %s is unreadable (%s); the comparison starts afresh" % (path, exc)
-    recorded = (previous.get("inventory") or {}).get("sources") if isinstance(previous.get("inventory"), dict) else None
-    if inventory and recorded and sorted(recorded) != inventory["sources"]:
+    recorded = recorded_dirs(previous)
+    if inventory and recorded and recorded != inventory["dirs"]:
         return None, ("previous report %s was made for inventory %s, not %s; it is not compared (keep one report "
-                      "directory per inventory)" % (path, ", ".join(recorded), ", ".join(inventory["sources"])))
+                      "directory per inventory)" % (path, ", ".join(recorded), ", ".join(inventory["dirs"])))
     return previous, None
 
 

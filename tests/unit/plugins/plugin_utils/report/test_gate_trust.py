@@ -105,7 +105,11 @@ def test_a_report_for_another_inventory_is_refused(made, tmp_path):
     assert evaluate_gate(report, ["WKS01"], 86400, NOW, policy, inventory=inventory["sources"]).passed
     other = str(tmp_path / "other" / "hosts.yml")
     verdict = evaluate_gate(report, ["WKS01"], 86400, NOW, policy, inventory=[other])
-    assert not verdict.passed and "was made for inventory %s, not %s" % (inventory["sources"][0], other) in verdict.reasons[0]
+    assert not verdict.passed and "was made for inventory %s, not %s" % (inventory["dirs"][0], os.path.dirname(other)) \
+        in verdict.reasons[0]
+    beside = os.path.join(inventory["dirs"][0], "live.yml")
+    assert evaluate_gate(report, ["WKS01"], 86400, NOW, policy, inventory=[beside]).passed, \
+        "another file of the same inventory directory is the same inventory"
     unrecorded = dict(report, inventory=None)
     assert "does not record the inventory" in evaluate_gate(unrecorded, ["WKS01"], 86400, NOW, policy, inventory=[other]).reasons[0]
 

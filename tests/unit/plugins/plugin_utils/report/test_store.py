@@ -67,6 +67,8 @@ def test_writing_an_unclaimed_run_is_refused(tmp_path):
 def test_the_default_folder_is_per_inventory(tmp_path):
     lab = store.inventory_identity(["inventories/lab/hosts.yml"], "/repo/inventories/lab")
     assert lab["name"] == "lab" and lab["sources"] == [os.path.abspath("inventories/lab/hosts.yml")]
+    assert lab["dirs"] == [os.path.abspath("inventories/lab")]
+    assert store.inventory_identity([str(tmp_path)])["dirs"] == [str(tmp_path)], "a directory source is its own"
     assert store.default_report_dir(lab, "/work") == "/work/sms-upgrade-reports/lab"
     assert store.inventory_identity(["/x/site1/hosts.yml"])["name"] == "site1"
     assert store.inventory_identity(["/x/hosts.yml"], "/x", name="Branch Office")["name"] == "Branch Office"
@@ -96,7 +98,7 @@ def test_the_previous_report_of_another_inventory_is_not_compared(tmp_path):
     assert first["inventory"] == site_a
     second, _paths, warning = run_readiness(hosts, {}, snapshots, reports, NOW, inventory=site_b)
     assert second["diff"]["previous_run_id"] is None
-    assert "was made for inventory %s" % site_a["sources"][0] in warning and warning in second["warnings"]
+    assert "was made for inventory %s" % site_a["dirs"][0] in warning and warning in second["warnings"]
     third, _paths, warning = run_readiness(hosts, {}, snapshots, reports, NOW, inventory=site_b)
     assert third["diff"]["previous_run_id"] == second["run_id"] and warning is None
 
