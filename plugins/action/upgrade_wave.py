@@ -4,7 +4,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory impor
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import load_snapshot, snapshot_path
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import site_of
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import (
-    host_sites, left_out_lines, load_plan, wave_facts)
+    host_sites, kept_facts, left_out_lines, load_plan, wave_facts)
 
 
 def snapshot_sites(snapshot_dir, hosts):
@@ -37,7 +37,7 @@ class ActionModule(ControllerAction):
         scope = plan.scope(wave.name, hosts, sites)
         result = {
             "wave": wave_facts(plan, wave), "waves": plan.wave_names(),
-            "stay_on_1_2": [{"site": kept.site, "reason": kept.reason} for kept in plan.kept_sites],
+            "stay_on_1_2": kept_facts(plan),
             "wave_hosts": scope.hosts, "out_of_wave": sorted(scope.left_out), "left_out": left_out_lines(scope),
             "msg": "wave %s: %d of %d host(s)%s" % (
                 wave.name, len(scope.hosts), len(hosts), "" if plan.implicit else " (sites %s)" % ", ".join(e.site for e in wave.sites)),

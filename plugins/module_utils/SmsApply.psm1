@@ -61,6 +61,32 @@ Function Invoke-SmsServiceChange {
     New-SmsChangeResult -Id $Change.id -Status 'changed' -Current (Get-SmsServiceStatus -Target $Target -Name $Change.name)
 }
 
+Function Invoke-SmsShareChange {
+    <# Remove a share if it still points to `from.path`; or, putting one back, create it as `to` (path, remark, maximum
+       uses, permissions as SDDL) if there is no share of that name. #>
+    param($Target, [Hashtable]$Change, [Bool]$CheckMode)
+    $now = Get-SmsShareDetail -Target $Target -Name $Change.name
+    $machine = if ($Target.IsLocal) { [NullString]::Value } else { $Target.Name }
+    if ($null -eq $Change.to) {
+        if ($null -eq $now) { return New-SmsChangeResult -Id $Change.id -Status 'unchanged' -Message "share $($Change.name) does not exist" }
+        if ($now.path -ne $Change.from.path) {
+            return New-SmsChangeResult -Id $Change.id -Status 'conflict' -Current $now -Message "share $($Change.name) points to $($now.path)"
+        }
+        if ($CheckMode) { return New-SmsChangeResult -Id $Change.id -Status 'would_change' -Current $now }
+        [ansible_collections.sms.upgrade.plugins.module_utils.SmsChange.ShareConfig]::Delete($machine, $Change.name)
+        return New-SmsChangeResult -Id $Change.id -Status 'changed' -Current $now -Backup $now.sddl
+    }
+    if ($null -ne $now) {
+        if ($now.path -eq $Change.to.path) { return New-SmsChangeResult -Id $Change.id -Status 'unchanged' -Current $now }
+        return New-SmsChangeResult -Id $Change.id -Status 'conflict' -Current $now -Message "share $($Change.name) exists on $($now.path)"
+    }
+    if ($CheckMode) { return New-SmsChangeResult -Id $Change.id -Status 'would_change' }
+    $maxUses = if ($null -ne $Change.to.max_uses) { [Int32]$Change.to.max_uses } else { -1 }
+    $sddl = if ($Change.to.sddl) { [String]$Change.to.sddl } else { [NullString]::Value }
+    [ansible_collections.sms.upgrade.plugins.module_utils.SmsChange.ShareConfig]::Add($machine, $Change.name, $Change.to.path, $Change.to.remark, $maxUses, $sddl)
+    New-SmsChangeResult -Id $Change.id -Status 'changed' -Current (Get-SmsShareDetail -Target $Target -Name $Change.name)
+}
+
 Function Compare-SmsHiveValue {
     <# unchanged, conflict or $null (go ahead) for a value read now; a value that is not a string is never planned again. #>
     param([Hashtable]$Change, $Current, [String]$Kind)
@@ -222,6 +248,7 @@ Function Invoke-SmsChange {
             'service' { Invoke-SmsServiceChange -Target $Target -Change $Change -CheckMode $CheckMode -TimeoutSeconds $TimeoutSeconds }
             'user_value' { Invoke-SmsUserValueChange -Target $Target -Change $Change -CheckMode $CheckMode }
             'file_content' { Invoke-SmsFileContentChange -Target $Target -Change $Change -CheckMode $CheckMode }
+            'share' { Invoke-SmsShareChange -Target $Target -Change $Change -CheckMode $CheckMode }
             default { New-SmsChangeResult -Id $Change.id -Status 'failed' -Cause 'other' -Message "unknown change kind '$($Change.kind)'" }
         }
     }

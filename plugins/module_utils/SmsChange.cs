@@ -3,16 +3,38 @@ using Microsoft.Win32.SafeHandles;
 using System;
 using System.ComponentModel;
 using System.Runtime.InteropServices;
+using System.Security.AccessControl;
 using System.Threading;
 
 // Calls that change a (possibly remote, Windows NT 4.0) machine for the sms.upgrade apply modules:
-// a service's start type through the service control manager, and a user hive loaded from an
-// NTUSER.DAT through RegLoadKey on the machine's HKEY_USERS. Only the explicit changes planned on
-// the controller go through here.
+// a service's start type through the service control manager, a share removed or created again with its
+// permissions through the NetShare API, and a user hive loaded from an NTUSER.DAT through RegLoadKey on the
+// machine's HKEY_USERS. Only the explicit changes planned on the controller go through here.
 namespace ansible_collections.sms.upgrade.plugins.module_utils.SmsChange
 {
+    [StructLayout(LayoutKind.Sequential, CharSet = CharSet.Unicode)]
+    internal struct SHARE_INFO_502
+    {
+        public string netname;
+        public uint type;
+        public string remark;
+        public uint permissions;
+        public int max_uses;
+        public uint current_uses;
+        public string path;
+        public string passwd;
+        public uint reserved;
+        public IntPtr security_descriptor;
+    }
+
     internal static class NativeMethods
     {
+        [DllImport("Netapi32.dll", CharSet = CharSet.Unicode)]
+        public static extern int NetShareDel(string serverName, string netName, int reserved);
+
+        [DllImport("Netapi32.dll", CharSet = CharSet.Unicode)]
+        public static extern int NetShareAdd(string serverName, int level, ref SHARE_INFO_502 buffer, out int parmError);
+
         [DllImport("Advapi32.dll", CharSet = CharSet.Unicode, SetLastError = true)]
         public static extern IntPtr OpenSCManagerW(string machineName, string databaseName, uint desiredAccess);
 
@@ -85,6 +107,48 @@ namespace ansible_collections.sms.upgrade.plugins.module_utils.SmsChange
             finally
             {
                 NativeMethods.CloseServiceHandle(manager);
+            }
+        }
+    }
+
+    public static class ShareConfig
+    {
+        private const uint STYPE_DISKTREE = 0;
+
+        // Removes a share of a machine (null or empty: this one); the directory it shares is not touched.
+        public static void Delete(string machine, string name)
+        {
+            int rc = NativeMethods.NetShareDel(machine, name, 0);
+            if (rc != 0)
+                throw Errors.Failed(rc, String.Format("NetShareDel {0} on {1}", name, Errors.Machine(machine)));
+        }
+
+        // Creates a disk share with the given permissions (the SDDL of its DACL; null: the system's default for a new
+        // share) and maximum uses (-1: unlimited).
+        public static void Add(string machine, string name, string path, string remark, int maxUses, string sddl)
+        {
+            SHARE_INFO_502 info = new SHARE_INFO_502 { netname = name, type = STYPE_DISKTREE, remark = remark,
+                max_uses = maxUses, path = path, security_descriptor = IntPtr.Zero };
+            GCHandle pinned = new GCHandle();
+            try
+            {
+                if (!String.IsNullOrEmpty(sddl))
+                {
+                    RawSecurityDescriptor descriptor = new RawSecurityDescriptor(sddl);
+                    byte[] raw = new byte[descriptor.BinaryLength];
+                    descriptor.GetBinaryForm(raw, 0);
+                    pinned = GCHandle.Alloc(raw, GCHandleType.Pinned);
+                    info.security_descriptor = pinned.AddrOfPinnedObject();
+                }
+                int parmError;
+                int rc = NativeMethods.NetShareAdd(machine, 502, ref info, out parmError);
+                if (rc != 0)
+                    throw Errors.Failed(rc, String.Format("NetShareAdd {0} ({1}) on {2}", name, path, Errors.Machine(machine)));
+            }
+            finally
+            {
+                if (pinned.IsAllocated)
+                    pinned.Free();
             }
         }
     }

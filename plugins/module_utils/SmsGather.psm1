@@ -199,6 +199,15 @@ Function Get-SmsShareRecords {
     }
 }
 
+Function Get-SmsShareDetail {
+    <# One share of the target by name with its permissions (NetShareGetInfo 502); $null when there is no such share. #>
+    param($Target, [String]$Name)
+    $server = if ($Target.IsLocal) { [NullString]::Value } else { $Target.Name }
+    $share = [ansible_collections.sms.upgrade.plugins.module_utils.SmsNative.Shares]::Get($server, $Name)
+    if ($null -eq $share) { return $null }
+    @{ name = $share.Name; path = $share.Path; remark = $share.Remark; max_uses = $share.MaxUses; sddl = $share.Sddl }
+}
+
 Function Get-SmsDiskRecords {
     <# Fixed drives: local drive list, or the administrative X$ shares of a remote machine. #>
     param($Target, $Shares)
@@ -453,4 +462,5 @@ Function Invoke-SmsGather {
 }
 
 Export-ModuleMember -Function Get-SmsGatherSpec, Invoke-SmsSection, New-SmsSectionError, Invoke-SmsGather, Read-SmsTextFile, `
-    Resolve-SmsPathToken, ConvertTo-SmsRegistryData, Get-SmsServiceStatus, Read-SmsUnloadedHive
+    Resolve-SmsPathToken, ConvertTo-SmsRegistryData, Read-SmsRegistryValues, Get-SmsServiceStatus, Get-SmsShareDetail, `
+    Read-SmsUnloadedHive

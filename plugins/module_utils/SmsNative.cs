@@ -4,9 +4,10 @@ using System;
 using System.Collections.Generic;
 using System.ComponentModel;
 using System.Runtime.InteropServices;
+using System.Security.AccessControl;
 
 // Network and registry calls that reach a legacy (Windows NT 4.0 / 9x) machine, for the
-// sms.upgrade gather modules. Everything here only reads.
+// sms.upgrade read-only probes (gather, and the reads of the apply modules). Everything here only reads.
 namespace ansible_collections.sms.upgrade.plugins.module_utils.SmsNative
 {
     public class ShareInfo
@@ -17,8 +18,25 @@ namespace ansible_collections.sms.upgrade.plugins.module_utils.SmsNative
         public UInt32 Type;
     }
 
+    // One share as NetShareGetInfo level 502 returns it: the permissions (the DACL of its security descriptor) as SDDL.
+    public class ShareDetail
+    {
+        public string Name;
+        public string Path;
+        public string Remark;
+        public int MaxUses;
+        public string Sddl;
+        public UInt32 Type;
+    }
+
     internal static class NativeMethods
     {
+        [DllImport("Netapi32.dll", CharSet = CharSet.Unicode)]
+        public static extern int NetShareGetInfo(string serverName, string netName, int level, out IntPtr buffer);
+
+        [DllImport("Advapi32.dll")]
+        public static extern int GetSecurityDescriptorLength(IntPtr descriptor);
+
         [DllImport("Netapi32.dll", CharSet = CharSet.Unicode)]
         public static extern int NetShareEnum(string serverName, int level, out IntPtr buffer, int preferredMaximumLength,
             out int entriesRead, out int totalEntries, ref int resumeHandle);
@@ -48,6 +66,21 @@ namespace ansible_collections.sms.upgrade.plugins.module_utils.SmsNative
     }
 
     [StructLayout(LayoutKind.Sequential, CharSet = CharSet.Unicode)]
+    internal struct SHARE_INFO_502
+    {
+        public string netname;
+        public UInt32 type;
+        public string remark;
+        public UInt32 permissions;
+        public int max_uses;
+        public UInt32 current_uses;
+        public string path;
+        public string passwd;
+        public UInt32 reserved;
+        public IntPtr security_descriptor;
+    }
+
+    [StructLayout(LayoutKind.Sequential, CharSet = CharSet.Unicode)]
     internal struct SHARE_INFO_2
     {
         public string netname;
@@ -64,7 +97,37 @@ namespace ansible_collections.sms.upgrade.plugins.module_utils.SmsNative
     {
         private const int ERROR_ACCESS_DENIED = 5;
         private const int ERROR_MORE_DATA = 234;
+        private const int NERR_NetNameNotFound = 2310;
         private const int MAX_PREFERRED_LENGTH = -1;
+
+        // One share by name (NetShareGetInfo level 502, which Windows NT 4.0 answers; needs administrator rights on
+        // the target), or null when the machine has no share of that name.
+        public static ShareDetail Get(string server, string name)
+        {
+            IntPtr buffer;
+            int rc = NativeMethods.NetShareGetInfo(server, name, 502, out buffer);
+            if (rc == NERR_NetNameNotFound)
+                return null;
+            if (rc != 0)
+                throw new Win32Exception(rc, String.Format("NetShareGetInfo {0} on {1} failed", name, server ?? "localhost"));
+            try
+            {
+                SHARE_INFO_502 info = (SHARE_INFO_502)Marshal.PtrToStructure(buffer, typeof(SHARE_INFO_502));
+                string sddl = null;
+                if (info.security_descriptor != IntPtr.Zero)
+                {
+                    byte[] raw = new byte[NativeMethods.GetSecurityDescriptorLength(info.security_descriptor)];
+                    Marshal.Copy(info.security_descriptor, raw, 0, raw.Length);
+                    sddl = new RawSecurityDescriptor(raw, 0).GetSddlForm(AccessControlSections.Access);
+                }
+                return new ShareDetail { Name = info.netname, Path = info.path, Remark = info.remark, MaxUses = info.max_uses,
+                    Sddl = sddl, Type = info.type };
+            }
+            finally
+            {
+                NativeMethods.NetApiBufferFree(buffer);
+            }
+        }
 
         // NetShareEnum level 2 (name, type, remark, path; needs administrator rights on the
         // target); falls back to level 1 (no path) when level 2 is denied, e.g. on Windows 9x.

@@ -28,6 +28,12 @@ def delegate_host(host_vars, controller=False):
     return host_vars.get(RELAY_VAR) or host_vars.get("inventory_hostname")
 
 
+def machine_name(host_vars, host):
+    """The name ``host`` is reached by over the network (from its relay, or from another machine of its site):
+    ``sms_upgrade_computer``, else the inventory name."""
+    return host_vars.get(COMPUTER_VAR) or host
+
+
 def relay_of(task, host):
     """The host a task is delegated to when that is not the host itself (relay mode), else None."""
     delegate = task.delegate_to
@@ -52,4 +58,4 @@ def resolve_target(task, task_vars, given=None):
         return Target(host, relay, given)
     if not relay:
         return Target(host, None, None)
-    return Target(host, relay, task_vars.get(COMPUTER_VAR) or host)
+    return Target(host, relay, machine_name(task_vars, host))

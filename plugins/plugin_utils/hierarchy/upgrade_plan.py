@@ -6,9 +6,10 @@ on SMS 1.2. A pure loader and the small API every changing phase reads (docs/upg
   file the plan is the *whole inventory* as one wave named ``all``, and :attr:`UpgradePlan.warning` says so.
 - :meth:`UpgradePlan.wave` finds a wave by name (:class:`UnknownWave` lists the waves), :meth:`UpgradePlan.wave_of`,
   :meth:`UpgradePlan.method` and :meth:`UpgradePlan.kept` answer per site, :meth:`UpgradePlan.scope` splits hosts
-  into those of a wave and those left out, each with the reason. :func:`host_sites` gives each host its site code
-  (its snapshot's, else its ``sms_site_XXX`` group). Parent/child relations come from the snapshots
-  (``hierarchy/fleet.py``).
+  into those of a wave and those left out, each with the reason (the one place that decides a wave's hosts);
+  :func:`wave_facts`, :func:`kept_facts` and :func:`left_out_lines` are what a run shows of it. :func:`host_sites`
+  gives each host its site code (its snapshot's, else its ``sms_site_XXX`` group). Parent/child relations come from
+  the snapshots (``hierarchy/fleet.py``).
 
 The plan's ordering is checked against the hierarchy by readiness (``assess/plan_checks.py``), not here.
 """
@@ -174,6 +175,11 @@ def wave_facts(plan, wave):
     method, and the plan file."""
     return {"name": wave.name, "planned": not plan.implicit, "window": window_dict(wave.window),
             "sites": [{"site": entry.site, "method": entry.method} for entry in wave.sites], "plan_file": plan.source}
+
+
+def kept_facts(plan):
+    """The sites that stay on SMS 1.2, each with ``site`` and ``reason`` (what a run shows of them)."""
+    return [{"site": kept.site, "reason": kept.reason} for kept in plan.kept_sites]
 
 
 def left_out_lines(scope):

@@ -35,11 +35,12 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import upgrade_
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.base import Phase
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.hostinfo import host_snapshot, resolve_site
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.journal import write_record
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.records import read_record
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_status import SITE_SCHEMA, site_path
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import MANIFEST, VaultError, load_manifest, verify
 
 SETTING_KINDS = ("boundaries", "discovery_methods", "client_installation_methods")
 STATUSES = ("verified", "pending", "failed", "not_upgraded", "planned")
-SITE_UPGRADE_SCHEMA = "sms.upgrade.site_upgrade.site"
 DONE = ("done", "confirmed", "verified", "changed")
 
 
@@ -72,18 +73,12 @@ def is_sms2(full_version):
 
 
 def site_upgrade_state(site_upgrade_dir, site):
-    """The site upgrade phase's record of ``site`` (issue 13): ``(status, updated_at)``, or None without one."""
-    path = os.path.join(site_upgrade_dir or "", "sites", "%s.json" % site)
-    if not site_upgrade_dir or not os.path.exists(path):
+    """The site upgrade phase's record of ``site`` (``phases/site_status.py``): ``(status, updated_at)``, or None without
+    one; a file that is no site upgrade record of schema 1.x is an error naming it."""
+    if not site_upgrade_dir:
         return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            record = json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise ValueError("the site upgrade record %s is unreadable: %s" % (path, exc)) from None
-    if not isinstance(record, dict) or record.get("schema") != SITE_UPGRADE_SCHEMA:
-        raise ValueError("%s is not a site upgrade record (%s)" % (path, SITE_UPGRADE_SCHEMA))
-    return record.get("status"), record.get("updated_at")
+    record = read_record(site_path(site_upgrade_dir, site), SITE_SCHEMA, "site upgrade record")
+    return None if record is None else (record.get("status"), record.get("updated_at"))
 
 
 def site_ready(snapshot, upgrade_state):

@@ -3,10 +3,10 @@
 A new phase adds its room (``phases/<name>.py``) to ROOMS; nothing else here changes.
 """
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import (
-    client_agents, client_upgrade, database, post_upgrade, preserve, restore)
+    client_agents, client_upgrade, database, post_upgrade, preserve, restore, site_services, site_upgrade)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.fleet_plan import FleetPlanError, describe_plans, plan_hosts
 
-ROOMS = (client_agents, preserve, restore, database, post_upgrade, client_upgrade)
+ROOMS = (client_agents, preserve, restore, database, site_services, site_upgrade, post_upgrade, client_upgrade)
 PHASES = {room.PHASE.NAME: room.PHASE for room in ROOMS}
 
 

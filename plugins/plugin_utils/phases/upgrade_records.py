@@ -10,11 +10,10 @@ Layout (``<records_dir>``, default ``<inventory_dir>/upgrade_records``)::
 Every file is JSON with ``schema`` and ``schema_version``, written atomically; check mode writes nothing. A record
 that cannot be read is an error naming the file; it is never replaced silently.
 """
-import json
 import os
 import re
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import replace_atomically
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.records import RecordError, read_record, write_record
 
 SCHEMAS = {
     "site": "sms.upgrade.post_upgrade.site",
@@ -26,10 +25,6 @@ SCHEMA_VERSION = "1.0"
 HISTORY = 20
 _SITE = re.compile(r"^[A-Za-z0-9]{3}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-class RecordError(ValueError):
-    """A record cannot be read or written (names the file and the cause)."""
 
 
 def _checked(name, pattern, what):
@@ -58,16 +53,9 @@ def progress_path(records_dir):
 
 def load(path, kind, **fields):
     """The record at ``path``, or a new one of ``kind`` with ``fields`` when there is none."""
-    if not os.path.exists(path):
+    record = read_record(path, SCHEMAS[kind])
+    if record is None:
         return dict(fields, schema=SCHEMAS[kind], schema_version=SCHEMA_VERSION, history=[])
-    try:
-        with open(path, encoding="utf-8") as handle:
-            record = json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise RecordError("record %s is unreadable: %s; move it away to start a new one" % (path, exc)) from None
-    if not isinstance(record, dict) or record.get("schema") != SCHEMAS[kind] or \
-            str(record.get("schema_version", "")).split(".", maxsplit=1)[0] != "1":
-        raise RecordError("%s is not a record of schema %s 1.x" % (path, SCHEMAS[kind]))
     record.setdefault("history", [])
     return record
 
@@ -79,12 +67,7 @@ def read(path, kind):
 
 def save(path, record):
     """Write a record atomically (its directory is created)."""
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        replace_atomically(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
-    except OSError as exc:
-        raise RecordError("cannot write record %s: %s" % (path, exc)) from None
-    return path
+    return write_record(path, record)
 
 
 def add_history(record, entry):

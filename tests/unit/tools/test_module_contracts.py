@@ -15,7 +15,8 @@ import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import validators  # noqa: E402
 
 REPO = ps_contracts.REPO
-MODULES = ("site_facts", "client_facts", "sql_facts", "client_agents", "database", "post_upgrade", "client_upgrade")
+MODULES = ("site_facts", "client_facts", "sql_facts", "client_agents", "database", "site_services", "site_upgrade",
+           "post_upgrade", "client_upgrade")
 ANSIBLE_DOC = shutil.which("ansible-doc", path=os.path.dirname(sys.executable)) or shutil.which("ansible-doc")
 
 
@@ -90,7 +91,7 @@ def test_change_results_are_what_the_apply_action_reads():
     causes = set(ps_contracts.function_string_returns(_read("plugins", "module_utils", "SmsTarget.psm1"), "Get-SmsErrorCause"))
     assert "unreachable" in causes, "all_unreachable() relies on this cause"
     kinds = set(re.findall(r"^\s+'([a-z_]+)' \{ Invoke-Sms", psm1, re.MULTILINE))
-    assert kinds == {"service", "user_value", "file_content"}
+    assert kinds == {"service", "user_value", "file_content", "share"}
 
 
 def test_spec_check_detects_a_mismatch(docs):
@@ -190,3 +191,39 @@ def test_gather_text_and_file_names_are_what_the_builders_expect():
             location = tree["logon_scripts"]["items"]["allOf"][1]["properties"]["location"]["enum"]
             assert file_set["name"].split(".")[1] in location
     assert {t["name"] for t in data["client_text_files"]} == {"sms_ini", "csdver", "win_ini"}
+
+
+@pytest.mark.parametrize("module", ["site_services", "site_upgrade"])
+def test_site_upgrade_actions_set_every_module_option_they_do_not_take(module):
+    """The options a task gives (computer, MODULE_OPTIONS) plus those the action fills itself are the module's $spec."""
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import get_phase
+    spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "%s.ps1" % module))
+    phase = get_phase(module)
+    assert set(phase.module_option_spec()) | set(phase.SET_BY_ACTION) == set(spec["options"])
+
+
+def test_site_upgrade_reads_only_what_the_module_takes():
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import site_services
+    spec = ps_contracts.module_spec(os.path.join(REPO, "plugins", "modules", "site_services.ps1"))
+    assert set(site_services.PHASE.read_args()) <= set(spec["options"])
+    psm1 = _read("plugins", "module_utils", "SmsSite.psm1")
+    service = set(ps_contracts.record_keys(psm1, "Get-SmsSiteService"))
+    assert service == {"name", "present", "start_mode", "state", "path"}
+    share = set(ps_contracts.record_keys(_read("plugins", "module_utils", "SmsGather.psm1"), "Get-SmsShareDetail"))
+    assert share == {"name"} | set(site_services.SHARE_FIELDS), "a share as the journal keeps it and the rollback puts it back"
+    for key in ("reachable", "offset", "text", "file_version", "files", "names", "running", "process_id", "status"):
+        assert re.search(r"\b%s = " % key, psm1), "SmsSite.psm1 returns no %s" % key
+
+
+def test_the_share_change_takes_what_the_site_services_room_sends():
+    """A share change removes ``from`` (its path compared) or creates ``to`` with every field the journal kept."""
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import site_services
+    root, source = ps_contracts.parse(_read("plugins", "module_utils", "SmsApply.psm1"))
+    body = ps_contracts.text(ps_contracts.function_node(root, source, "Invoke-SmsShareChange"), source)
+    assert "$Change.from.path" in body
+    for field in site_services.SHARE_FIELDS:
+        assert "$Change.to.%s" % field in body, field
+    change = site_services.plan_share_removal({"name": "SMS_SITE", "path": "C:\\SMS\\SITE.SRV", "remark": None,
+                                               "max_uses": -1, "sddl": "D:(A;;FA;;;BA)"})
+    assert set(change) == {"kind", "id", "name", "from", "to"} and set(site_services.invert(change)["to"]) == set(
+        site_services.SHARE_FIELDS)

@@ -38,7 +38,9 @@ def test_fleet_plan_needs_its_directory_and_a_known_phase(tmp_path):
         plan_fleet("client_agents", ["A"])
     with pytest.raises(FleetPlanError, match="rollback needs journal_dir"):
         plan_fleet("client_agents", ["A"], snapshot_dir=str(tmp_path), rollback=True)
-    with pytest.raises(FleetPlanError, match="unknown phase 'site_upgrade'"):
+    with pytest.raises(FleetPlanError, match="unknown phase 'no_such_phase'"):
+        plan_fleet("no_such_phase", ["A"], snapshot_dir=str(tmp_path))
+    with pytest.raises(FleetPlanError, match="phase site_upgrade is planned on each host, not from snapshots"):
         plan_fleet("site_upgrade", ["A"], snapshot_dir=str(tmp_path))
 
 

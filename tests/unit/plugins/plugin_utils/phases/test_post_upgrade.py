@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import post_upgrade, upgrade_records
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import post_upgrade, site_status, upgrade_records
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.post_upgrade import PHASE
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.post_upgrade_review import table_lines
 
@@ -179,9 +179,9 @@ def test_a_site_still_on_sms_12_is_not_contacted(lab, tmp_path):
     result, hands = run(lab, args(lab, snapshot_dir=os.path.join(upgrade_lab.LAB, "snapshots")))
     assert result["status"] == "not_upgraded" and hands.calls == []
     assert "reports no SMS 2.0" in result["reason"]
-    status_dir = tmp_path / "site_upgrade" / "sites"
-    status_dir.mkdir(parents=True)
-    (status_dir / "CEN.json").write_text(json.dumps({"schema": "sms.upgrade.site_upgrade.site", "status": "setup_failed"}))
+    record = site_status.new_site_record("CEN", "central")
+    record["status"] = "setup_failed"
+    site_status.save_site(str(tmp_path / "site_upgrade"), record)
     result, hands = run(lab, args(lab, site_upgrade_dir=str(tmp_path / "site_upgrade")))
     assert result["status"] == "not_upgraded" and "the site upgrade record says setup_failed" in result["reason"]
 

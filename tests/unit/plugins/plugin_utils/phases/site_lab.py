@@ -1,0 +1,96 @@
+"""The lab hierarchy as the site upgrade's tests need it: snapshots, groups, a wave plan, a clearing report."""
+import datetime
+import json
+import os
+
+import yaml
+
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp
+from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import load_plan
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases import site_wave
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_upgrade import download_params
+
+LAB = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "inventories", "lab"))
+NOW = datetime.datetime(2026, 12, 5, 18, 0, 0, tzinfo=datetime.timezone.utc)
+PLAN = os.path.join(LAB, "upgrade_plan.yml")
+
+
+def snapshot(host):
+    with open(os.path.join(LAB, "snapshots", host + ".json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def groups():
+    """``{host: [group]}`` of the lab inventory."""
+    with open(os.path.join(LAB, "hosts.yml"), encoding="utf-8") as handle:
+        inventory = yaml.safe_load(handle)
+    found = {}
+
+    def walk(name, group):
+        for host in (group or {}).get("hosts") or {}:
+            found.setdefault(host, []).append(name)
+        for child, sub in ((group or {}).get("children") or {}).items():
+            walk(child, sub)
+            for host in _hosts(sub):
+                found.setdefault(host, []).append(name)
+
+    def _hosts(group):
+        hosts = list((group or {}).get("hosts") or {})
+        for sub in ((group or {}).get("children") or {}).values():
+            hosts += _hosts(sub)
+        return hosts
+
+    for name, group in inventory["all"]["children"].items():
+        walk(name, group)
+    return {host: sorted(set(names)) for host, names in found.items()}
+
+
+def hosts_info(extra=None):
+    info = {host: {"groups": names, "computer": host, "snapshots_only": False} for host, names in groups().items()}
+    for host, values in (extra or {}).items():
+        info[host].update(values)
+    return info
+
+
+def wave(name, extra=None):
+    servers = [h for h, g in groups().items() if "sms_site_servers" in g or "sms_sql" in g]
+    snapshots = {h: snapshot(h) for h in servers if os.path.exists(os.path.join(LAB, "snapshots", h + ".json"))}
+    return site_wave.plan_wave(load_plan(PLAN), name, hosts_info(extra), snapshots,
+                               download_params())
+
+
+def clearing_report(directory, hosts, now=NOW, plan=PLAN, findings=()):
+    """A readiness report made an hour ago with the upgrade plan ``plan`` (None: without one) that blocks nothing and
+    has the two findings the pre-flight reads, plus ``findings``."""
+    os.makedirs(directory, exist_ok=True)
+    found = list(findings)
+    for host in hosts:
+        found.append({"host": host, "rule": "manual.client_agents_disabled", "status": "pass", "blocks": False,
+                      "checklist": ["PRE-26"], "message": "Client agents turned off at 2026-12-03T08:00:00Z."})
+        found.append({"host": host, "rule": "sql.active_jobs", "status": "pass", "blocks": False,
+                      "checklist": ["PRE-25"], "message": "only system jobs"})
+    report = {"schema_version": "1.1", "run_id": "20261205T170000Z", "generated_at": iso_stamp(now - datetime.timedelta(hours=1)),
+              "hosts": [{"host": h} for h in hosts], "findings": found}
+    if plan:
+        report["plan"] = {"sha256": load_plan(plan).sha256}
+    with open(os.path.join(directory, "latest.json"), "w", encoding="utf-8") as handle:
+        json.dump(report, handle)
+    return directory
+
+
+class FakeClock:
+    """Time that passes only when the run sleeps (or a test says so)."""
+
+    def __init__(self, now=NOW):
+        self.moment = now
+        self.slept = 0
+
+    def now(self):
+        return self.moment
+
+    def sleep(self, seconds):
+        self.slept += 1
+        self.moment += datetime.timedelta(seconds=max(seconds, 1))
+
+    def advance(self, **delta):
+        self.moment += datetime.timedelta(**delta)
