@@ -137,9 +137,16 @@ def test_unreachable_hosts_and_relays_are_blocking_errors_and_the_fleet_report_i
     assert "blocked hosts: " in result.stdout and "CENNT050" in result.stdout.split("blocked hosts: ", 1)[1].split("\n")[0]
 
 
-@pytest.mark.parametrize("playbook", ["sms.upgrade.readiness", "sms.upgrade.client_agents", "sms.upgrade.preserve",
-                                      "sms.upgrade.client_agents_rollback", "sms.upgrade.restore", "sms.upgrade.database",
-                                      "sms.upgrade.post_upgrade", "sms.upgrade.client_upgrade"])
+# Every playbook but the test-only lab_seed (it acts on lab VMs named in its own inventory).
+SITE_PLAYBOOKS = sorted("sms.upgrade." + name[:-4] for name in os.listdir(os.path.join(REPO, "playbooks"))
+                        if name.endswith(".yml") and name != "lab_seed.yml")
+
+
+def test_every_site_playbook_is_checked_for_a_wrong_inventory_path():
+    assert {"sms.upgrade.site_upgrade", "sms.upgrade.site_upgrade_recover", "sms.upgrade.readiness"} <= set(SITE_PLAYBOOKS)
+
+
+@pytest.mark.parametrize("playbook", SITE_PLAYBOOKS)
 def test_a_wrong_inventory_path_says_the_file_is_missing(tmp_path, playbook):
     missing = str(tmp_path / "inventories" / "nosuch" / "hosts.yml")
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collection_tree.ensure_tree(), ANSIBLE_NOCOLOR="1",
