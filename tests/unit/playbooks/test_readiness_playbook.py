@@ -1,6 +1,7 @@
 """The readiness playbook through ansible-playbook: bad input gives a clear message, never a traceback."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -173,3 +174,46 @@ def test_outside_make_the_collection_installs_from_the_checkout_and_runs_the_sit
                              "--check"], capture_output=True, text=True, env=env, cwd=str(tmp_path), check=False)
     assert result.returncode == 0, result.stdout[-2000:]
     assert (tmp_path / "sms-upgrade-reports" / "lab" / "latest.json").is_file()
+
+
+def _makefile():
+    with open(os.path.join(REPO, "Makefile"), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _requirements(name):
+    with open(os.path.join(REPO, name), encoding="utf-8") as handle:
+        return [line.split("==")[0].strip().lower() for line in handle if line.strip() and not line.startswith("#")]
+
+
+def test_make_demo_installs_only_what_the_demo_needs():
+    demo = _requirements("requirements-demo.txt")
+    assert "ansible-core" in demo
+    assert not {"ansible", "molecule", "ansible-lint", "antsibull-docs", "antsibull-changelog", "pytest", "pywinrm"} & set(demo)
+    assert "-r requirements-demo.txt" in _requirements("requirements.txt")
+    makefile = _makefile()
+    assert "\ndemo: $(DEMO_STAMP)\n" in makefile and "-r requirements-demo.txt" in makefile.split("$(DEMO_STAMP):")[1]
+    for name in ("ANSIBLE_HOME", "ANSIBLE_LOCAL_TEMP", "ANSIBLE_REMOTE_TEMP", "ANSIBLE_COLLECTIONS_PATH"):
+        assert re.search(r"^export %s = \$\((CACHE|TREE)\)" % name, makefile, flags=re.M), name
+
+
+def test_the_demo_runs_with_ansible_core_and_this_collection_only_quietly_and_writes_only_where_told(tmp_path):
+    """The demo's playbook with no other collection (the demo installs none), Ansible's home and temporary files where
+    the Makefile puts them (here a stand-in for the checkout's .cache): no warning or error, nothing in HOME or TMPDIR."""
+    tree, home, tmp, cache = (tmp_path / name for name in ("tree", "home", "tmp", "cache"))
+    for directory in (home, tmp, cache):
+        directory.mkdir()
+    (tree / "ansible_collections" / "sms").mkdir(parents=True)
+    os.symlink(REPO, str(tree / "ansible_collections" / "sms" / "upgrade"))
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "TMPDIR": str(tmp), "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_COLLECTIONS_PATH": str(tree), "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
+           "ANSIBLE_CONFIG": os.path.join(REPO, "ansible.cfg"), "ANSIBLE_HOME": str(cache / "ansible"),
+           "ANSIBLE_LOCAL_TEMP": str(cache / "ansible" / "tmp"), "ANSIBLE_REMOTE_TEMP": str(cache / "ansible" / "tmp")}
+    result = subprocess.run([PLAYBOOK, "-i", os.path.join(REPO, "inventories", "lab", "hosts.yml"), "sms.upgrade.readiness",
+                             "--check", "-e", "sms_upgrade_report_dir=%s" % (tmp_path / "reports")],
+                            capture_output=True, text=True, env=env, cwd=REPO, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    for word in ("[WARNING]", "[ERROR]", "[DEPRECATION WARNING]", "Traceback"):
+        assert word not in result.stdout + result.stderr, word
+    assert (tmp_path / "reports" / "latest.json").is_file()
+    assert not os.listdir(str(home)) and not os.listdir(str(tmp))
