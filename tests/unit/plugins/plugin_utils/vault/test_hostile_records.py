@@ -110,3 +110,18 @@ def test_a_dangling_lock_link_creates_nothing_where_it_points(tmp_path):
         with store.locked():
             pass  # pragma: no cover - never reached
     assert not target.exists()
+
+
+def test_a_lock_link_to_an_existing_file_is_not_followed_and_the_file_is_untouched(tmp_path):
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.store import VaultStore
+    directory = tmp_path / "vault" / "CEN" / "CENSRV01"
+    directory.mkdir(parents=True)
+    target = tmp_path / "outside" / "precious.txt"
+    target.parent.mkdir()
+    target.write_text("keep me\n", encoding="utf-8")
+    (directory / ".lock").symlink_to(target)
+    store = VaultStore(str(tmp_path / "vault"), "CEN", "CENSRV01", "2026-11-25T12:00:00Z")
+    with pytest.raises(VaultError, match="cannot use the vault directory"):
+        with store.locked():
+            pass  # pragma: no cover - never reached
+    assert target.read_text(encoding="utf-8") == "keep me\n"
