@@ -48,8 +48,11 @@ def _blocked_by(blockers):
     as a snapshot that changed since the report)."""
     rules, others = [], []
     for blocker in blockers:
-        rule, _, rest = blocker.partition(" ")
-        (rules if rest.startswith("[") else others).append(rule if rest.startswith("[") else blocker)
+        rule, rest = (blocker.split(" ", 1) + [""])[:2]
+        if rest.startswith("["):
+            rules.append(rule)
+        else:
+            others.append(blocker)
     return "; ".join((["blocked by %s" % ", ".join(rules)] if rules else []) + others)
 
 
