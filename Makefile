@@ -1,31 +1,50 @@
 # Two entry points on a fresh machine (Python 3.11, make; PyPI reachable):
-#   make demo   the readiness report over the embedded lab
-#   make test   every check CI runs
-# Both create .venv and install the pinned dependencies first.
+#   make demo   the readiness report over the embedded lab (installs only what the demo needs: requirements-demo.txt)
+#   make test   every check CI runs (installs everything: requirements-test.txt)
+# Both create .venv first. Besides pip's cache, nothing is written outside the checkout: the collection tree, Ansible's
+# home and temporary files and molecule's state live in .cache/ (ignored by git, the build and lint). `make sanity` is
+# the exception: ansible-test keeps its virtual environments in ~/.ansible/test and its copy of the tree in the
+# system's temporary directory.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-TREE = $(shell $(BIN)/python tests/tools/collection_tree.py)
-COLLECTION = $(TREE)/ansible_collections/sms/upgrade
+DEMO_STAMP := $(VENV)/.demo-installed
+CACHE := $(CURDIR)/.cache
+TREE := $(CACHE)/collections
+COLLECTION := $(TREE)/ansible_collections/sms/upgrade
+MAKE_TREE = $(BIN)/python tests/tools/collection_tree.py >/dev/null
 export ANSIBLE_COLLECTIONS_PATH = $(TREE)
 export ANSIBLE_CONFIG = $(CURDIR)/ansible.cfg
+export ANSIBLE_HOME = $(CACHE)/ansible
+export ANSIBLE_LOCAL_TEMP = $(CACHE)/ansible/tmp
+export ANSIBLE_REMOTE_TEMP = $(CACHE)/ansible/tmp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: demo test venv units integration sanity lint docs-lint changelog-lint pwsh-parse build ee clean
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-test.txt
-	@echo "== creating $(VENV) and installing pinned dependencies"
+# The full set (make test) includes the demo's, so it satisfies the demo too.
+$(STAMP): requirements-demo.txt requirements.txt requirements-test.txt
+	@echo "== creating $(VENV) and installing every pinned dependency (requirements-test.txt)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
 
-demo: venv
+$(DEMO_STAMP): requirements-demo.txt
+	@if [ -f $(STAMP) ] && [ $(STAMP) -nt requirements-demo.txt ]; then touch $(DEMO_STAMP); else \
+		echo "== creating $(VENV) and installing what the demo needs (requirements-demo.txt)" && \
+		$(PYTHON) -m venv $(VENV) && \
+		$(BIN)/python -m pip install --quiet --upgrade pip && \
+		$(BIN)/python -m pip install --quiet -r requirements-demo.txt && \
+		touch $(DEMO_STAMP); fi
+
+demo: $(DEMO_STAMP)
 	@echo "== readiness report over inventories/lab"
+	@$(MAKE_TREE)
 	$(BIN)/ansible-playbook -i inventories/lab/hosts.yml sms.upgrade.readiness --check
 
 test: venv units integration sanity lint docs-lint changelog-lint pwsh-parse build ee
@@ -37,6 +56,7 @@ units: venv
 
 integration: venv
 	@echo "== controller integration: molecule default over the lab"
+	@$(MAKE_TREE)
 	$(BIN)/molecule test -s default
 
 sanity: venv
@@ -46,10 +66,12 @@ sanity: venv
 
 lint: venv
 	@echo "== ansible-lint (production profile)"
+	@$(MAKE_TREE)
 	$(BIN)/ansible-lint --profile production
 
 docs-lint: venv
 	@echo "== collection docs lint"
+	@$(MAKE_TREE)
 	$(BIN)/python tests/tools/gen_docs.py --check
 	cd $(COLLECTION) && $(CURDIR)/$(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
@@ -71,11 +93,11 @@ build: venv
 	@echo "== readiness over the lab from the installed artifact"
 	cd build && ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/build/installed $(CURDIR)/$(BIN)/ansible-playbook \
 		-i $(CURDIR)/inventories/lab/hosts.yml sms.upgrade.readiness --check >/dev/null
-	test -s build/sms-upgrade-reports/latest.json
+	test -s build/sms-upgrade-reports/lab/latest.json
 
 ee: build
 	@echo "== execution environment: ansible-builder create (build context only, no container engine)"
 	$(BIN)/python tests/tools/check_ee.py build/sms-upgrade-*.tar.gz build/installed
 
 clean:
-	rm -rf $(VENV) build tests/output sms-upgrade-reports
+	rm -rf $(VENV) build tests/output sms-upgrade-reports .cache

@@ -1,6 +1,5 @@
 """Action plugin of sms.upgrade.readiness_gate: scope the run to its wave, then refuse to go on without a fresh, clean
 report."""
-import os
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import ControllerAction
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.answers import HIERARCHY_HOST
@@ -9,6 +8,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.gate import (
     announce, evaluate_gate, load_report, parse_max_age, phase_policy, scope_run)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import utc_now
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import default_report_dir, run_inventory
 
 
 def left_out_line(verdict, host):
@@ -28,6 +28,7 @@ class ActionModule(ControllerAction):
         "phase": {"type": "str"},
         "wave": {"type": "str"},
         "plan_file": {"type": "path"},
+        "inventory_name": {"type": "str"},
     }
 
     def run_action(self, args, task_vars):
@@ -36,11 +37,13 @@ class ActionModule(ControllerAction):
             raise ValueError("no hosts to check: the play targets no host")
         plan = load_plan(args["plan_file"])
         plan.wave(args["wave"])  # an unknown wave fails before anything else, listing the waves
-        source = args["report"] or os.path.join(os.getcwd(), "sms-upgrade-reports")
+        inventory = run_inventory(task_vars, args["inventory_name"])
+        source = args["report"] or default_report_dir(inventory)
         policy = phase_policy(args["phase"])
         report = load_report(source)
         scope = scope_run(plan, args["wave"], hosts, report, sites_by_host(task_vars.get("groups", {})))
-        verdict = evaluate_gate(report, scope.hosts, parse_max_age(args["max_age"]), utc_now(), policy, plan, scope.wave.name)
+        verdict = evaluate_gate(report, scope.hosts, parse_max_age(args["max_age"]), utc_now(), policy, plan, scope.wave.name,
+                                inventory=inventory["sources"], verify_snapshots=True)
         result = {"passed": verdict.passed, "run_id": verdict.run_id, "report_age_hours": verdict.age_hours,
                   "reasons": verdict.reasons, "blockers": verdict.blockers, "blocked_hosts": verdict.blocked_hosts,
                   "scope": policy.scope, "wave": wave_facts(plan, scope.wave), "wave_hosts": scope.hosts,

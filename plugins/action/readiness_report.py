@@ -8,6 +8,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import ut
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.database_evidence import load_records
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.readiness import run_readiness
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import render_console
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import default_report_dir, legacy_report, run_inventory
 
 display = Display()
 
@@ -27,21 +28,27 @@ class ActionModule(ControllerAction):
         "site_upgrade_dir": {"type": "path"},
         "records_dir": {"type": "path"},
         "fail_on_blocking": {"type": "bool", "default": False},
+        "inventory_name": {"type": "str"},
+        "gather_failures": {"type": "dict", "default": {}},
     }
 
     def run_action(self, args, task_vars):
         hosts = args["hosts"] if args["hosts"] is not None else task_vars.get("ansible_play_hosts_all", [])
-        report_dir = args["report_dir"] or self._default_report_dir()
-        report, paths, warning = run_readiness(
+        inventory = run_inventory(task_vars, args["inventory_name"])
+        report_dir = args["report_dir"] or default_report_dir(inventory)
+        report, paths, _warning = run_readiness(
             hosts, task_vars.get("groups", {}), args["snapshot_dir"], report_dir, utc_now(),
             answers_file=args["answers_file"], params=args["params"], preservation=args["preservation"],
             database=load_records(args["vault_dir"], hosts),
             check_mode=self._task.check_mode or bool(task_vars.get("ansible_check_mode")),
             progress=lambda done, total: display.display("sms.upgrade: assessed %d of %d hosts" % (done, total)),
-            plan_file=args["plan_file"],
+            plan_file=args["plan_file"], inventory=inventory, gather_failures=failure_messages(args["gather_failures"]),
             upgrade_dirs={"site_upgrade_dir": args["site_upgrade_dir"], "records_dir": args["records_dir"]})
-        if warning:
+        for warning in report["warnings"]:
             display.warning(warning)
+        if not args["report_dir"] and legacy_report(report_dir):
+            display.warning("reports are kept per inventory now, in %s; the reports of earlier runs in %s are left as they "
+                            "are and not compared" % (report_dir, os.path.dirname(report_dir)))
         summary = report["summary"]
         result = {
             "run_id": report["run_id"], "report": paths, "summary": summary,
@@ -54,6 +61,14 @@ class ActionModule(ControllerAction):
                           % (report["run_id"], paths["markdown"]))
         return result
 
-    @staticmethod
-    def _default_report_dir():
-        return os.path.join(os.getcwd(), "sms-upgrade-reports")
+
+def failure_messages(failures):
+    """``{host: message}`` from the gather results the readiness role collects (a message, or a result dict)."""
+    messages = {}
+    for host, failure in (failures or {}).items():
+        if isinstance(failure, dict):
+            text = str(failure.get("msg") or "the gather failed")
+            messages[host] = ("unreachable: %s" % text) if failure.get("unreachable") else text
+        elif failure:
+            messages[host] = str(failure)
+    return messages

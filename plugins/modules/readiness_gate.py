@@ -19,10 +19,15 @@ description:
   - Fails with the reasons unless a readiness report exists, is younger than O(max_age), contains every
     host of O(hosts), and has no blocking finding left unanswered for those hosts or for the hierarchy
     (host C((hierarchy))).
+  - The report must hold together and belong to this run. A malformed report, or one whose C(blocks) flags or summary
+    disagree with its findings (edited by hand), is refused with the reason; so is a report dated in the future or
+    made for another inventory (another directory of C(-i) sources than it records). A host whose snapshot changed
+    since the report assessed it (its recorded SHA-256) is left out with the reason.
   - Errors are never answerable; failing findings of answerable rules are cleared by an answers-file entry
     and a new readiness run.
   - With O(phase), the phase's policy applies (its room in C(plugins/plugin_utils/phases/), and the rules whose
-    C(fixed_by) names the phase). Findings of the rules the phase remediates never close its gate, and only blocking findings of the rules it requires count.
+    C(fixed_by) names the phase). Failures of the rules the phase remediates never close its gate (errors do, since what could
+    not be read the phase cannot fix), and only blocking findings of the rules it requires count.
     A phase with scope C(host) stays open for the hosts without blockers and returns the others in
     RV(blocked_hosts); a stale report or a hierarchy-wide blocker still closes it for every host.
   - With a plan, the report must have been made with this version of the plan (its SHA-256), the findings of the plan
@@ -36,8 +41,13 @@ options:
   report:
     description:
       - A C(readiness.json) file, or a report directory (its C(latest.json) is read).
-        Defaults to C(sms-upgrade-reports) in the current working directory.
+        Defaults to C(sms-upgrade-reports/<inventory name>) in the current working directory, the folder the readiness
+        playbook writes for this inventory.
     type: path
+  inventory_name:
+    description:
+      - Name of the inventory for the default O(report) folder (default the name of the inventory's directory).
+    type: str
   max_age:
     description:
       - Oldest acceptable report, as a number of days or a duration such as C(7d), C(36h), C(90m), C(2w).
@@ -93,7 +103,7 @@ EXAMPLES = r"""
 - name: Refuse to change anything unless the readiness report clears these hosts
   sms.upgrade.readiness_gate:
     hosts: "{{ ansible_play_hosts_all }}"
-    report: "{{ playbook_dir }}/sms-upgrade-reports"
+    report: "{{ playbook_dir }}/sms-upgrade-reports/lab"
     max_age: 7d
   run_once: true
   delegate_to: localhost

@@ -17,7 +17,14 @@ description:
     controller in both cases. The task never reports C(changed).
   - A missing, unreadable or invalid snapshot, a gather error in a section a rule reads, or a rule that
     cannot be evaluated becomes a blocking C(error) finding that names the host, the field and the cause.
-  - Findings are compared with the previous run in the same report directory (new, fixed, still failing).
+    That includes snapshots no gather writes (values nested too deep, integers of too many digits, NaN,
+    lone surrogates, text of megabytes, a bad date, WIN.INI text latin-1 cannot hold), host names that cannot
+    name a file, and the hosts of O(gather_failures); every other host is assessed and the report is written.
+  - The report starts with what to do first, a numbered plan of every blocking finding in the upgrade's order
+    (the gather, the machines days before, each phase's playbook per wave, the answers file), and records the
+    inventory it was made for and each snapshot's SHA-256 for M(sms.upgrade.readiness_gate).
+  - Findings are compared with the previous run in the same report directory (new, fixed, still failing), unless
+    that run was made for another inventory.
   - The task fails only for unusable input (empty host list, malformed answers file or parameters,
     missing snapshot directory, unwritable report directory), or when O(fail_on_blocking=true).
 options:
@@ -35,9 +42,23 @@ options:
     required: true
   report_dir:
     description:
-      - Directory for the run directories and C(latest.json). Defaults to C(sms-upgrade-reports) in the
-        current working directory. A directory inside an installed collection is refused.
+      - Directory for the run directories and C(latest.json). Defaults to C(sms-upgrade-reports/<inventory name>) in
+        the current working directory (one folder per inventory, see O(inventory_name)). A directory inside an installed
+        collection is refused.
     type: path
+  inventory_name:
+    description:
+      - Name of the inventory (or site) shown in the report's title and used for its default folder. Defaults to the
+        name of the inventory's directory (C(lab) for C(inventories/lab/hosts.yml)). Roles pass
+        C(sms_upgrade_inventory_name).
+    type: str
+  gather_failures:
+    description:
+      - Hosts whose gather failed in this run, as a mapping HOST -> message, or HOST -> C(msg) and C(unreachable) (what
+        the gather role records in C(gather_failure)). Each is a blocking error that gives the failure and
+        the age of the host's last good snapshot; an older snapshot is never assessed as current.
+    type: dict
+    default: {}
   answers_file:
     description:
       - YAML answers file recording manual confirmations and accepted findings (who, when, why).
@@ -136,12 +157,12 @@ report:
   returned: success
   type: dict
   sample:
-    json: /work/sms-upgrade-reports/20261125T101500Z/readiness.json
-    markdown: /work/sms-upgrade-reports/20261125T101500Z/readiness.md
-    html: /work/sms-upgrade-reports/20261125T101500Z/readiness.html
-    junit: /work/sms-upgrade-reports/20261125T101500Z/readiness.junit.xml
-    dir: /work/sms-upgrade-reports/20261125T101500Z
-    latest: /work/sms-upgrade-reports/latest.json
+    json: /work/sms-upgrade-reports/lab/20261125T101500Z/readiness.json
+    markdown: /work/sms-upgrade-reports/lab/20261125T101500Z/readiness.md
+    html: /work/sms-upgrade-reports/lab/20261125T101500Z/readiness.html
+    junit: /work/sms-upgrade-reports/lab/20261125T101500Z/readiness.junit.xml
+    dir: /work/sms-upgrade-reports/lab/20261125T101500Z
+    latest: /work/sms-upgrade-reports/lab/latest.json
 summary:
   description: Fleet summary (hosts, blocked hosts, counts per status, by severity, tier, site and rule).
     The report file also holds the upgrade plan with each wave's status (C(plan)).
@@ -152,7 +173,8 @@ blocked:
   returned: success
   type: bool
 console:
-  description: Lines of the end-of-play summary (verdict, counts, top blocking rules, report paths).
+  description: Lines of the end-of-play summary (verdict for the fleet, counts, blocked hosts, the first steps of what
+    to do, top blocking rules, report paths).
   returned: success
   type: list
   elements: str

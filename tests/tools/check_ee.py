@@ -27,10 +27,17 @@ def galaxy_version():
 
 
 def pins(path):
-    """``{name: line}`` of a pip requirements file (comments and blank lines left out)."""
+    """``{name: line}`` of a pip requirements file and the files it includes with ``-r`` (comments and blank lines
+    left out)."""
     with open(path, encoding="utf-8") as handle:
         lines = [line.split("#", 1)[0].strip() for line in handle]
-    return {re.split(r"[\[=<>!~ ]", line, maxsplit=1)[0].lower(): line for line in lines if line}
+    found = {}
+    for line in filter(None, lines):
+        if line.startswith("-r "):
+            found.update(pins(os.path.join(os.path.dirname(path), line[3:].strip())))
+        else:
+            found[re.split(r"[\[=<>!~ ]", line, maxsplit=1)[0].lower()] = line
+    return found
 
 
 def check_definition(tarball):

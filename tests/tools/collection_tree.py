@@ -1,15 +1,13 @@
 """Create the ``ansible_collections/sms/upgrade`` tree that Ansible tools need, and print its root.
 
-The repository root is the collection root, but ansible-test, ansible-doc and imports of
-``ansible_collections.sms.upgrade`` need it under ``<root>/ansible_collections/sms/upgrade``.
-The tree lives outside the repository (so nothing walks into a symlink loop) in a directory
-derived from the repository path, and it links the dependency collections of the running
-Python (the ``ansible`` package bundles them) beside it, as ansible-test's import test needs.
+The repository root is the collection root, but ansible-doc, ansible-playbook with ``sms.upgrade.*`` and imports of
+``ansible_collections.sms.upgrade`` need it under ``<root>/ansible_collections/sms/upgrade``. The tree lives in the
+checkout, in ``.cache/collections`` (ignored by git, by the collection build and by ansible-lint, and hidden from
+recursive globs), so that nothing is written outside the repository; it links the dependency collections of the
+running Python (the ``ansible`` package bundles them) beside it, when there are any.
 """
-import hashlib
 import os
 import sys
-import tempfile
 
 REPO = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEPENDENCIES = ("ansible/windows", "community/windows", "ansible/utils")
@@ -17,8 +15,7 @@ DEPENDENCIES = ("ansible/windows", "community/windows", "ansible/utils")
 
 def tree_root(repo=REPO):
     """Return the directory that holds ``ansible_collections`` for this checkout."""
-    digest = hashlib.sha1(repo.encode("utf-8")).hexdigest()[:10]
-    return os.path.join(tempfile.gettempdir(), "sms_upgrade_%s" % digest)
+    return os.path.join(repo, ".cache", "collections")
 
 
 def _link(target, link):

@@ -3,12 +3,15 @@
 ansible-test resolves symlinks and insists on a real ``ansible_collections/<ns>/<name>`` directory, so
 the symlink tree of collection_tree.py will not do. The copy holds the files git knows of (tracked, or
 untracked and not ignored) and is made afresh each time; the bundled dependency collections are
-linked beside it for the import test.
+linked beside it for the import test. It lives outside the checkout (ansible-test would otherwise find the
+checkout's git repository around it), like ansible-test's own ~/.ansible/test.
 """
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 import collection_tree  # noqa: E402
@@ -23,7 +26,7 @@ def tracked_files():
 
 
 def build():
-    root = collection_tree.tree_root() + "_sanity"
+    root = os.path.join(tempfile.gettempdir(), "sms_upgrade_%s_sanity" % hashlib.sha1(REPO.encode("utf-8")).hexdigest()[:10])
     target = os.path.join(root, "ansible_collections", "sms", "upgrade")
     shutil.rmtree(target, ignore_errors=True)
     for name in tracked_files():

@@ -48,8 +48,8 @@ def _read(path):
     try:
         with open(path, encoding="utf-8") as handle:
             record = json.load(handle)
-    except (OSError, ValueError) as exc:
-        return {"unreadable": "%s: %s" % (path, exc)}
+    except (OSError, ValueError, RecursionError) as exc:
+        return {"unreadable": "%s: %s" % (path, str(exc)[:300])}
     if not isinstance(record, dict) or record.get("schema") != RECORD_SCHEMA:
         return {"unreadable": "%s is not an sms.upgrade database record" % path}
     return record

@@ -2,7 +2,11 @@
 
 Order per host and rule: tier -> OS family -> gather errors of the rule's sections -> ``applies``
 -> missing sections -> prerequisites -> check -> answers. Anything that cannot be evaluated is an
-``error`` finding (it blocks); nothing is silently green.
+``error`` finding (it blocks); nothing is silently green. ``applies`` and a JMESPath ``check`` are
+evaluated strictly (``jmes.strict_search``): when they read a field the snapshot does not have, the
+finding is an error naming the field, not "does not apply" or a fail. A host whose name cannot name a
+snapshot file, or that differs from another host's only in case, is not read at all: its snapshot
+problem says why.
 """
 from collections import namedtuple
 
@@ -10,14 +14,27 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import jmes
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.answers import HIERARCHY_HOST, AnswerBook
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import CHECKS, CheckError, Context
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import Fleet, site_of
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import load_snapshot
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import fit, shorten
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import Problem, Snapshot, load_snapshot
 
-HostInput = namedtuple("HostInput", ["host", "snapshot_path", "expected_kind", "site"])
+# ``problem``: why the host's snapshot is not read at all (an unsafe name, a twin differing only in case, a gather that
+# failed in this run) and ``cause``, its cause (common/causes.py, or ``host_name``).
+HostInput = namedtuple("HostInput", ["host", "snapshot_path", "expected_kind", "site", "problem", "cause"])
+HostInput.__new__.__defaults__ = (None, None)
 HostRecord = namedtuple("HostRecord", ["host", "kind", "tiers", "site", "site_role", "os", "snapshot",
-                                       "collected_at", "plans", "parent_site"])
-HostRecord.__new__.__defaults__ = (None, None)
+                                       "collected_at", "plans", "parent_site", "snapshot_sha256"])
+HostRecord.__new__.__defaults__ = (None, None, None)
 KIND_TIER = {"client": "client", "site_database": "sql", "site_server": "site"}
 MAX_LISTED_PROBLEMS = 10
+
+
+class MissingData(CheckError):
+    """A rule's condition read fields the snapshot does not have."""
+
+    def __init__(self, fields):
+        super().__init__("the snapshot has no %s (the rule reads %s)" % (
+            ", ".join("'%s'" % f for f in fields), "it" if len(fields) == 1 else "them"))
+        self.fields = fields
 
 
 class _Missing(dict):
@@ -67,7 +84,7 @@ class Assessor:
             "host": ctx.host, "rule": rule.id, "title": rule.title, "checklist": list(rule.checklist),
             "tier": ctx.tiers[0], "site": ctx.site, "status": status, "severity": rule.severity,
             "blocking": rule.blocking, "blocks": blocks, "manual": rule.kind == "manual",
-            "message": message, "evidence": evidence or {},
+            "message": shorten(message, 2000), "evidence": fit(evidence or {}),
             "remediation": {"hint": None, "command": None, "playbook": None, "tags": [], **rule.remediation},
             "references": {"seed": None, "kb": [], **rule.references}, "answer": answer,
         }
@@ -75,31 +92,42 @@ class Assessor:
     def search(self, expression, document):
         return jmes.compile_expression(expression).search(document, options=self.options)
 
+    def strict(self, expression, document, null_asks=False):
+        """The expression's value; MissingData naming the fields it read that the snapshot does not have (a field
+        compared with null does not count with ``null_asks``: an ``applies`` may ask whether a section is there)."""
+        result, missing = jmes.strict_search(expression, document, self.options, null_asks)
+        if missing:
+            raise MissingData(missing)
+        return result
+
     # -------------------------------------------------------------- one rule
     def _section_error(self, rule, snapshot):
+        """``(message, evidence)`` of the first gather error in a section the rule reads, or None."""
         errors = {e["section"]: e for e in snapshot.get("errors") or []}
         for section in rule.sections:
             if section in errors:
                 err = errors[section]
-                return "could not read '%s' (%s): %s" % (section, err["cause"], err["message"])
+                return ("could not read '%s' (%s): %s" % (section, err["cause"], str(err["message"]).rstrip(".")),
+                        {"section": section, "cause": err["cause"], "computer": snapshot.get("computer")})
         return None
 
     def _gate(self, rule, ctx, document, done):
-        """Return (status, message) when the rule is not evaluated, else None."""
+        """Return (status, message, evidence) when the rule is not evaluated, else None."""
         snapshot = ctx.snapshot
         if rule.families and snapshot.get("os", {}).get("family") not in rule.families:
-            return "not_applicable", "Not for %s clients." % snapshot.get("os", {}).get("family")
+            return "not_applicable", "Not for %s clients." % snapshot.get("os", {}).get("family"), None
         problem = self._section_error(rule, snapshot)
         if problem:
-            return "error", "Cannot evaluate: %s." % problem
-        if rule.applies and not self.search(rule.applies, document):
-            return "not_applicable", "Does not apply to this host."
+            return "error", "Cannot evaluate: %s." % problem[0], problem[1]
+        if rule.applies and not self.strict(rule.applies, document, null_asks=True):
+            return "not_applicable", "Does not apply to this host.", None
         missing = [s for s in rule.sections if s not in snapshot]
         if missing:
-            return "error", "Cannot evaluate: the snapshot has no '%s' section." % "', '".join(missing)
+            return ("error", "Cannot evaluate: the snapshot has no '%s' section." % "', '".join(missing),
+                    {"missing": missing, "cause": "incomplete_snapshot"})
         failed = [r for r in rule.requires if done.get(r) in ("fail", "error", "skipped")]
         if failed:
-            return "skipped", "Skipped: prerequisite %s did not pass." % ", ".join(failed)
+            return "skipped", "Skipped: prerequisite %s did not pass." % ", ".join(failed), None
         return None
 
     def _evaluate(self, rule, ctx, document):
@@ -110,7 +138,7 @@ class Assessor:
         observed = self.search(rule.observed, document) if rule.observed else None
         if rule.kind == "manual":
             return ("pass" if ctx.answer else "fail"), observed, None, {}
-        verdict = self.search(rule.check["jmespath"], document)
+        verdict = self.strict(rule.check["jmespath"], document)
         if not isinstance(verdict, bool):
             raise CheckError("the condition gave %r instead of true/false (missing data?)" % (verdict,))
         return ("pass" if verdict else "fail"), observed, None, {}
@@ -122,10 +150,14 @@ class Assessor:
         try:
             gated = self._gate(rule, ctx, document, done)
             if gated:
-                return self.finding(rule, ctx, gated[0], gated[1])
+                return self.finding(rule, ctx, *gated)
             status, observed, expected, evidence = self._evaluate(rule, ctx, document)
+        except MissingData as exc:
+            return self.finding(rule, ctx, "error", "Cannot evaluate: %s." % exc,
+                                {"missing": exc.fields, "cause": "incomplete_snapshot"})
         except Exception as exc:  # a rule must never abort the fleet's assessment
-            return self.finding(rule, ctx, "error", "Cannot evaluate: %s" % exc, {"exception": type(exc).__name__})
+            return self.finding(rule, ctx, "error", "Cannot evaluate: %s" % exc,
+                                {"exception": type(exc).__name__, "cause": "unreadable_value"})
         values = dict(self.params, **evidence)
         values.update(host=ctx.host, decision=(answer or {}).get("decision"))
         expected = render(expected or rule.expected, values) if (expected or rule.expected) else None
@@ -157,7 +189,8 @@ class Assessor:
         listed = "; ".join("%s: %s" % (p.path, p.message) for p in problems[:MAX_LISTED_PROBLEMS])
         if len(problems) > MAX_LISTED_PROBLEMS:
             listed += "; and %d more" % (len(problems) - MAX_LISTED_PROBLEMS)
-        evidence = {"problems": [{"path": p.path, "message": p.message} for p in problems]}
+        evidence = {"problems": [{"path": p.path, "message": p.message} for p in problems],
+                    "cause": next((p.cause for p in problems if p.cause), "invalid_snapshot")}
         findings = [self.finding(rule_valid, ctx, "error", render(rule_valid.message["fail"], {"observed": listed}),
                                  evidence)]
         findings += [self.finding(r, ctx, "skipped", "Not evaluated: the snapshot is not usable (see snapshot.valid).")
@@ -169,15 +202,32 @@ def _rules_for(rules, tiers):
     return [r for r in rules if set(r.tiers) & set(tiers)]
 
 
+def _plans(planner, data):
+    """What the changing phases would do on a valid host; a planner that fails names its cause instead."""
+    try:
+        return planner(data["kind"], data)
+    except Exception as exc:  # one host's odd data must not cost the fleet its report
+        return {"(planning)": {"changes": [], "problems": ["cannot plan this host: %s" % shorten(exc, 300)]}}
+
+
 def _record(host_input, snapshot, tiers, site, planner=None):
     data = snapshot.data or {}
-    plans = planner(data["kind"], data) if planner and snapshot.valid else None
+    plans = _plans(planner, data) if planner and snapshot.valid else None
     os_info = data.get("os") or {}
     sms = data.get("sms") or {}
     return HostRecord(host_input.host, data.get("kind") or host_input.expected_kind, tiers, site, sms.get("site_role"),
-                      " ".join(filter(None, [os_info.get("name") or os_info.get("family"), os_info.get("version"),
-                                             os_info.get("csd_version")])) or None,
-                      snapshot.source, data.get("collected_at"), plans, (sms.get("parent_site_code") or "").upper() or None)
+                      shorten(" ".join(filter(None, [os_info.get("name") or os_info.get("family"), os_info.get("version"),
+                                                     os_info.get("csd_version")])), 200) or None,
+                      snapshot.source, data.get("collected_at"), plans, (sms.get("parent_site_code") or "").upper() or None,
+                      snapshot.sha256)
+
+
+def _snapshot_of(host_input, now):
+    """The host's snapshot, or an unusable one naming why it was not read."""
+    if host_input.problem:
+        return Snapshot(host_input.host, host_input.snapshot_path, None,
+                        [Problem(host_input.host, "$", host_input.problem, host_input.cause)])
+    return load_snapshot(host_input.host, host_input.snapshot_path, host_input.expected_kind, now)
 
 
 def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, progress=None, planner=None, plan=None,
@@ -189,7 +239,7 @@ def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, pr
     ``database`` holds the database phase's records by host (assess/database_evidence.py).
     """
     assessor = Assessor(rules, answers, params, now, preservation, database)
-    snapshots = [load_snapshot(h.host, h.snapshot_path, h.expected_kind) for h in host_inputs]
+    snapshots = [_snapshot_of(h, now) for h in host_inputs]
     fleet = Fleet({s.host: s.data for s in snapshots if s.valid})
     rule_valid = next(r for r in rules if r.id == "snapshot.valid")
     findings, records = [], []

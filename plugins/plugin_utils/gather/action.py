@@ -10,7 +10,7 @@ import json
 import os
 import re
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import task_options
@@ -20,6 +20,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.build import Ga
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.database import SectionProblem
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.isql import SqlScriptError
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import replace_atomically
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.hostnames import UnsafeHostName, check_host_name
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import snapshot_path, validate_snapshot
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.targets import TargetError, resolve_target
 
@@ -53,11 +54,15 @@ def _keep_previous(snapshot_dir, host, path, old_text):
 
 def retire_snapshot(snapshot_dir, host):
     """After a failed gather, move the host's last snapshot to history/ so that the report shows the host as
-    not gathered (a blocking error) instead of assessing old data as current."""
-    if not snapshot_dir or not host or not os.path.exists(snapshot_path(snapshot_dir, host)):
+    not gathered (a blocking error, with the age of that last good snapshot) instead of assessing old data as
+    current. A host name that cannot name a file has no snapshot to retire."""
+    try:
+        path = snapshot_path(snapshot_dir, host) if snapshot_dir and host else None
+    except UnsafeHostName:
         return
-    path = snapshot_path(snapshot_dir, host)
-    with open(path, encoding="utf-8") as handle:
+    if not path or not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8", errors="replace") as handle:
         _keep_previous(snapshot_dir, host, path, handle.read())
 
 
@@ -91,7 +96,8 @@ class GatherAction(ActionBase):
         snapshot_dir = self._task.args.get("snapshot_dir")
         try:
             result = self._gather(super().run(tmp, task_vars), task_vars)
-        except AnsibleActionFail:
+        except (AnsibleError, OSError):
+            # failed, or the host or its relay could not be reached: never leave the old snapshot as if current
             retire_snapshot(snapshot_dir, task_vars.get("inventory_hostname"))
             raise
         if result.get("failed"):
@@ -100,6 +106,11 @@ class GatherAction(ActionBase):
 
     def _gather(self, result, task_vars):
         host = task_vars.get("inventory_hostname", "localhost")
+        try:
+            check_host_name(host, "inventory host name")
+        except UnsafeHostName as exc:
+            raise AnsibleActionFail("%s: %s: no snapshot can be saved for it; rename it in the inventory" % (
+                self._task.action, exc)) from None
         args = dict(self._task.args)
         own = {key: args.pop(key) for key in list(args) if key in self.ACTION_OPTIONS}
         action_args = task_options(self, self.ACTION_OPTIONS, host, own)

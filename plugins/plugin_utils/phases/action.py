@@ -78,11 +78,16 @@ class PhaseAction(ActionBase):
             args = validate_options(phase.option_spec(), self._task.args, phase.SET_BY_ACTION)
             target = resolve_target(self._task, task_vars, args.get("computer"))
             ctx = RunContext(host, args, bool(self._task.check_mode), list(task_vars.get("group_names", [])), target,
-                             utc_now(), machine_names(task_vars))
+                             utc_now(), machine_names(task_vars), inventory_vars(task_vars))
             result.update(phase.run(ctx, AnsibleHands(self, task_vars, target)))
         except EXPECTED as exc:
             raise AnsibleActionFail("%s: %s: %s" % (self._task.action, host, exc)) from None
         return result
+
+
+def inventory_vars(task_vars):
+    """The variables that say which inventory the task reads (``report/store.run_inventory``)."""
+    return {name: task_vars.get(name) for name in ("ansible_inventory_sources", "inventory_dir")}
 
 
 def machine_names(task_vars):

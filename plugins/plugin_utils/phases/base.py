@@ -19,8 +19,10 @@ GATE_SCOPES = ("host", "play")
 # Every phase action takes the machine to act on; the controller resolves it (common/targets.py).
 TARGET_OPTIONS = {"computer": {"type": "str"}}
 
-RunContext = namedtuple("RunContext", ["host", "args", "check_mode", "groups", "target", "now", "machine_names"])
-RunContext.__new__.__defaults__ = ((),)
+# ``inventory``: the task's ``ansible_inventory_sources`` and ``inventory_dir`` (report/store.run_inventory reads them), for
+# a phase that judges the readiness report itself (the site upgrade's pre-flight); None outside Ansible.
+RunContext = namedtuple("RunContext", ["host", "args", "check_mode", "groups", "target", "now", "machine_names", "inventory"])
+RunContext.__new__.__defaults__ = ((), None)
 
 
 class PhaseError(ValueError):

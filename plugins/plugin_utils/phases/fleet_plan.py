@@ -5,8 +5,13 @@ process), so that the phase only runs a task on the hosts that have something to
 fleet contacts nobody. ``describe_plans`` gives the readiness report each host's planned changes as text. Both take
 phase objects (``phases/registry.py`` finds them by name).
 """
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.hostnames import UnsafeHostName
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import shorten
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import load_snapshot, snapshot_path
-from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.journal import JournalError, latest_record
+from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.journal import JournalError, applied_changes, latest_record
+
+# What planning one host from its odd data may raise: the host fails by name, the other hosts are planned.
+HOST_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeError, RecursionError)
 
 
 class FleetPlanError(ValueError):
@@ -19,7 +24,10 @@ def describe_plans(phases, kind, snapshot):
     for phase in phases:
         if phase.SNAPSHOT_KIND != kind:
             continue
-        planned = phase.plan_snapshot(snapshot)
+        try:
+            planned = phase.plan_snapshot(snapshot)
+        except HOST_ERRORS as exc:
+            planned = [], ["cannot plan this host: %s" % shorten(exc, 300)]
         if planned is None:
             continue
         changes, problems = planned
@@ -29,23 +37,32 @@ def describe_plans(phases, kind, snapshot):
 
 
 def _from_snapshot(phase, host, snapshot_dir):
-    path = snapshot_path(snapshot_dir, host)
+    try:
+        path = snapshot_path(snapshot_dir, host)
+    except UnsafeHostName as exc:
+        return [], [str(exc)], None
     snapshot = load_snapshot(host, path, expected_kind=phase.SNAPSHOT_KIND)
     if not snapshot.valid:
         return [], ["cannot plan from %s: %s" % (path, "; ".join("%s: %s" % (p.path, p.message) for p in snapshot.problems[:5]))], path
-    changes, problems = phase.plan_snapshot(snapshot.data)
+    try:
+        changes, problems = phase.plan_snapshot(snapshot.data)
+    except HOST_ERRORS as exc:
+        return [], ["cannot plan from %s: %s" % (path, shorten(exc, 300))], path
     return changes, problems, path
 
 
 def _from_journal(phase, host, journal_dir):
     try:
         path, record = latest_record(journal_dir, host, phase.NAME)
+        done = applied_changes(path, record) if record is not None else []
     except JournalError as exc:
         return [], [str(exc)], None
     if record is None:
         return [], [], None
-    done = [entry["change"] for entry in record["changes"] if entry.get("status") == "changed"]
-    return [phase.invert(change) for change in done], [], path
+    try:
+        return [phase.invert(change) for change in done], [], path
+    except HOST_ERRORS as exc:
+        return [], ["journal %s holds a change that cannot be undone (%s): it is not used" % (path, shorten(exc, 300))], path
 
 
 def plan_hosts(phase, hosts, snapshot_dir=None, journal_dir=None, rollback=False):

@@ -1,14 +1,22 @@
 """The readiness gate: later phases run only on hosts with a fresh report and nothing blocking.
 
 A phase's policy comes from its room (scope, the rules it requires) and from the rule catalog (the rules whose
-``fixed_by`` names the phase: their findings never close its gate, the phase is what fixes them).
+``fixed_by`` names the phase: their failures never close its gate, the phase is what fixes them; their errors do,
+since what could not be read the phase can neither judge nor fix).
 
 A run acts on one wave of the upgrade plan (``hierarchy/upgrade_plan.py``): :func:`scope_run` leaves out every host
 outside the wave, each with the reason, and the gate then judges the wave's hosts. With a plan, the report must have
 been made with this very plan (its SHA-256), the plan's own findings (``plan.*``) count for every phase, and a
 hierarchy-wide finding counts only for the waves it blocks (``waves`` of the finding).
+
+A report is trusted only as far as it holds together: :func:`load_report` refuses a malformed report with a clear
+message (never a traceback) and recomputes every finding's ``blocks`` and the summary's counts from the findings
+(a report edited by hand to look clean is refused). :func:`evaluate_gate` refuses a report dated in the future,
+one made for another inventory (the directories of its recorded sources), and leaves out every host whose snapshot is no longer the
+one the report assessed (its recorded SHA-256).
 """
 import fnmatch
+import hashlib
 import json
 import os
 import re
@@ -20,7 +28,9 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import C
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import parse_timestamp
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import host_sites, window_dict
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import UnknownPhase, get_phase
-from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import LATEST
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import shorten
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import (
+    LATEST, inventory_dirs, legacy_report, recorded_dirs)
 
 GateResult = namedtuple("GateResult", ["passed", "reasons", "blockers", "run_id", "age_hours", "blocked_hosts"])
 PhasePolicy = namedtuple("PhasePolicy", ["name", "scope", "requires", "remediates"])
@@ -44,21 +54,128 @@ def parse_max_age(value):
     return float(match.group(1)) * _UNITS[unit]
 
 
+STATUSES = ("pass", "fail", "not_applicable", "skipped", "error")
+RERUN = "run the readiness playbook again"
+
+
 def load_report(path):
-    """Read a readiness report (a readiness.json, or a report directory holding latest.json)."""
-    if os.path.isdir(path):
-        path = os.path.join(path, LATEST)
+    """Read a readiness report (a readiness.json, or a report directory holding latest.json) and check that it holds
+    together (:func:`report_problems`); GateError names the file and the problem."""
+    if os.path.isdir(path) or not path.endswith(".json"):
+        directory, path = path, os.path.join(path, LATEST)
+        legacy = legacy_report(directory) if not os.path.exists(path) else None
+        if legacy:
+            raise GateError("no readiness report at %s: reports are kept per inventory now, and %s is from before (it "
+                            "may be another inventory's): %s so that it writes to %s" % (path, legacy, RERUN, directory))
     if not os.path.exists(path):
         raise GateError("no readiness report at %s: run 'ansible-playbook -i <inventory> sms.upgrade.readiness "
                         "--check' first" % path)
     try:
         with open(path, encoding="utf-8") as handle:
             report = json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise GateError("readiness report %s is unreadable: %s" % (path, exc))
+    except (OSError, ValueError, RecursionError) as exc:
+        raise GateError("readiness report %s is unreadable: %s" % (path, shorten(exc, 300)))
     if not isinstance(report, dict) or str(report.get("schema_version", "")).split(".", maxsplit=1)[0] != "1":
         raise GateError("%s is not a readiness report of schema 1.x" % path)
+    problems = report_problems(report)
+    if problems:
+        raise GateError("readiness report %s cannot be trusted: %s%s; it is damaged or was changed after it was written: "
+                        "%s" % (path, "; ".join(problems[:5]), " (and %d more)" % (len(problems) - 5) if len(problems) > 5
+                                else "", RERUN))
     return report
+
+
+def _shape_problems(report):
+    """What a report must hold for the gate to read it at all."""
+    problems = []
+    if not isinstance(report.get("run_id"), str):
+        problems.append("run_id is missing")
+    try:
+        parse_timestamp(report.get("generated_at"))
+    except (TypeError, ValueError):
+        problems.append("generated_at %s is not a time" % shorten(repr(report.get("generated_at")), 60))
+    hosts, findings = report.get("hosts"), report.get("findings")
+    if not isinstance(hosts, list) or not all(isinstance(h, dict) and isinstance(h.get("host"), str) for h in hosts):
+        problems.append("'hosts' is not a list of hosts")
+    if not isinstance(findings, list):
+        return problems + ["'findings' is not a list"]
+    for index, finding in enumerate(findings, start=1):
+        if not isinstance(finding, dict) or not all(isinstance(finding.get(k), str) for k in ("host", "rule", "message")) \
+                or finding.get("status") not in STATUSES or not isinstance(finding.get("blocking"), bool) \
+                or not isinstance(finding.get("blocks"), bool) or not isinstance(finding.get("checklist", []), list):
+            problems.append("finding #%d is malformed" % index)
+    return problems
+
+
+def should_block(finding):
+    """Whether a finding blocks, from its status, its rule's blocking and its answer (as the assessment decides)."""
+    return finding["blocking"] and (finding["status"] == "error" or (finding["status"] == "fail" and not finding.get("answer")))
+
+
+def report_problems(report):
+    """Why a report does not hold together: malformed, or ``blocks`` and the summary disagree with the findings."""
+    problems = _shape_problems(report)
+    if problems:
+        return problems
+    blocking_hosts = set()
+    for finding in report["findings"]:
+        if finding["blocks"] != should_block(finding):
+            problems.append("finding %s of %s says blocks=%s, but a %s%s finding of a %sblocking rule %s" % (
+                finding["rule"], finding["host"], str(finding["blocks"]).lower(), finding["status"],
+                " answered" if finding.get("answer") else "", "" if finding["blocking"] else "non-",
+                "blocks" if should_block(finding) else "does not block"))
+        if should_block(finding):
+            blocking_hosts.add(finding["host"])
+    summary = report.get("summary")
+    if isinstance(summary, dict):
+        counted = (summary.get("counts") or {}).get("blocking") if isinstance(summary.get("counts"), dict) else None
+        actual = sum(1 for f in report["findings"] if should_block(f))
+        if counted is not None and counted != actual:
+            problems.append("the summary counts %s blocking finding(s), the findings hold %d" % (counted, actual))
+        hosts = [h for h in report["hosts"] if h.get("kind") != "hierarchy" and h["host"] != HIERARCHY_HOST]
+        blocked = sum(1 for h in hosts if h["host"] in blocking_hosts)
+        if "blocked_hosts" in summary and summary["blocked_hosts"] != blocked:
+            problems.append("the summary counts %s blocked host(s), the findings block %d" % (summary["blocked_hosts"], blocked))
+    for host in report["hosts"]:
+        if "blocked" in host and host["blocked"] != (host["host"] in blocking_hosts):
+            problems.append("host %s says blocked=%s, its findings say otherwise" % (host["host"], str(host["blocked"]).lower()))
+    return problems
+
+
+def snapshot_changes(report, hosts):
+    """``{host: reason}`` for the hosts whose snapshot is no longer the file the report assessed (SHA-256)."""
+    recorded = {h["host"]: h for h in report.get("hosts", [])}
+    changed = {}
+    for host in hosts:
+        entry = recorded.get(host)
+        if entry is None or entry.get("snapshot_sha256", "") is None:
+            continue  # not in the report, or no snapshot was assessed: the report's own findings say so
+        if "snapshot_sha256" not in entry:
+            changed[host] = "readiness report %s does not record which snapshot of %s it assessed (made by an older " \
+                            "version): %s" % (report.get("run_id"), host, RERUN)
+            continue
+        path, why = entry.get("snapshot"), "changed"
+        try:
+            with open(path, "rb") as handle:
+                digest = hashlib.sha256(handle.read()).hexdigest()
+        except (OSError, TypeError) as exc:
+            digest, why = None, "cannot be read now (%s)" % shorten(exc, 200)
+        if digest != entry["snapshot_sha256"]:
+            changed[host] = "the snapshot of %s (%s) %s since readiness report %s assessed it: %s" % (
+                host, path, why, report.get("run_id"), RERUN)
+    return changed
+
+
+def inventory_problem(report, sources):
+    """Why the report cannot vouch for a run over the inventory ``sources`` (None when it can): the directories of the
+    sources must be those the report records (report/store.inventory_dirs)."""
+    recorded, wanted = recorded_dirs(report), inventory_dirs(sources)
+    if recorded is None:
+        return "readiness report %s does not record the inventory it was made for: %s" % (report.get("run_id"), RERUN)
+    if recorded != wanted:
+        return "readiness report %s was made for inventory %s, not %s: %s with this inventory" % (
+            report.get("run_id"), ", ".join(recorded) or "(none)", ", ".join(wanted), RERUN)
+    return None
 
 
 def phase_policy(name, rules=None):
@@ -83,12 +200,21 @@ def _outside_wave(finding, wave):
     return wave is not None and finding.get("host") == HIERARCHY_HOST and "waves" in finding and wave not in finding["waves"]
 
 
+def _counts(finding, policy):
+    """Whether a blocking finding stops the phase: it must be one the phase requires clear. A failure the phase
+    remediates does not stop it (the phase fixes it); an error does (what could not be read, the phase cannot judge or
+    fix either: the gather must be fixed first)."""
+    rule = finding.get("rule", "")
+    if _matches(rule, policy.remediates):
+        return finding.get("status") == "error"
+    return _matches(rule, policy.requires)
+
+
 def _blocking_findings(report, policy, wave=None):
     blockers = {}
     for finding in report.get("findings", []):
         rule = finding.get("rule", "")
-        if not finding.get("blocks") or _matches(rule, policy.remediates) or not _matches(rule, policy.requires) \
-                or _outside_wave(finding, wave):
+        if not finding.get("blocks") or not _counts(finding, policy) or _outside_wave(finding, wave):
             continue
         blockers.setdefault(finding["host"], []).append(
             "%s [%s] %s" % (rule, ", ".join(finding.get("checklist", [])), finding.get("message", "")))
@@ -107,25 +233,37 @@ def _plan_reasons(report, plan):
                                      "without an upgrade plan", plan.source)]
 
 
-def evaluate_gate(report, hosts, max_age_seconds, now, policy=ANY_PHASE, plan=None, wave=None):
+def evaluate_gate(report, hosts, max_age_seconds, now, policy=ANY_PHASE, plan=None, wave=None, inventory=None,
+                  verify_snapshots=False):
     """Decide whether ``hosts`` may proceed under a phase ``policy``.
 
     Hierarchy-wide blockers apply to every host. With scope ``host`` the gate stays open for the hosts
-    without blockers and lists the others in ``blocked_hosts``; a stale report closes it for all.
-    With an upgrade ``plan`` and its ``wave`` (``hosts`` are the wave's: :func:`scope_run`), the report must have been
-    made with this plan, the plan's findings count for every phase, and hierarchy-wide blockers only for their waves.
+    without blockers and lists the others in ``blocked_hosts``; a stale report, or one dated in the future, closes it
+    for all. With an upgrade ``plan`` and its ``wave`` (``hosts`` are the wave's: :func:`scope_run`), the report must
+    have been made with this plan, the plan's findings count for every phase, and hierarchy-wide blockers only for
+    their waves. With ``inventory`` (the run's inventory sources) the report must have been made for it; with
+    ``verify_snapshots`` a host whose snapshot changed since the report is blocked.
     """
     reasons = []
     age = (now - parse_timestamp(report["generated_at"])).total_seconds()
     if age > max_age_seconds:
         reasons.append("readiness report %s is %.1f days old; the limit is %.1f days: run the readiness playbook "
                        "again" % (report.get("run_id"), age / 86400, max_age_seconds / 86400))
+    if age < 0:
+        reasons.append("readiness report %s is dated %s, %.0f seconds after now (%s): a report from the future cannot "
+                       "vouch for anything; check the controller's clock, then %s" % (
+                           report.get("run_id"), report["generated_at"], -age, now.isoformat(), RERUN))
+    if inventory is not None:
+        reasons += [p for p in [inventory_problem(report, inventory)] if p]
     reasons += _plan_reasons(report, plan)
     if plan is not None and not plan.implicit:
         policy = policy._replace(requires=tuple(policy.requires) + PLAN_RULES)
     in_report = {h["host"] for h in report.get("hosts", [])}
     missing = sorted(h for h in hosts if h not in in_report)
     all_blockers = _blocking_findings(report, policy, wave if plan is not None and not plan.implicit else None)
+    if verify_snapshots:
+        for host, why in snapshot_changes(report, hosts).items():
+            all_blockers.setdefault(host, []).append(why)
     blockers = {h: all_blockers[h] for h in list(hosts) + [HIERARCHY_HOST] if h in all_blockers}
     hierarchy_blocked = HIERARCHY_HOST in blockers
     blocked = set(hosts) if hierarchy_blocked else set(missing) | (set(blockers) & set(hosts))

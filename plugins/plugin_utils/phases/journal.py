@@ -9,10 +9,11 @@ import os
 import re
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import replace_atomically
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.hostnames import UnsafeHostName, check_host_name
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import shorten
 
 SCHEMA = "sms.upgrade.journal"
 SCHEMA_VERSION = "1.0"
-_SAFE_HOST = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class JournalError(ValueError):
@@ -20,9 +21,12 @@ class JournalError(ValueError):
 
 
 def host_dir(journal_dir, host):
-    """The directory of one host's records; refuses host names that would leave the journal directory."""
-    if not _SAFE_HOST.match(host or ""):
-        raise JournalError("host name %r cannot name a journal directory" % (host,))
+    """The directory of one host's records; refuses host names that cannot name a directory of their own
+    (common/hostnames.py)."""
+    try:
+        check_host_name(host)
+    except UnsafeHostName as exc:
+        raise JournalError("%s: it cannot name a journal directory" % exc) from None
     return os.path.join(journal_dir, host)
 
 
@@ -61,18 +65,36 @@ def record_paths(journal_dir, host, phase):
     return _records(journal_dir, host, phase)
 
 
-def read_record(path):
-    """Read one record; a file that is not a journal record of schema 1.x is an error naming it."""
+def read_record(path, host=None, phase=None):
+    """Read one record; a file that is not a journal record of schema 1.x, or that is the record of another host or
+    phase than the one whose folder holds it, is an error naming it."""
     try:
         with open(path, encoding="utf-8") as handle:
             record = json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise JournalError("journal %s is unreadable: %s" % (path, exc)) from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise JournalError("journal %s is unreadable: %s" % (path, shorten(exc, 300))) from None
     if not isinstance(record, dict) or record.get("schema") != SCHEMA or \
             str(record.get("schema_version", "")).split(".", maxsplit=1)[0] != "1" or \
             not isinstance(record.get("changes"), list):
         raise JournalError("%s is not an sms.upgrade journal record of schema 1.x" % path)
+    if host is not None and record.get("host") != host:
+        raise JournalError("%s is the journal record of host %s, not %s: it is not used (move it back to its host's "
+                           "folder, or aside)" % (path, shorten(repr(record.get("host")), 80), host))
+    if phase is not None and record.get("phase") != phase:
+        raise JournalError("%s is a record of phase %s, not %s" % (path, shorten(repr(record.get("phase")), 80), phase))
     return record
+
+
+def applied_changes(path, record):
+    """The changes a record says were made (status ``changed``); JournalError naming the first malformed entry."""
+    done = []
+    for index, entry in enumerate(record["changes"], start=1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("change"), dict) or not isinstance(entry.get("status"), str):
+            raise JournalError("%s: change #%d is malformed (each is a mapping with the change and its status): the "
+                               "record is not used" % (path, index))
+        if entry["status"] == "changed":
+            done.append(entry["change"])
+    return done
 
 
 def latest_record(journal_dir, host, phase):
@@ -80,4 +102,4 @@ def latest_record(journal_dir, host, phase):
     paths = _records(journal_dir, host, phase)
     if not paths:
         return None, None
-    return paths[-1], read_record(paths[-1])
+    return paths[-1], read_record(paths[-1], host, phase)

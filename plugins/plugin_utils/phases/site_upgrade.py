@@ -43,11 +43,11 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.hostinfo import
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_status import (
     STOPPED, StatusError, load_site, save_site, site_statuses)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_wave import STEP_TITLES
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import (
+    REPORTS, ReportStoreError, default_report_dir, run_inventory)
 
 MODULE = "sms.upgrade.site_upgrade"
 SERVICES = site_services.PHASE
-# Where the readiness playbook writes its report when sms_upgrade_report_dir is not set (as the gate reads it).
-DEFAULT_REPORT_DIR = "sms-upgrade-reports"
 
 
 @functools.lru_cache(maxsize=1)
@@ -290,9 +290,14 @@ class SiteRun:
         return [m["host"] for m in members + self.entry["helpers"] + self.entry["logon"]]
 
     def readiness_checks(self):
-        source = self.a.get("report") or os.path.join(os.getcwd(), DEFAULT_REPORT_DIR)
+        try:
+            inventory = run_inventory(self.ctx.inventory, self.a.get("inventory_name")) if self.ctx.inventory else None
+        except ReportStoreError as exc:
+            return [("readiness", False, str(exc))]
+        source = self.a.get("report") or (default_report_dir(inventory) if inventory else os.path.join(os.getcwd(), REPORTS))
         report, reasons = upgrade_inputs.readiness(source, self.site_hosts(), self.a["report_max_age"], self.ctx.now,
-                                                   self.a.get("plan_file"), self.a.get("wave"))
+                                                   self.a.get("plan_file"), self.a.get("wave"),
+                                                   inventory=inventory["sources"] if inventory else None)
         checks = [("readiness", not reasons, "; ".join(reasons) if reasons else "report %s clears %s" % (
             report.get("run_id"), ", ".join(self.site_hosts())))]
         if report is None:
@@ -907,6 +912,7 @@ class SiteUpgradePhase(Phase):
         "vault_dir": {"type": "path", "required": True},
         "snapshot_dir": {"type": "path"},
         "report": {"type": "path"},
+        "inventory_name": {"type": "str"},
         "report_max_age": {"type": "str", "default": "7d"},
         "database_max_age_days": {"type": "int", "default": 7},
         "plan_only": {"type": "bool", "default": False},

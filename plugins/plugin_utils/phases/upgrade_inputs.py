@@ -1,8 +1,8 @@
 """What the site upgrade reads from the phases before it, each through one small function (docs/site_upgrade.md).
 
 - :func:`readiness`: the readiness report, judged by the gate (``phases/gate.py`` ``evaluate_gate``) as the gate of
-  every phase judges it: fresh, made with this upgrade plan, and nothing blocking on the site's hosts under the
-  site_upgrade phase's policy for this wave; :func:`finding_status` reads one rule's finding for one host.
+  every phase judges it: fresh, made for this inventory with this upgrade plan from the snapshots as they are now, and
+  nothing blocking on the site's hosts under the site_upgrade phase's policy for this wave; :func:`finding_status` reads one rule's finding for one host.
 - :func:`vault_problems`: the preserve vault (``vault/manifest.py``): every category recorded for the host verifies.
 - :func:`database_readiness`: the database phase's record of the site's SQL Server, read by that phase's own functions
   (``phases/database_record.py``: ``record_path``, ``load_record``, ``latest_dump``, its ``GOOD`` statuses; freshness as the
@@ -20,26 +20,40 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.database_survey
 from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import VaultError, preservation
 
 
-def readiness(report_dir, hosts, max_age, now, plan_file, wave, phase="site_upgrade"):
-    """``(report or None, [reason])``: a report that is fresh, made with the upgrade plan at ``plan_file`` and clears
-    ``hosts`` for ``phase`` in ``wave`` gives no reason (no plan file: the whole inventory is one wave)."""
+def readiness(report_dir, hosts, max_age, now, plan_file, wave, phase="site_upgrade", inventory=None):
+    """``(report or None, [reason])``: a report that is fresh, made with the upgrade plan at ``plan_file`` (no plan file:
+    the whole inventory is one wave), for the inventory whose sources are ``inventory`` (when given), from the snapshots
+    as they are now, and clears ``hosts`` for ``phase`` in ``wave`` gives no reason."""
     # The gate reads the phase registry, which lists the room that calls this: imported when first used.
     from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.gate import (  # pylint: disable=import-outside-toplevel
         GateError, evaluate_gate, load_report, parse_max_age, phase_policy)
     try:
         plan = load_plan(plan_file)
         report = load_report(report_dir)
-        verdict = evaluate_gate(report, hosts, parse_max_age(max_age), now, phase_policy(phase), plan, plan.wave(wave).name)
+        verdict = evaluate_gate(report, hosts, parse_max_age(max_age), now, phase_policy(phase), plan, plan.wave(wave).name,
+                                inventory=inventory, verify_snapshots=True)
     except (GateError, PlanError, UnknownWave) as exc:
         return None, [str(exc)]
     # The gate's summary lines are replaced by one line per host naming its blocking rules.
     reasons = [reason for reason in verdict.reasons if "blocking finding(s) left unanswered" not in reason
                and not reason.startswith("hosts not in readiness report")]
     for host in sorted(set(verdict.blocked_hosts) | set(verdict.blockers)):
-        rules = [blocker.split(" ", 1)[0] for blocker in verdict.blockers.get(host) or []]
-        reasons.append("%s: %s" % (host, "blocked by %s" % ", ".join(rules) if rules else
+        reasons.append("%s: %s" % (host, _blocked_by(verdict.blockers.get(host) or []) or
                                    "not in readiness report %s" % verdict.run_id))
     return report, reasons
+
+
+def _blocked_by(blockers):
+    """``blocked by RULE, RULE; other reason`` from the gate's blockers (``RULE [checklist] message``, or a sentence such
+    as a snapshot that changed since the report)."""
+    rules, others = [], []
+    for blocker in blockers:
+        rule, rest = (blocker.split(" ", 1) + [""])[:2]
+        if rest.startswith("["):
+            rules.append(rule)
+        else:
+            others.append(blocker)
+    return "; ".join((["blocked by %s" % ", ".join(rules)] if rules else []) + others)
 
 
 def finding_status(report, host, rule):

@@ -2,10 +2,11 @@
 from collections import Counter, defaultdict
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import UpgradePlan
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.actions import build_actions
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.progress import progress_section
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.waves import mark_waves, plan_section
 
-REPORT_SCHEMA_VERSION = "1.2"
+REPORT_SCHEMA_VERSION = "1.3"
 STATUSES = ("pass", "fail", "not_applicable", "skipped", "error")
 FAILING = ("fail", "error")
 
@@ -19,8 +20,10 @@ def count(findings):
 
 
 def _group_summary(records, findings_by_host):
-    hosts = [r.host for r in records]
-    findings = [f for h in hosts for f in findings_by_host.get(h, [])]
+    """Hosts, blocked hosts and finding counts of a group; the hierarchy record is no host (so that the hosts of the
+    tiers and sites add up to the fleet's everywhere), its findings count."""
+    hosts = [r.host for r in records if r.kind != "hierarchy"]
+    findings = [f for r in records for f in findings_by_host.get(r.host, [])]
     return {"hosts": len(hosts), "blocked_hosts": sum(1 for h in hosts if any(f["blocks"] for f in findings_by_host.get(h, []))),
             "counts": count(findings)}
 
@@ -28,6 +31,7 @@ def _group_summary(records, findings_by_host):
 def _host_entry(record, findings):
     entry = {"host": record.host, "kind": record.kind, "tiers": list(record.tiers), "tier": record.tiers[0],
              "site": record.site, "site_role": record.site_role, "os": record.os, "snapshot": record.snapshot,
+             "snapshot_sha256": record.snapshot_sha256,
              "collected_at": record.collected_at, "blocked": any(f["blocks"] for f in findings),
              "counts": count(findings)}
     if record.plans:
@@ -94,9 +98,11 @@ def build_report(findings, records, rules, meta, previous=None, plan=None, upgra
     plan = UpgradePlan.whole_inventory() if plan is None else plan
     mark_waves(findings, records, plan)
     summary, by_host = summarize(records, findings, rules)
-    hosts = [_host_entry(r, by_host.get(r.host, [])) for r in records]
     planned = plan_section(plan, records, findings)
-    return dict(
+    report = dict(
         {"schema": "sms.upgrade.readiness_report", "schema_version": REPORT_SCHEMA_VERSION}, **meta,
-        hosts=hosts, findings=findings, summary=summary, diff=diff_reports(findings, previous), plan=planned,
-        progress=progress_section(planned, hosts, **(upgrade_dirs or {})))
+        hosts=[_host_entry(r, by_host.get(r.host, [])) for r in records],
+        findings=findings, summary=summary, diff=diff_reports(findings, previous), plan=planned)
+    report["progress"] = progress_section(planned, report["hosts"], **(upgrade_dirs or {}))
+    report["actions"] = build_actions(report, rules)
+    return report

@@ -1,20 +1,26 @@
-"""Write readiness reports to a run directory, atomically, and find the previous run.
+"""Write readiness reports to a run directory, atomically, and find the previous run of the same inventory.
 
-Layout under the report directory::
+Layout under the report directory (by default ``./sms-upgrade-reports/<inventory>``, one folder per inventory, so
+that the diff and the gate never mix two inventories)::
 
     <report_dir>/<run_id>/readiness.{json,md,html,junit.xml}
     <report_dir>/latest.json            copy of the newest readiness.json
 
-Files are written into ``<run_id>.partial`` and the directory is renamed when complete; latest.json
-is replaced last. An interrupted run therefore leaves no half-written report behind.
+A writer first claims its run id by creating ``<run_id>.partial`` exclusively (a second writer in the same second
+takes ``<run_id>-2``), writes every file there and renames the directory when complete; latest.json is replaced
+last. Two writers therefore never mix files in one run directory, and an interrupted run leaves no half-written
+report behind (only a ``.partial`` directory, which no reader looks at).
 """
 import json
 import os
 import shutil
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import replace_atomically
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.hostnames import check_host_name, UnsafeHostName
 
 LATEST = "latest.json"
+PARTIAL = ".partial"
+REPORTS = "sms-upgrade-reports"
 FILES = (("json", "readiness.json"), ("markdown", "readiness.md"), ("html", "readiness.html"),
          ("junit", "readiness.junit.xml"))
 COLLECTION_ROOT = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
@@ -24,29 +30,90 @@ class ReportStoreError(RuntimeError):
     """The report directory cannot be used or written."""
 
 
+def inventory_dirs(sources):
+    """The directories of inventory sources (a directory source is its own): what makes an inventory the same one.
+
+    Two files of one site's directory (``hosts.yml``, a ``live.yml`` beside it) share its snapshots, answers, plan
+    and group_vars: they are one inventory; a copy elsewhere, or another site's directory, is another."""
+    return sorted({s if os.path.isdir(s) else os.path.dirname(s) for s in (os.path.abspath(p) for p in sources)})
+
+
+def inventory_identity(sources, inventory_dir=None, name=None):
+    """``{"name", "sources", "dirs"}`` of the inventory a run reads: ``name`` (sms_upgrade_inventory_name) or the name of
+    the inventory's directory, its sources as absolute paths, and their directories (what the report records and the
+    gate and the diff compare)."""
+    sources = sorted(os.path.abspath(s) for s in (sources or []) if isinstance(s, str))
+    if not name:
+        base = inventory_dir or (inventory_dirs(sources)[0] if sources else None)
+        name = os.path.basename(os.path.normpath(base)) if base else "default"
+    try:
+        check_host_name(str(name), "inventory name")
+    except UnsafeHostName as exc:
+        raise ReportStoreError("%s; set sms_upgrade_inventory_name to a name that can be a folder" % exc) from None
+    return {"name": str(name), "sources": sources, "dirs": inventory_dirs(sources)}
+
+
+def recorded_dirs(report):
+    """The inventory directories a report records (from its sources, for a report that records none), or None."""
+    inventory = report.get("inventory") if isinstance(report, dict) else None
+    if not isinstance(inventory, dict):
+        return None
+    if isinstance(inventory.get("dirs"), list):
+        return sorted(d for d in inventory["dirs"] if isinstance(d, str))
+    if isinstance(inventory.get("sources"), list):
+        return sorted({os.path.dirname(s) for s in inventory["sources"] if isinstance(s, str)})
+    return None
+
+
+def run_inventory(task_vars, name=None):
+    """The inventory identity of a task from its variables (``ansible_inventory_sources``, ``inventory_dir``)."""
+    sources = task_vars.get("ansible_inventory_sources") or []
+    return inventory_identity([sources] if isinstance(sources, str) else sources, task_vars.get("inventory_dir"), name)
+
+
+def default_report_dir(inventory, cwd=None):
+    """``<cwd>/sms-upgrade-reports/<inventory name>``: the report folder of an inventory when none is set."""
+    return os.path.join(cwd or os.getcwd(), REPORTS, inventory["name"])
+
+
+def legacy_report(report_dir):
+    """The ``latest.json`` of the layout before reports were kept per inventory (beside ``report_dir``), or None."""
+    parent = os.path.dirname(os.path.normpath(report_dir))
+    path = os.path.join(parent, LATEST)
+    return path if os.path.basename(parent) == REPORTS and os.path.isfile(path) else None
+
+
 def check_report_dir(report_dir, collection_root=COLLECTION_ROOT):
     """Refuse a report directory inside an installed collection (one with MANIFEST.json)."""
     real = os.path.realpath(report_dir)
     installed = os.path.exists(os.path.join(collection_root, "MANIFEST.json"))
     if installed and os.path.commonpath([real, collection_root]) == collection_root:
         raise ReportStoreError("report directory %s is inside the installed collection %s; choose another "
-                               "sms_upgrade_report_dir (the default is ./sms-upgrade-reports in the working "
+                               "sms_upgrade_report_dir (the default is ./sms-upgrade-reports/<inventory> in the working "
                                "directory)" % (report_dir, collection_root))
 
 
-def read_previous(report_dir):
-    """Return ``(previous_report_or_None, warning_or_None)`` from latest.json."""
+def read_previous(report_dir, inventory=None):
+    """Return ``(previous_report_or_None, warning_or_None)`` from latest.json.
+
+    A previous report of another inventory (its recorded directories differ) is not compared: the warning says so.
+    """
     path = os.path.join(report_dir, LATEST)
     if not os.path.exists(path):
         return None, None
     try:
         with open(path, encoding="utf-8") as handle:
             previous = json.load(handle)
-        if not isinstance(previous, dict) or not isinstance(previous.get("findings"), list):
+        if not isinstance(previous, dict) or not isinstance(previous.get("findings"), list) or \
+                not all(isinstance(f, dict) for f in previous["findings"]):
             raise ValueError("not a readiness report")
-        return previous, None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         return None, "previous report %s is unreadable (%s); the comparison starts afresh" % (path, exc)
+    recorded = recorded_dirs(previous)
+    if inventory and recorded and recorded != inventory["dirs"]:
+        return None, ("previous report %s was made for inventory %s, not %s; it is not compared (keep one report "
+                      "directory per inventory)" % (path, ", ".join(recorded), ", ".join(inventory["dirs"])))
+    return previous, None
 
 
 def _write_text(path, text):
@@ -54,29 +121,42 @@ def _write_text(path, text):
         handle.write(text)
 
 
-def free_run_id(report_dir, run_id):
-    """Return ``run_id``, or ``run_id-N`` when a run of the same second exists already."""
-    candidate, n = run_id, 1
-    while os.path.exists(os.path.join(report_dir, candidate)):
-        n += 1
-        candidate = "%s-%d" % (run_id, n)
-    return candidate
-
-
-def write_report(report_dir, report, rendered):
-    """Write ``rendered`` ({format: text}) for ``report``; return {format: path} plus 'dir' and 'latest'."""
+def claim_run_id(report_dir, run_id):
+    """Claim ``run_id`` (or ``run_id-N`` when it is taken) by creating its ``.partial`` directory exclusively."""
     check_report_dir(report_dir)
     try:
         os.makedirs(report_dir, exist_ok=True)
-        run_id = report["run_id"]
-        if os.path.exists(os.path.join(report_dir, run_id)):
-            raise ReportStoreError("run directory %s exists already" % os.path.join(report_dir, run_id))
-        partial = os.path.join(report_dir, run_id + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        os.makedirs(partial)
+        for n in range(1, 10000):
+            candidate = run_id if n == 1 else "%s-%d" % (run_id, n)
+            try:
+                os.mkdir(os.path.join(report_dir, candidate + PARTIAL))
+            except FileExistsError:
+                continue
+            if os.path.lexists(os.path.join(report_dir, candidate)):
+                os.rmdir(os.path.join(report_dir, candidate + PARTIAL))
+                continue
+            return candidate
+    except OSError as exc:
+        raise ReportStoreError("cannot write the report under %s: %s" % (report_dir, exc))
+    raise ReportStoreError("no free run directory for %s under %s" % (run_id, report_dir))
+
+
+def release_run_id(report_dir, run_id):
+    """Remove a claimed run's ``.partial`` directory (the run did not write its report)."""
+    shutil.rmtree(os.path.join(report_dir, run_id + PARTIAL), ignore_errors=True)
+
+
+def write_report(report_dir, report, rendered):
+    """Write ``rendered`` ({format: text}) for ``report`` into the run directory its ``run_id`` claimed
+    (:func:`claim_run_id`); return {format: path} plus 'dir' and 'latest'."""
+    check_report_dir(report_dir)
+    run_id = report["run_id"]
+    partial, final = os.path.join(report_dir, run_id + PARTIAL), os.path.join(report_dir, run_id)
+    if not os.path.isdir(partial) or os.listdir(partial):
+        raise ReportStoreError("run %s was not claimed by this writer under %s (claim_run_id first)" % (run_id, report_dir))
+    try:
         for fmt, name in FILES:
             _write_text(os.path.join(partial, name), rendered[fmt])
-        final = os.path.join(report_dir, run_id)
         os.rename(partial, final)
         replace_atomically(os.path.join(report_dir, LATEST), rendered["json"])
     except OSError as exc:

@@ -22,8 +22,9 @@ import re
 from collections import namedtuple
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.winpaths import (
-    UnsafePath, check_sha256, controller_join, fold, segment_problem, source_key, stored_path, vault_relpath)
+    UnsafePath, check_sha256, controller_join, fold, source_key, stored_path, vault_relpath)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import replace_atomically
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.hostnames import host_name_problem
 
 SCHEMA = "sms.upgrade.vault-manifest"
 SCHEMA_VERSION = "1.0"
@@ -57,7 +58,7 @@ def host_dir(vault_root, site, host):
     """``<vault>/<SITE>/<host>``; the site code and host name are checked so that neither escapes the vault."""
     if not isinstance(site, str) or not _SITE.match(site):
         raise VaultError("site code %r is not three letters or digits" % (site,))
-    why = segment_problem(host) if isinstance(host, str) else "is not a string"
+    why = host_name_problem(host) if isinstance(host, str) else "is not a string"
     if why:
         raise VaultError("host name %r cannot be a vault directory: it %s" % (host, why))
     return os.path.join(vault_root, site.upper(), host)
@@ -102,6 +103,20 @@ def _entry_problems(entry, index):
     return problems
 
 
+def _extra_problems(manifest):
+    """Problems of the manifest's lists besides its entries (the last run's open problems, its exclusions)."""
+    problems = []
+    opened = manifest.get("open_problems", [])
+    if not isinstance(opened, list) or not all(
+            isinstance(item, dict) and all(isinstance(item.get(k), str) for k in ("category", "source", "message", "cause"))
+            for item in opened):
+        problems.append("'open_problems' is not a list of problems (category, source, message, cause)")
+    exclude = manifest.get("exclude") or {}
+    if not isinstance(exclude, dict) or not all(isinstance(k, str) and isinstance(v, list) for k, v in exclude.items()):
+        problems.append("'exclude' is not a mapping of category to patterns")
+    return problems
+
+
 def load_manifest(path, site, host, computer=None, host_root=None):
     """Read a host's manifest, or start a new one when there is none.
 
@@ -127,6 +142,7 @@ def load_manifest(path, site, host, computer=None, host_root=None):
     if not isinstance(manifest.get("entries"), list):
         raise VaultError("%s: 'entries' is not a list" % path)
     problems = [p for index, entry in enumerate(manifest["entries"]) for p in _entry_problems(entry, index)]
+    problems += _extra_problems(manifest)
     if problems:
         raise VaultError("vault manifest %s is malformed: %s" % (path, "; ".join(problems[:5])))
     manifest.setdefault("open_problems", [])
@@ -443,8 +459,11 @@ def preservation(vault_root, now, hosts=None):
             try:
                 manifest = load_manifest(path, site, host)
                 result.setdefault(host, {}).update(verify(directory, manifest, now))
-            except VaultError as exc:
+            except (VaultError, KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+                # one host's odd manifest fails that host by name, never the fleet's report
+                why = str(exc) if isinstance(exc, VaultError) else "vault manifest %s is malformed (%s: %s)" % (
+                    path, type(exc).__name__, exc)
                 result.setdefault(host, {})["vault"] = {"verified": False, "files": 0, "bytes": 0, "verified_at": now,
-                                                        "host_verified_at": None, "problems": [str(exc)], "sources": {},
+                                                        "host_verified_at": None, "problems": [why], "sources": {},
                                                         "exclude": [], "names": []}
     return result

@@ -40,18 +40,20 @@ def test_check_mode_plans_every_client_and_names_the_ones_it_cannot(report_dir):
                           "-e", NO_PLAN)
     out = result.stdout
     assert "Traceback" not in out + result.stderr
-    assert result.returncode == 2, "CENNT014 (profiles unread) fails; the others go on"
+    assert result.returncode == 0, "CENNT014 (profiles unread: a gather error) is left out by the gate, named; the others go on"
     assert "-load=C:\\MS\\SMS\\BIN\\SMSRUN16.EXE NAV.EXE\n-run=SMSRUN16.EXE\n+load=NAV.EXE\n+run=\n" in out
     assert "-start_mode: auto\n-state: running\n+start_mode: disabled\n+state: stopped" in out
     assert "CORP\\akumar (C:\\WINNT\\Profiles\\akumar\\NTUSER.DAT)" in out
     assert "Left out of phase client_agents by readiness report" in out and "CENNT099: snapshot.valid" in out
-    assert "37 of 38 host(s) processed: 4 planned, 32 unchanged, 1 failed" in out
-    assert "failed CENNT014: CENNT014: not planned: per-user Load/Run values were not read" in out
+    assert "36 of 38 host(s) processed: 4 planned, 32 unchanged" in out
+    assert "CENNT014: client.smsrun_registry [PRE-26, PRE-27] Cannot evaluate: could not read 'user_entries' " \
+        "(remote_registry_stopped)" in out
     assert "Client agents | fail the clients that could not be planned" in out
-    assert "not run (left out by the gate, failed earlier, or in a batch not reached): CENNT099" in out
+    assert "not run (left out by the gate, failed earlier, or in a batch not reached): CENNT014, CENNT099" in out
+    assert "Could not match supplied host pattern" not in result.stdout + result.stderr
     assert "[WARNING]: no upgrade plan (sms_upgrade_plan_file is empty): the whole inventory is one wave" in \
         " ".join((result.stdout + result.stderr).split())
-    assert "No upgrade plan: the whole inventory is one wave; this run acts on 37 of 38 host(s) of the play" in out
+    assert "No upgrade plan: the whole inventory is one wave; this run acts on 36 of 38 host(s) of the play" in out
 
 
 def test_batches_show_progress_and_only_clients_with_changes_are_contacted(report_dir):
@@ -71,9 +73,16 @@ def test_batches_show_progress_and_only_clients_with_changes_are_contacted(repor
 def test_a_failed_client_counts_in_its_batch_and_against_the_threshold(tmp_path):
     lab = tmp_path / "lab"
     shutil.copytree(os.path.join(REPO, "inventories", "lab"), lab)
-    path = lab / "snapshots" / "CENNT014.json"
+    path = lab / "snapshots" / "CENNT012.json"
     snapshot = json.loads(path.read_text(encoding="utf-8"))
     snapshot["remote_control"].update(start_mode="auto", state="running")
+    path.write_text(json.dumps(snapshot), encoding="utf-8")
+    # CENNT013 cannot be planned: a loaded hive without a SID (a planning problem, not a gather error the gate stops)
+    path = lab / "snapshots" / "CENNT013.json"
+    snapshot = json.loads(path.read_text(encoding="utf-8"))
+    for entry in snapshot["user_entries"]:
+        if entry["source"] == "loaded_hive":
+            entry["sid"] = None
     path.write_text(json.dumps(snapshot), encoding="utf-8")
     inventory = str(lab / "hosts.yml")
     reports = "sms_upgrade_report_dir=%s" % (tmp_path / "reports")
@@ -98,15 +107,16 @@ def test_the_first_wave_plans_changes_only_for_its_own_clients(report_dir):
                           "sms_upgrade_report_dir=%s sms_upgrade_wave=central" % report_dir)
     out = result.stdout
     assert "Traceback" not in out + result.stderr
-    assert result.returncode == 2, "CENNT014 (profiles unread) fails; the other clients of CEN go on"
+    assert result.returncode == 0, "CENNT014 (profiles unread) is left out by the gate, named; the other clients of CEN go on"
     announce = " ".join(out.split("Say which wave")[1].split("TASK [")[0].split())
-    assert "Wave central of upgrade plan" in announce and "sites CEN, in this order; this run acts on 22 of 38 host(s) " \
-        "of the play (left out: 15 outside the wave, 1 not cleared by readiness report" in announce
+    assert "Wave central of upgrade plan" in announce and "sites CEN, in this order; this run acts on 21 of 38 host(s) " \
+        "of the play (left out: 15 outside the wave, 2 not cleared by readiness report" in announce
     assert "P01NT006: outside wave central: site P01 is upgraded in wave branches" in out
     assert "S02NT001: outside wave central: site S02 stays on SMS 1.2" in out
     assert "CENNT099: snapshot.valid" in out
-    assert "client_agents: 22 host(s): 3 to change, 1 with something that cannot be planned, 18 with nothing to do" in out
-    assert "22 of 23 host(s) processed: 3 planned, 18 unchanged, 1 failed" in out
+    assert "client_agents: 21 host(s): 3 to change, 0 with something that cannot be planned, 18 with nothing to do" in out
+    assert "21 of 23 host(s) processed: 3 planned, 18 unchanged" in out
+    assert "CENNT014: client.smsrun_registry" in out.split("Left out of phase client_agents")[1]
     applied = out.split("Client agents | turn off remote control and the SMSRUN")[1].split("PLAY [")[0]
     assert "-load=C:\\MS\\SMS\\BIN\\SMSRUN16.EXE NAV.EXE" in applied and "-start_mode: auto" in applied
     contacted = {line.split("[")[1].split(" ")[0].rstrip("]") for line in applied.splitlines() if line.startswith("changed: [")}

@@ -183,9 +183,23 @@ def reachable_lab(tmp_path):
     return str(path), state
 
 
+def report_for(report_dir, inventory, target):
+    """A copy of the lab's report, recorded for the copied inventory (the gate refuses a report of another inventory;
+    the copy's snapshots are the lab's own, so the report still describes them)."""
+    shutil.copytree(report_dir, target)
+    path = os.path.join(target, "latest.json")
+    with open(path, encoding="utf-8") as handle:
+        report = json.load(handle)
+    report["inventory"] = dict(report["inventory"], sources=[inventory], dirs=[os.path.dirname(inventory)])
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(report, handle)
+    return str(target)
+
+
 def test_a_real_run_ends_verified_a_second_changes_nothing_and_readiness_sees_it(report_dir, tmp_path):
     collections = build_collections(str(tmp_path / "collections"))
     inventory, state = reachable_lab(tmp_path)
+    report_dir = report_for(report_dir, inventory, tmp_path / "reports")
     vault = tmp_path / "vault"
     extra = ["-e", "sms_upgrade_report_dir=%s" % report_dir, "-e", "sms_upgrade_vault_dir=%s" % vault, "-e", "sms_upgrade_plan_file=",
              "-e", '{"database_approve": ["site_db_size", "tempdb"]}', "--limit", "localhost,CENSQL01,P01SQL01,LABSQL01"]

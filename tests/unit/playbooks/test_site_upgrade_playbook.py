@@ -154,3 +154,13 @@ def test_a_failed_conversion_is_recovered_from_the_rollback_point_and_the_journa
     again = lab.run("sms.upgrade.site_upgrade", "-e", "sms_upgrade_wave=central", "-e", "site_upgrade_retry_after_recovery=true",
                     *FAST)
     assert again.returncode == 0 and "CEN verified" in again.stdout, again.stdout[-3000:]
+
+
+@pytest.mark.parametrize("site", [None, "../", "ZZZ"])
+def test_the_recovery_refuses_a_site_it_cannot_find_instead_of_doing_nothing(site):
+    extra = ("-e", "site_upgrade_recover_site=%s" % site) if site else ()
+    result = run_playbook("sms.upgrade.site_upgrade_recover", "--check", *extra)
+    assert result.returncode == 2, result.stdout[-2000:]
+    out = " ".join(result.stdout.split())
+    assert "Name the site to recover with -e site_upgrade_recover_site=<SITE>" in out
+    assert "(%s is not)" % (site.upper() if site else "none given") in out

@@ -1,18 +1,64 @@
 """Shared views of a report for the renderers."""
 from collections import OrderedDict
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import shorten
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.actions import stage_title
+
 TIER_ORDER = ("hierarchy", "site", "secondary", "sql", "helper", "logon", "distribution", "client")
 STATUS_ORDER = ("error", "fail", "pass", "not_applicable", "skipped")
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
 
+HIERARCHY = "(hierarchy)"
+
+
 def verdict(report):
     """Return the one-line verdict of a report."""
     blocked = report["summary"]["blocked_hosts"]
-    hierarchy = any(f["blocks"] for f in report["findings"] if f["host"] == "(hierarchy)")
+    hierarchy = any(f["blocks"] for f in report["findings"] if f["host"] == HIERARCHY)
     if blocked or hierarchy:
-        return "BLOCKED: %d host(s)%s with blocking findings" % (blocked, " and the hierarchy" if hierarchy else "")
-    return "READY: no blocking finding"
+        return "BLOCKED: %d of %d host(s)%s with blocking findings" % (
+            blocked, report["summary"]["hosts"], " and the hierarchy" if hierarchy else "")
+    return "READY: %d host(s), no blocking finding" % report["summary"]["hosts"]
+
+
+def inventory_name(report):
+    """The inventory (or site) name the report was made for, or None."""
+    return (report.get("inventory") or {}).get("name")
+
+
+def title(report):
+    """``SMS 1.2 → 2.0 readiness: <inventory>`` (without the name when the report has none)."""
+    name = inventory_name(report)
+    return "SMS 1.2 → 2.0 readiness%s" % (": %s" % shorten(name, 80) if name else "")
+
+
+def real_hosts(report):
+    """The report's host entries without the hierarchy-wide record."""
+    return [h for h in report["hosts"] if h["host"] != HIERARCHY]
+
+
+def blocked_hosts(report):
+    """Names of the hosts with blocking findings, in report order."""
+    return [h["host"] for h in real_hosts(report) if h["blocked"]]
+
+
+def steps_by_stage(report):
+    """``[(stage id, title, intro, [(phase, [step])])]`` of the report's numbered plan, in its order."""
+    stages = OrderedDict()
+    for step in report.get("actions") or []:
+        phases = stages.setdefault(step["stage"], OrderedDict())
+        phases.setdefault(step.get("phase"), []).append(step)
+    return [(stage,) + stage_title(stage) + (list(phases.items()),) for stage, phases in stages.items()]
+
+
+def step_of_rule(report):
+    """``{rule: step number}`` of the blocking rules the plan lists (a rule's first step)."""
+    found = {}
+    for step in report.get("actions") or []:
+        for rule in step["rules"]:
+            found.setdefault(rule, step["step"])
+    return found
 
 
 def ordered_tiers(by_tier):

@@ -1,6 +1,9 @@
-"""The end-of-play summary printed by the readiness role."""
+"""The end-of-play summary printed by the readiness role: the verdict for the whole fleet, the blocked hosts by name,
+the first steps of what to do, and where the report is."""
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import shorten
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.common import (
-    STATUS_ORDER, blocking_by_rule, plan_headline, short_list, verdict, wave_status, waves_of)
+    STATUS_ORDER, blocked_hosts, blocking_by_rule, inventory_name, plan_headline, short_list, verdict, wave_status,
+    waves_of)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import progress_view
 
 
@@ -30,14 +33,32 @@ def _progress_lines(report, max_waves):
     return lines
 
 
-def render_console(report, report_paths=None, max_rules=10, max_waves=10):
+def _step_lines(report, max_steps):
+    steps = report.get("actions") or []
+    if not steps:
+        return []
+    lines = ["what to do first (%d steps; the report lists them all):" % len(steps)]
+    lines += ["  %d. %s: %s" % (s["step"], shorten(s["title"], 120), short_list(s["hosts"], 5)) for s in steps[:max_steps]]
+    if len(steps) > max_steps:
+        lines.append("  … and %d more steps" % (len(steps) - max_steps))
+    return lines
+
+
+def render_console(report, report_paths=None, max_rules=10, max_waves=10, max_steps=8):
     """Return the summary as a list of short lines."""
     summary = report["summary"]
+    name = inventory_name(report)
+    blocked = blocked_hosts(report)
     lines = [verdict(report),
-             "hosts %d, blocked %d | %s" % (summary["hosts"], summary["blocked_hosts"],
-                                            ", ".join("%s %d" % (s, summary["counts"].get(s, 0)) for s in STATUS_ORDER))]
+             "assessed in one pass over %sthe whole fleet: %d hosts and the hierarchy, blocked %d | %s" % (
+                 "inventory %s, " % shorten(name, 60) if name else "", summary["hosts"], summary["blocked_hosts"],
+                 ", ".join("%s %d" % (s, summary["counts"].get(s, 0)) for s in STATUS_ORDER))]
     lines += _wave_lines(report, max_waves)
     lines += _progress_lines(report, max_waves)
+    if blocked:
+        lines.append("blocked hosts: %s" % short_list(blocked, 20))
+    lines += ["warning: %s" % shorten(w, 300) for w in report.get("warnings") or []]
+    lines += _step_lines(report, max_steps)
     groups = blocking_by_rule(report)
     if groups:
         lines.append("blocking rules (hosts; waves blocked):")

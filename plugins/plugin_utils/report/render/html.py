@@ -1,87 +1,109 @@
 """The readiness report as one self-contained HTML page (inline CSS and JS, no external assets).
 
-Summary tables are rendered here; the findings table is rendered in the browser from one embedded
-JSON blob, with filters by status and severity, a text search and paging, so a 10,000-client fleet
-stays usable. Passing findings are left out of the page beyond PASS_LIMIT findings (readiness.json
-keeps them all). Data reaches the page only through html.escape or JSON inside a script element, and
-the script writes it with textContent.
+Every table is HTML made here, so the page reads without JavaScript: the plan of what to do first, the upgrade
+plan, the summaries, the findings (error and fail first) and the hosts. The script only adds filters by status
+and severity, a text search and paging, and keeps them in the URL (``#status=error,fail&q=CENNT013``) so that a
+view can be shared; a host link or a summary card sets such a view. Passing findings are left out of the page beyond
+PASS_LIMIT findings (readiness.json keeps them all). Every text reaches the page through :func:`esc` (escaped and
+shortened), and the script reads nothing but the rows' data attributes.
 """
 import html
-import json
+from urllib.parse import quote
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import shorten
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.common import (
-    PLANS_LISTED, SEVERITY_ORDER, STATUS_ORDER, blocking_by_rule, ordered_tiers, plan_headline, planned_by_phase,
-    short_list, site_label, verdict, wave_status, waves_of, what_to_do, window_text)
+    HIERARCHY, PLANS_LISTED, SEVERITY_ORDER, STATUS_ORDER, blocked_hosts, blocking_by_rule, ordered_tiers,
+    plan_headline, planned_by_phase, real_hosts, short_list, site_label, step_of_rule, steps_by_stage, title,
+    verdict, wave_status, waves_of, what_to_do, window_text)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import progress_view
 
 PASS_LIMIT = 20000
-FIELDS = ("host", "rule", "checklist", "tier", "site", "status", "severity", "blocks", "message", "hint", "command",
-          "seed", "kb", "answer", "waves")
+CELL_CHARS = 1000
+DEFAULT_STATUSES = ("error", "fail")
 
 CSS = """
 body{font:14px/1.45 system-ui,Segoe UI,Arial,sans-serif;margin:0;color:#1d232a;background:#f5f6f8}
-header{background:#20344f;color:#fff;padding:18px 28px}header h1{margin:0 0 6px;font-size:22px}
+header{background:#20344f;color:#fff;padding:18px 28px}header h1{margin:0 0 6px;font-size:22px}header a{color:#fff}
 main{padding:18px 28px}section{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:14px 18px;margin:0 0 18px}
-h2{font-size:17px;margin:0 0 10px}.verdict{display:inline-block;padding:6px 12px;border-radius:4px;font-weight:700}
-.blocked{background:#b3261e;color:#fff}.ready{background:#1e7b34;color:#fff}
-.cards{display:flex;flex-wrap:wrap;gap:10px}.card{border:1px solid #d8dde3;border-radius:6px;padding:8px 14px;min-width:90px}
-.card b{display:block;font-size:20px}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:5px 8px;
-border-bottom:1px solid #e5e8ec;vertical-align:top}th{background:#eef1f4}td.num{text-align:right}
-.s-error,.s-fail{font-weight:700}.s-error{color:#8a1c14}.s-fail{color:#b3261e}.s-pass{color:#1e7b34}
-.s-not_applicable,.s-skipped{color:#5f6b76}code{background:#f0f2f4;padding:1px 4px;border-radius:3px;white-space:pre-wrap}
+h2{font-size:17px;margin:0 0 10px}h3{font-size:15px;margin:14px 0 6px}.verdict{display:inline-block;padding:6px 12px;
+border-radius:4px;font-weight:700}.blocked{background:#b3261e;color:#fff}.ready{background:#1e7b34;color:#fff}
+.cards{display:flex;flex-wrap:wrap;gap:10px}.card{border:1px solid #d8dde3;border-radius:6px;padding:8px 14px;min-width:90px;
+color:inherit;text-decoration:none}a.card:hover{border-color:#1a4f8b}.card b{display:block;font-size:20px}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e5e8ec;vertical-align:top}
+th{background:#eef1f4}td.num{text-align:right}.s-error,.s-fail{font-weight:700}.s-error{color:#8a1c14}.s-fail{color:#b3261e}
+.s-pass{color:#1e7b34}.s-not_applicable,.s-skipped{color:#5f6b76}code,pre{background:#f0f2f4;border-radius:3px}
+code{padding:1px 4px;white-space:pre-wrap}pre{padding:6px 8px;white-space:pre-wrap;margin:4px 0}
 .filters label{margin-right:12px;white-space:nowrap}.filters input[type=search]{width:260px;padding:4px}
-.pager button{margin:0 4px}
-.hostlink{border:0;background:none;color:#1a4f8b;text-decoration:underline;cursor:pointer;padding:0;font:inherit}
-.note{color:#5f6b76}details{margin:4px 0}summary{cursor:pointer}
+.filters,.pager{display:none}.js .filters,.js .pager{display:block}.pager button{margin:0 4px}
+.note{color:#5f6b76}details{margin:4px 0}summary{cursor:pointer}ol.steps>li{margin:0 0 12px}.warn{background:#fff4d6}
 @media print{.filters,.pager{display:none}body{background:#fff}}
 """
 
 SCRIPT = r"""
 (function(){
-var data=JSON.parse(document.getElementById('findings-data').textContent);
-var F=data.fields, rows=data.rows, page=0, size=200;
-function val(r,k){return r[F.indexOf(k)];}
-function checked(name){return Array.prototype.filter.call(document.querySelectorAll('input[name='+name+']'),
-  function(i){return i.checked;}).map(function(i){return i.value;});}
-function matches(r,st,sv,q){if(st.indexOf(val(r,'status'))<0||sv.indexOf(val(r,'severity'))<0)return false;
-  if(!q)return true;return (val(r,'host')+' '+val(r,'rule')+' '+val(r,'checklist')+' '+val(r,'message')).toLowerCase().indexOf(q)>=0;}
-function cell(tr,text,cls){var td=document.createElement('td');td.textContent=text==null?'':String(text);if(cls)td.className=cls;tr.appendChild(td);return td;}
+try{
+document.documentElement.className+=' js';
+var body=document.getElementById('findings-body');if(!body)return;
+var rows=Array.prototype.slice.call(body.rows),page=0,size=200;
+function boxes(name){return Array.prototype.slice.call(document.querySelectorAll('input[name='+name+']'));}
+function checked(name){return boxes(name).filter(function(i){return i.checked;}).map(function(i){return i.value;});}
+function setBoxes(name,values){boxes(name).forEach(function(i){i.checked=values.indexOf(i.value)>=0;});}
+function state(){var s={status:checked('status').join(','),severity:checked('severity').join(','),
+  q:document.getElementById('q').value.trim()};if(page)s.page=String(page+1);
+  return Object.keys(s).filter(function(k){return s[k]!=='';}).map(function(k){return k+'='+encodeURIComponent(s[k]);}).join('&');}
+function read(hash){var s={};(hash||'').replace(/^#/,'').split('&').forEach(function(p){var i=p.indexOf('=');
+  if(i>0){try{s[p.slice(0,i)]=decodeURIComponent(p.slice(i+1));}catch(e){}}});return s;}
+function apply(s){if(s.status!==undefined)setBoxes('status',s.status==='all'?boxes('status').map(function(i){return i.value;}):s.status.split(','));
+  if(s.severity!==undefined)setBoxes('severity',s.severity==='all'?boxes('severity').map(function(i){return i.value;}):s.severity.split(','));
+  if(s.q!==undefined)document.getElementById('q').value=s.q;page=Math.max(0,(parseInt(s.page,10)||1)-1);}
 function render(){
   var st=checked('status'),sv=checked('severity'),q=document.getElementById('q').value.toLowerCase().trim();
-  var hit=rows.filter(function(r){return matches(r,st,sv,q);});
+  var hit=rows.filter(function(r){return st.indexOf(r.getAttribute('data-status'))>=0&&sv.indexOf(r.getAttribute('data-severity'))>=0&&
+    (!q||r.textContent.toLowerCase().indexOf(q)>=0);});
   var pages=Math.max(1,Math.ceil(hit.length/size));if(page>=pages)page=pages-1;
-  var body=document.getElementById('findings-body');body.textContent='';
-  hit.slice(page*size,(page+1)*size).forEach(function(r){
-    var tr=document.createElement('tr');cell(tr,val(r,'host'));cell(tr,val(r,'rule'));cell(tr,val(r,'checklist'));
-    cell(tr,val(r,'status')+(val(r,'blocks')?' (blocks '+(val(r,'waves')||'no wave')+')':''),'s-'+val(r,'status'));cell(tr,val(r,'severity'));
-    var td=cell(tr,val(r,'message'));
-    var extra=[['what to do',val(r,'hint')],['command',val(r,'command')],['seed',val(r,'seed')],['KB',val(r,'kb')],['answer',val(r,'answer')]];
-    var failing=['fail','error'].indexOf(val(r,'status'))>=0;
-    extra.forEach(function(e){if(!e[1]||(!failing&&(e[0]=='what to do'||e[0]=='command')))return;var d=document.createElement('div');d.className='note';
-      d.textContent=e[0]+': ';var c=document.createElement(e[0]=='command'?'code':'span');c.textContent=e[1];d.appendChild(c);td.appendChild(d);});
-    body.appendChild(tr);});
+  rows.forEach(function(r){r.hidden=true;});hit.slice(page*size,(page+1)*size).forEach(function(r){r.hidden=false;});
   document.getElementById('count').textContent=hit.length+' of '+rows.length+' findings, page '+(page+1)+' of '+pages;
-}
-document.querySelectorAll('.filters input').forEach(function(i){i.addEventListener('input',function(){page=0;render();});});
-document.querySelectorAll('.hostlink').forEach(function(b){b.addEventListener('click',function(){
-  document.querySelectorAll('input[name=status]').forEach(function(i){i.checked=true;});
-  var q=document.getElementById('q');q.value=b.getAttribute('data-host');page=0;render();
-  document.getElementById('findings').scrollIntoView();});});
+  if(history.replaceState)history.replaceState(null,'','#'+state());}
+function fromHash(scroll){var s=read(location.hash);if(!('status' in s||'q' in s||'severity' in s))return false;apply(s);render();
+  if(scroll)document.getElementById('findings').scrollIntoView();return true;}
+boxes('status').concat(boxes('severity'),[document.getElementById('q')]).forEach(function(i){
+  i.addEventListener('input',function(){page=0;render();});});
 document.getElementById('prev').addEventListener('click',function(){if(page>0){page--;render();}});
 document.getElementById('next').addEventListener('click',function(){page++;render();});
-render();
+window.addEventListener('hashchange',function(){fromHash(true);});
+if(!fromHash(false))render();
+}catch(e){var n=document.getElementById('count');if(n)n.textContent='The filters are off ('+e+'); every finding is listed.';
+  Array.prototype.forEach.call(document.querySelectorAll('#findings-body tr'),function(r){r.hidden=false;});}
 })();
 """
 
 
-def esc(value):
-    return html.escape("" if value is None else str(value), quote=True)
+def esc(value, limit=CELL_CHARS):
+    """Any value as HTML text: shortened, without lone surrogates, escaped (also quotes, for attributes)."""
+    return html.escape(shorten(value, limit), quote=True)
 
 
-def _table(header, rows, numeric_from=None):
+def host_anchor(host):
+    """The id of a host's row in the hosts table."""
+    return "host-%s" % quote(str(host), safe="")
+
+
+def host_link(host):
+    """A link to a host's row in the hosts table (works without JavaScript)."""
+    return '<a href="#%s">%s</a>' % (esc(host_anchor(host)), esc(host))
+
+
+def view_link(text, **view):
+    """A link that sets a view of the findings table (``status``, ``severity``, ``q``): the URL is shareable."""
+    return '<a href="#%s">%s</a>' % (esc("&".join("%s=%s" % (k, quote(str(v), safe=",")) for k, v in view.items())), text)
+
+
+def _table(header, rows, numeric_from=None, raw=()):
+    """A table; columns in ``raw`` hold HTML made here, every other cell is escaped."""
     head = "".join("<th>%s</th>" % esc(h) for h in header)
     body = "".join("<tr>%s</tr>" % "".join(
-        '<td%s>%s</td>' % (' class="num"' if numeric_from is not None and i >= numeric_from else "", esc(c))
+        '<td%s>%s</td>' % (' class="num"' if numeric_from is not None and i >= numeric_from else "",
+                           c if i in raw else esc(c))
         for i, c in enumerate(row)) for row in rows)
     return "<table><thead><tr>%s</tr></thead><tbody>%s</tbody></table>" % (head, body)
 
@@ -90,33 +112,97 @@ def _counts_rows(groups):
     return [[name, s["hosts"], s["blocked_hosts"]] + [s["counts"].get(k, 0) for k in STATUS_ORDER] for name, s in groups]
 
 
+def _warnings(report):
+    if not report.get("warnings"):
+        return ""
+    return '<section class="warn"><h2>Warnings</h2><ul>%s</ul></section>' % "".join(
+        "<li>%s</li>" % esc(w) for w in report["warnings"])
+
+
 def _summary(report):
     summary = report["summary"]
     blocked = verdict(report).startswith("BLOCKED")
-    cards = "".join('<div class="card"><b>%s</b>%s</div>' % (esc(n), esc(label)) for label, n in
-                    [("hosts", summary["hosts"]), ("blocked hosts", summary["blocked_hosts"])] +
-                    [(s, summary["counts"].get(s, 0)) for s in STATUS_ORDER])
-    return ('<section><h2>Fleet</h2><p><span class="verdict %s">%s</span></p><div class="cards">%s</div></section>'
-            % ("blocked" if blocked else "ready", esc(verdict(report)), cards))
+    cards = ['<a class="card" href="#hosts"><b>%d</b>hosts</a>' % summary["hosts"],
+             '<a class="card" href="#blocked-hosts"><b>%d</b>blocked hosts</a>' % summary["blocked_hosts"]]
+    cards += ['<a class="card" href="#%s"><b>%d</b>%s</a>' % (esc("status=%s&severity=all&q=" % s), summary["counts"].get(s, 0), esc(s))
+              for s in STATUS_ORDER]
+    names = blocked_hosts(report)
+    listed = ('<p id="blocked-hosts">Blocked hosts: %s%s</p>' % (
+        ", ".join(host_link(h) for h in names[:200]), " … and %d more" % (len(names) - 200) if len(names) > 200 else "")
+        if names else '<p id="blocked-hosts">No host is blocked.</p>')
+    return ('<section><h2>Fleet</h2><p><span class="verdict %s">%s</span></p><div class="cards">%s</div>%s</section>'
+            % ("blocked" if blocked else "ready", esc(verdict(report)), "".join(cards), listed))
+
+
+def _fix(step):
+    fix, parts = step["fix"], []
+    if fix.get("text"):
+        parts.append("<p>%s</p>" % esc(fix["text"]))
+    if fix.get("command"):
+        parts.append("<p>Command:</p><pre><code>%s</code></pre>" % esc(fix["command"]))
+    if fix.get("commands"):
+        parts.append("<p>Playbook <code>%s</code>, one wave at a time (then without --check):</p><pre><code>%s</code></pre>" % (
+            esc(fix["playbook"]), esc("\n".join(fix["commands"]))))
+    if fix.get("answers_entry"):
+        parts.append("<p>%s</p><pre><code>%s</code></pre>" % (
+            "Answers-file entry:" if fix["kind"] == "answers" else "Or, if it is acceptable here, accept it in the answers file:",
+            esc(fix["answers_entry"])))
+    return "".join(parts)
+
+
+def _step(step):
+    checklist = "".join("<li><b>%s</b> %s</li>" % (esc(c["id"]), esc(c["text"])) for c in step["checklist"])
+    rows = [[host_link(o["host"]) if o["host"] != HIERARCHY else esc(o["host"]), o["observed"]] for o in step["observed"]]
+    observed = _table(["host", "observed"], rows, raw=(0,))
+    more = len(step["hosts"]) - len(step["observed"])
+    hosts = ", ".join(host_link(h) if h != HIERARCHY else esc(h) for h in step["hosts"][:100])
+    return ('<li id="step-%d"><b>%s</b> <span class="note">(%s; %s; waves: %s)</span>'
+            '<p>Hosts (%d): %s%s</p>%s%s%s%s</li>' % (
+                step["step"], esc(step["title"]), esc(", ".join(step["rules"])), esc(step["severity"]),
+                esc(", ".join(step["waves"]) or "none"), len(step["hosts"]), hosts,
+                " … and %d more" % (len(step["hosts"]) - 100) if len(step["hosts"]) > 100 else "",
+                "<ul>%s</ul>" % checklist if checklist else "", observed,
+                '<p class="note">… and %d more hosts (readiness.json lists all).</p>' % more if more > 0 else "",
+                ("<p>Expected: %s</p>" % esc(step["expected"]) if step.get("expected") else "") + _fix(step)))
+
+
+def _actions(report):
+    stages = steps_by_stage(report)
+    if not stages:
+        return '<section id="actions"><h2>What to do first</h2><p>Nothing blocks the upgrade.</p></section>'
+    parts = []
+    for _stage, stage_title, intro, phases in stages:
+        parts.append("<h3>%s</h3><p class=\"note\">%s</p>" % (esc(stage_title), esc(intro)))
+        for phase, steps in phases:
+            if phase:
+                parts.append("<p><b>Phase %s</b></p>" % esc(phase))
+            parts.append('<ol class="steps" start="%d">%s</ol>' % (steps[0]["step"], "".join(_step(s) for s in steps)))
+    return ('<section id="actions"><h2>What to do first</h2><p class="note">Every blocking finding, in the order of the '
+            'upgrade; each step says what fixes it.</p>%s</section>' % "".join(parts))
 
 
 def _groups(report):
     header = ["", "hosts", "blocked"] + list(STATUS_ORDER)
     summary = report["summary"]
-    return ("<section><h2>By tier</h2>%s</section><section><h2>By site</h2>%s</section>" % (
-        _table(["tier"] + header[1:], _counts_rows(ordered_tiers(summary["by_tier"])), 1),
-        _table(["site"] + header[1:], _counts_rows(summary["by_site"].items()), 1)))
+    tiers = [("hierarchy-wide" if name == "hierarchy" else name, values) for name, values in ordered_tiers(summary["by_tier"])]
+    return ("<section><h2>By tier</h2>%s<p class=\"note\">Hierarchy-wide findings concern no single host; the hosts of the "
+            "tiers add up to the fleet's %d.</p></section><section><h2>By site</h2>%s</section>" % (
+                _table(["tier"] + header[1:], _counts_rows(tiers), 1), summary["hosts"],
+                _table(["site"] + header[1:], _counts_rows(summary["by_site"].items()), 1)))
 
 
 def _blocking(report):
     groups = blocking_by_rule(report)
     if not groups:
-        return "<section><h2>Blocking findings</h2><p>None.</p></section>"
-    rows = [[rule, ", ".join(items[0]["checklist"]), items[0]["severity"], len(items),
-             short_list((f["host"] for f in items), 30), ", ".join(waves_of(items, report)) or "none", what_to_do(items[0])]
-            for rule, items in groups]
-    return "<section><h2>Blocking findings</h2>%s</section>" % _table(
-        ["rule", "checklist", "severity", "hosts", "which", "waves blocked", "what to do"], rows)
+        return "<section><h2>Blocking findings by rule</h2><p>None.</p></section>"
+    steps = step_of_rule(report)
+    rows = [['<a href="#step-%d">%d</a>' % (steps[rule], steps[rule]) if rule in steps else "", esc(rule),
+             esc(", ".join(items[0]["checklist"])), esc(items[0]["severity"]), esc(len(items)),
+             esc(short_list((f["host"] for f in items), 30)), esc(", ".join(waves_of(items, report)) or "none"),
+             esc(what_to_do(items[0]))] for rule, items in groups]
+    return "<section><h2>Blocking findings by rule</h2>%s</section>" % _table(
+        ["step", "rule", "checklist", "severity", "hosts", "which", "waves blocked", "what to do"], rows,
+        raw=range(8))
 
 
 def _upgrade_plan(report):
@@ -153,30 +239,47 @@ def _diff(report):
     return "<section><h2>Since the previous run (%s)</h2>%s</section>" % (esc(diff["previous_run_id"]), "".join(parts))
 
 
-def _row(finding):
-    answer = finding.get("answer")
-    return [finding["host"], finding["rule"], ", ".join(finding["checklist"]), finding["tier"], finding["site"],
-            finding["status"], finding["severity"], bool(finding["blocks"]), finding["message"],
-            finding["remediation"].get("hint"), finding["remediation"].get("command"),
-            finding["references"].get("seed"), ", ".join(finding["references"].get("kb") or []),
-            "%s at %s: %s" % (answer["by"], answer["at"], answer["reason"]) if answer else None,
-            ", ".join(finding.get("waves") or [])]
-
-
-def findings_blob(report):
-    """Return (json text safe inside <script>, number of pass findings left out)."""
+def findings_rows(report):
+    """``(findings shown, number of passing findings left out)``: error and fail first, then the rest."""
     findings = report["findings"]
     omitted = 0
     if len(findings) > PASS_LIMIT:
         kept = [f for f in findings if f["status"] != "pass"]
         omitted = len(findings) - len(kept)
         findings = kept
-    text = json.dumps({"fields": list(FIELDS), "rows": [_row(f) for f in findings]}, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("</", "<\\/").replace("<!--", "<\\!--"), omitted
+    order = {status: index for index, status in enumerate(STATUS_ORDER)}
+    return sorted(findings, key=lambda f: order.get(f["status"], 99)), omitted
+
+
+def _notes(finding, steps):
+    failing = finding["status"] in ("fail", "error")
+    notes = []
+    if finding["blocks"] and finding["rule"] in steps:
+        notes.append('what to do: <a href="#step-%d">step %d</a>' % (steps[finding["rule"]], steps[finding["rule"]]))
+    elif failing and what_to_do(finding):
+        notes.append("what to do: %s" % esc(what_to_do(finding)))
+    answer = finding.get("answer")
+    if answer:
+        notes.append("answer: %s" % esc("%s at %s: %s" % (answer["by"], answer["at"], answer["reason"])))
+    refs = finding["references"]
+    if failing and (refs.get("seed") or refs.get("kb")):
+        notes.append("references: %s" % esc("; ".join(filter(None, [refs.get("seed"), ", ".join(refs.get("kb") or [])]))))
+    return "".join('<div class="note">%s</div>' % n for n in notes)
+
+
+def _finding_row(finding, steps):
+    status = finding["status"]
+    blocks = " (blocks %s)" % (", ".join(finding.get("waves") or []) or "no wave") if finding["blocks"] else ""
+    host = host_link(finding["host"]) if finding["host"] != HIERARCHY else esc(finding["host"])
+    return ('<tr data-status="%s" data-severity="%s"><td>%s</td><td>%s</td><td>%s</td><td class="s-%s">%s</td><td>%s</td>'
+            '<td>%s%s</td></tr>' % (esc(status), esc(finding["severity"]), host, esc(finding["rule"]),
+                                    esc(", ".join(finding["checklist"])), esc(status), esc(status + blocks),
+                                    esc(finding["severity"]), esc(finding["message"]), _notes(finding, steps)))
 
 
 def _findings(report):
-    blob, omitted = findings_blob(report)
+    findings, omitted = findings_rows(report)
+    steps = step_of_rule(report)
 
     def boxes(name, values, on):
         return "".join('<label><input type="checkbox" name="%s" value="%s"%s> %s</label>'
@@ -184,27 +287,30 @@ def _findings(report):
 
     note = ('<p class="note">%d passing findings are left out of this page; readiness.json has all of them.</p>' % omitted
             if omitted else "")
-    return ('<section id="findings"><h2>Findings</h2>%s<div class="filters"><p>Status: %s</p><p>Severity: %s</p>'
+    return ('<section id="findings"><h2>Findings</h2>%s<p class="note">Errors and failures first. With JavaScript, the '
+            'filters below narrow the list and the address keeps the view, to share it.</p>'
+            '<div class="filters"><p>Status: %s</p><p>Severity: %s</p>'
             '<p><input type="search" id="q" placeholder="host, rule, checklist ID or text"></p></div>'
             '<p class="pager"><button id="prev" type="button">previous</button><span id="count"></span>'
             '<button id="next" type="button">next</button></p>'
             '<table><thead><tr><th>host</th><th>rule</th><th>checklist</th><th>status</th><th>severity</th><th>message</th>'
-            '</tr></thead><tbody id="findings-body"></tbody></table>'
-            '<script type="application/json" id="findings-data">%s</script></section>'
-            % (note, boxes("status", STATUS_ORDER, ("error", "fail")), boxes("severity", SEVERITY_ORDER, SEVERITY_ORDER), blob))
+            '</tr></thead><tbody id="findings-body">%s</tbody></table></section>'
+            % (note, boxes("status", STATUS_ORDER, DEFAULT_STATUSES), boxes("severity", SEVERITY_ORDER, SEVERITY_ORDER),
+               "".join(_finding_row(f, steps) for f in findings)))
 
 
 def _hosts(report):
+    hosts = real_hosts(report)
     rows = "".join(
-        '<tr><td><button type="button" class="hostlink" data-host="%s">%s</button></td>%s</tr>' % (
-            esc(h["host"]), esc(h["host"]), "".join("<td>%s</td>" % esc(c) for c in [
+        '<tr id="%s"><td>%s</td>%s<td>%s</td></tr>' % (
+            esc(host_anchor(h["host"])), esc(h["host"]), "".join("<td>%s</td>" % esc(c) for c in [
                 h["tier"], h.get("site") or "", h.get("os") or "", "yes" if h["blocked"] else "no",
-                h["counts"].get("fail", 0), h["counts"].get("error", 0)]))
-        for h in report["hosts"])
-    head = "".join("<th>%s</th>" % c for c in ("host", "tier", "site", "OS", "blocked", "fail", "error"))
-    return ('<section id="hosts"><h2>Hosts</h2><p class="note">Select a host to list all of its findings.</p>'
-            '<details><summary>%d hosts</summary><table><thead><tr>%s</tr></thead><tbody>%s</tbody></table>'
-            '</details></section>' % (len(report["hosts"]), head, rows))
+                h["counts"].get("fail", 0), h["counts"].get("error", 0)]),
+            view_link("findings", status="all", severity="all", q=h["host"]))
+        for h in hosts)
+    head = "".join("<th>%s</th>" % c for c in ("host", "tier", "site", "OS", "blocked", "fail", "error", ""))
+    return ('<section id="hosts"><h2>Hosts (%d)</h2><table><thead><tr>%s</tr></thead><tbody>%s</tbody></table>'
+            '</section>' % (len(hosts), head, rows))
 
 
 def _progress(report):
@@ -245,15 +351,19 @@ def _plans(report):
             'shows them again with --check --diff before anything is applied.</p>%s</section>' % "".join(parts))
 
 
+def _meta(report):
+    inventory = report.get("inventory") or {}
+    return "Run %s, %s%s. Inventory: %s. Answers: %s." % (
+        report["run_id"], report["generated_at"], ", check mode" if report["check_mode"] else "",
+        ", ".join(inventory.get("sources") or []) or "not recorded", report.get("answers_file") or "none")
+
+
 def render_html(report):
     """Return the report as one self-contained HTML page."""
-    title = "SMS 1.2 → 2.0 readiness %s" % report["run_id"]
-    meta = "Run %s, %s%s. Answers: %s." % (
-        report["run_id"], report["generated_at"], ", check mode" if report["check_mode"] else "",
-        report.get("answers_file") or "none")
+    page_title = "%s (%s)" % (title(report), report["run_id"])
     return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-            '<title>%s</title><style>%s</style></head><body><header><h1>%s</h1><div>%s</div></header><main>%s%s%s%s%s%s%s%s%s</main>'
-            '<script>%s</script></body></html>\n' % (
-                esc(title), CSS, esc(title), esc(meta), _summary(report), _upgrade_plan(report), _progress(report),
-                _blocking(report), _groups(report),
+            '<title>%s</title><style>%s</style></head><body><header><h1>%s</h1><div>%s</div></header><main>%s%s%s%s%s%s%s%s%s%s%s'
+            '</main><script>%s</script></body></html>\n' % (
+                esc(page_title), CSS, esc(title(report)), esc(_meta(report)), _warnings(report), _summary(report),
+                _actions(report), _upgrade_plan(report), _progress(report), _blocking(report), _groups(report),
                 _diff(report), _findings(report), _hosts(report), _plans(report), SCRIPT))

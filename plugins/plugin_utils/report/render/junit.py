@@ -1,21 +1,31 @@
 """The readiness report as JUnit XML: one suite per tier, one test case per host and rule.
 
 Mapping: ``fail`` -> <failure>, ``error`` -> <error>, ``not_applicable``/``skipped`` -> <skipped>.
-A failing finding accepted by an answer stays a <failure> (the condition is still false) and its
-message starts with "ACCEPTED", so dashboards stay truthful; a manual item that is answered passes.
+Blocking tells from warning: a finding that blocks the upgrade has ``type="blocking"`` and a message
+starting with "BLOCKING", one that does not (a non-blocking rule, or a failure accepted in the answers
+file) has ``type="warning"`` and a message starting with "WARNING"; each test case also carries the
+properties ``blocks``, ``severity`` and ``waves``. A failing finding accepted by an answer stays a
+<failure> (the condition is still false) and its message says "ACCEPTED", so dashboards stay truthful;
+a manual item that is answered passes.
 """
 import re
 import xml.etree.ElementTree as ET
 
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import shorten
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import progress_view
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.common import TIER_ORDER
 
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
-def clean(value):
-    """Text without characters XML 1.0 cannot carry."""
-    return _ILLEGAL.sub("?", "" if value is None else str(value))
+def clean(value, limit=2000):
+    """Text without characters XML 1.0 cannot carry, shortened."""
+    return _ILLEGAL.sub("?", shorten(value, limit))
+
+
+def kind(finding):
+    """``blocking`` or ``warning``: what a failing finding means for the upgrade."""
+    return "blocking" if finding["blocks"] else "warning"
 
 
 def _body(finding):
@@ -27,21 +37,27 @@ def _body(finding):
     for key in ("hint", "command", "playbook"):
         if finding["remediation"].get(key):
             parts.append("%s: %s" % (key, finding["remediation"][key]))
-    return clean("\n".join(str(p) for p in parts))
+    return clean("\n".join(str(p) for p in parts), 8000)
+
+
+def _properties(case, finding):
+    properties = ET.SubElement(case, "properties")
+    for name, value in (("blocks", "true" if finding["blocks"] else "false"), ("severity", finding["severity"]),
+                        ("waves", ", ".join(finding.get("waves") or []))):
+        ET.SubElement(properties, "property", name=name, value=clean(value))
 
 
 def _case(suite, finding):
     case = ET.SubElement(suite, "testcase", classname=clean(finding["host"]),
                          name=clean("%s [%s]" % (finding["rule"], ", ".join(finding["checklist"]) or "-")))
     status = finding["status"]
-    if status == "fail":
+    if status in ("fail", "error"):
+        _properties(case, finding)
         message = finding["message"]
-        if finding.get("answer") and not finding.get("manual"):
+        if status == "fail" and finding.get("answer") and not finding.get("manual"):
             message = "ACCEPTED by %s: %s" % (finding["answer"]["by"], message)
-        element = ET.SubElement(case, "failure", message=clean(message), type=finding["severity"])
-        element.text = _body(finding)
-    elif status == "error":
-        element = ET.SubElement(case, "error", message=clean(finding["message"]), type=finding["severity"])
+        element = ET.SubElement(case, "failure" if status == "fail" else "error", type=kind(finding),
+                                message=clean("%s (%s): %s" % (kind(finding).upper(), finding["severity"], message)))
         element.text = _body(finding)
     elif status in ("not_applicable", "skipped"):
         ET.SubElement(case, "skipped", message=clean("%s: %s" % (status, finding["message"])))
@@ -94,6 +110,10 @@ def render_junit(report):
                   "skipped": sum(f["status"] in ("not_applicable", "skipped") for f in findings)}
         suite = ET.SubElement(root, "testsuite", name="sms.upgrade.%s" % tier, timestamp=report["generated_at"],
                               **{k: str(v) for k, v in counts.items()})
+        properties = ET.SubElement(suite, "properties")
+        failing = [f for f in findings if f["status"] in ("fail", "error")]
+        for name in ("blocking", "warning"):
+            ET.SubElement(properties, "property", name=name, value=str(sum(1 for f in failing if kind(f) == name)))
         for finding in findings:
             _case(suite, finding)
         totals = {k: totals[k] + counts[k] for k in totals}

@@ -28,7 +28,7 @@ def site_server(host="SRV01", site="AAA", role="primary", parent=None, **overrid
         "services": [{"name": "SMS_EXECUTIVE", "state": "running", "start_mode": "auto"}],
         "shares": [{"name": "SMS_SITE", "path": "C:\\SMS\\SITE.SRV\\DESPOOLR.BOX\\RECEIVE"}],
         "sms_tree": {"root": "C:\\SMS", "pending_mifs": [], "xnf_files": [], "package_definition_files": [], "mif_files": [],
-                     "mstest_files": [], "collected_files": [], "site_control_files": [], "logon_scripts": []},
+                     "mstest_files": [], "collected_files": [], "site_control_files": [], "logon_scripts": [], "query_files": []},
         "site_control": {"header": "SITE CONTROL FILE [786][1.08]", "build": 786,
                          "senders": [{"type": "lan", "server": host}], "helper_servers": [],
                          "logon_servers": [{"name": host, "domain": "CORP"}], "child_sites": [],

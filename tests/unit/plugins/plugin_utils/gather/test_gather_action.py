@@ -107,3 +107,23 @@ def test_failed_gather_retires_the_old_snapshot(tmp_path):
     assert result["failed"] is True
     assert not (tmp_path / "CENNT017.json").exists()
     assert (tmp_path / "history" / "CENNT017.20261120T100000Z.json").exists()
+
+
+def test_an_unreachable_host_or_relay_retires_the_old_snapshot_too(tmp_path):
+    from ansible.errors import AnsibleConnectionFailure
+    save_snapshot(str(tmp_path), "CENNT017", {"host": "CENNT017", "collected_at": "2026-11-20T10:00:00Z"})
+    action = _action(ClientFacts, {"snapshot_dir": str(tmp_path)}, delegate_to="mgmt01")
+    action._execute_module.side_effect = AnsibleConnectionFailure("winrm: connection refused by mgmt01")
+    with pytest.raises(AnsibleConnectionFailure):
+        action.run(task_vars=_vars("CENNT017"))
+    assert not (tmp_path / "CENNT017.json").exists()
+    assert (tmp_path / "history" / "CENNT017.20261120T100000Z.json").exists()
+
+
+@pytest.mark.parametrize("host", ["..", "CON", "a/b", ".lock"])
+def test_a_host_name_that_cannot_name_a_snapshot_file_is_refused_before_anything_runs(tmp_path, host):
+    action = _action(ClientFacts, {"snapshot_dir": str(tmp_path)}, raw=client_raw())
+    with pytest.raises(AnsibleActionFail, match="rename it in the inventory"):
+        action.run(task_vars=_vars(host))
+    action._execute_module.assert_not_called()
+    assert list(tmp_path.iterdir()) == []

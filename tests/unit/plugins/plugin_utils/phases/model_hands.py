@@ -1,5 +1,6 @@
 """Hands that reach the site model (fake_site.FakeSite) the way phases/action.py's AnsibleHands reach a machine."""
 import datetime
+import os
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.targets import Target
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.action import validate_options
@@ -30,7 +31,9 @@ class ModelHands:
         pass
 
 
-def context(phase, host, args, check_mode=False, groups=(), computer=None, relay=None, now=NOW):
-    """The RunContext the phase action would build for ``host`` with task arguments ``args``."""
+def context(phase, host, args, check_mode=False, groups=(), computer=None, relay=None, now=NOW, inventory=None):
+    """The RunContext the phase action would build for ``host`` with task arguments ``args`` (``inventory``: the path of
+    the inventory file the task reads, as ``ansible_inventory_sources``)."""
     validated = validate_options(phase.option_spec(), args, phase.SET_BY_ACTION)
-    return RunContext(host, validated, check_mode, list(groups), Target(host, relay, computer), now, ())
+    inventory_vars = {"ansible_inventory_sources": [inventory], "inventory_dir": os.path.dirname(inventory)} if inventory else None
+    return RunContext(host, validated, check_mode, list(groups), Target(host, relay, computer), now, (), inventory_vars)

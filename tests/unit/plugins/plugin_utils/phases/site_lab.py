@@ -1,5 +1,6 @@
 """The lab hierarchy as the site upgrade's tests need it: snapshots, groups, a wave plan, a clearing report."""
 import datetime
+import hashlib
 import json
 import os
 
@@ -13,6 +14,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.site_upgrade im
 LAB = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "inventories", "lab"))
 NOW = datetime.datetime(2026, 12, 5, 18, 0, 0, tzinfo=datetime.timezone.utc)
 PLAN = os.path.join(LAB, "upgrade_plan.yml")
+INVENTORY = os.path.join(LAB, "hosts.yml")
 
 
 def snapshot(host):
@@ -71,18 +73,29 @@ def wave(name, extra=None):
                                download_params())
 
 
-def clearing_report(directory, hosts, now=NOW, plan=PLAN, findings=()):
-    """A readiness report made an hour ago with the upgrade plan ``plan`` (None: without one) that blocks nothing and
-    has the two findings the pre-flight reads, plus ``findings``."""
+def report_host(host, snapshots=None):
+    """A report's entry of ``host``: the snapshot it assessed and its SHA-256 (None: the host has no snapshot)."""
+    path = os.path.join(snapshots or os.path.join(LAB, "snapshots"), host + ".json")
+    if not os.path.exists(path):
+        return {"host": host, "snapshot": None, "snapshot_sha256": None}
+    with open(path, "rb") as handle:
+        return {"host": host, "snapshot": path, "snapshot_sha256": hashlib.sha256(handle.read()).hexdigest()}
+
+
+def clearing_report(directory, hosts, now=NOW, plan=PLAN, findings=(), inventory=INVENTORY, snapshots=None):
+    """A readiness report made an hour ago for ``inventory`` (the lab's hosts.yml) with the upgrade plan ``plan`` (None:
+    without one), from the snapshots in ``snapshots`` (the lab's), that blocks nothing and has the two findings the
+    pre-flight reads, plus ``findings``."""
     os.makedirs(directory, exist_ok=True)
-    found = list(findings)
+    found = [dict({"blocking": finding.get("blocks", False)}, **finding) for finding in findings]
     for host in hosts:
-        found.append({"host": host, "rule": "manual.client_agents_disabled", "status": "pass", "blocks": False,
-                      "checklist": ["PRE-26"], "message": "Client agents turned off at 2026-12-03T08:00:00Z."})
-        found.append({"host": host, "rule": "sql.active_jobs", "status": "pass", "blocks": False,
+        found.append({"host": host, "rule": "manual.client_agents_disabled", "status": "pass", "blocking": True,
+                      "blocks": False, "checklist": ["PRE-26"], "message": "Client agents turned off at 2026-12-03T08:00:00Z."})
+        found.append({"host": host, "rule": "sql.active_jobs", "status": "pass", "blocking": True, "blocks": False,
                       "checklist": ["PRE-25"], "message": "only system jobs"})
     report = {"schema_version": "1.1", "run_id": "20261205T170000Z", "generated_at": iso_stamp(now - datetime.timedelta(hours=1)),
-              "hosts": [{"host": h} for h in hosts], "findings": found}
+              "inventory": {"name": "lab", "sources": [inventory], "dirs": [os.path.dirname(inventory)]},
+              "hosts": [report_host(h, snapshots) for h in hosts], "findings": found}
     if plan:
         report["plan"] = {"sha256": load_plan(plan).sha256}
     with open(os.path.join(directory, "latest.json"), "w", encoding="utf-8") as handle:

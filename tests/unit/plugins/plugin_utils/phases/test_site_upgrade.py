@@ -138,6 +138,29 @@ def test_a_stale_report_and_a_full_mif_queue_stop_the_site(env):
     assert "readiness: readiness report 20261205T170000Z is 8.0 days old" in result["msg"]
 
 
+def test_the_pre_flight_trusts_a_report_only_for_its_inventory_and_reads_that_inventory_s_folder(env, tmp_path, monkeypatch):
+    """As the gate: a report made for another inventory stops the site untouched; without ``report`` the pre-flight
+    reads ``sms-upgrade-reports/<inventory name>`` in the current directory."""
+    entry = site_lab.wave("central")["sites"][0]
+    site = cen()
+    before = json.dumps(site.state["machines"], sort_keys=True)
+    elsewhere = str(tmp_path / "copy" / "lab" / "hosts.yml")
+    ctx = context(PHASE, "CENSRV01", args(env, entry), now=env["clock"].now(), inventory=elsewhere)
+    result = PHASE.run(ctx, ModelHands(site, "CENSRV01"))
+    assert result["status"] == "stopped" and steps(result) == [("preflight", "failed")]
+    assert "was made for inventory %s, not %s" % (site_lab.LAB, tmp_path / "copy" / "lab") in result["msg"]
+    assert json.dumps(site.state["machines"], sort_keys=True) == before
+    monkeypatch.chdir(tmp_path)
+    without = dict(args(env, entry))
+    del without["report"]
+    ctx = context(PHASE, "CENSRV01", without, now=env["clock"].now(), inventory=site_lab.INVENTORY)
+    result = PHASE.run(ctx, ModelHands(site, "CENSRV01"))
+    assert "no readiness report at %s" % (tmp_path / "sms-upgrade-reports" / "lab" / "latest.json") in result["msg"]
+    site_lab.clearing_report(str(tmp_path / "sms-upgrade-reports" / "lab"), list(site_lab.groups()))
+    result = PHASE.run(ctx, ModelHands(site, "CENSRV01"))
+    assert result["status"] == "verified", result["msg"]
+
+
 def test_a_long_setup_is_watched_again_by_the_next_run(env):
     site = cen("hang")
     first = run(site, env, monitor_minutes=2, poll_seconds=30)

@@ -2,6 +2,7 @@
 import datetime
 import json
 import os
+import shutil
 
 import pytest
 
@@ -140,3 +141,22 @@ def test_the_report_is_judged_for_the_plan_and_the_wave_as_the_gate_judges_it(tm
     assert upgrade_inputs.readiness(without, ["CENSRV01"], "7d", NOW, None, None)[1] == [], "no plan: one wave, all"
     _report, reasons = upgrade_inputs.readiness(reports, ["CENSRV01"], "7d", NOW, site_lab.PLAN, "nowhere")
     assert "wave 'nowhere' is not in upgrade plan" in reasons[0]
+
+
+def test_a_site_host_whose_snapshot_changed_since_the_report_is_not_cleared(tmp_path):
+    """The pre-flight judges the report as the gate does: the snapshots must be those the report assessed (SHA-256)."""
+    snapshots = tmp_path / "snapshots"
+    snapshots.mkdir()
+    for host in ("CENSRV01", "CENSQL01"):
+        shutil.copy(os.path.join(site_lab.LAB, "snapshots", host + ".json"), str(snapshots / (host + ".json")))
+    reports = site_lab.clearing_report(str(tmp_path / "r"), ["CENSRV01", "CENSQL01"], snapshots=str(snapshots))
+    assert upgrade_inputs.readiness(reports, ["CENSRV01", "CENSQL01"], "7d", NOW, site_lab.PLAN, "central",
+                                    inventory=[site_lab.INVENTORY])[1] == []
+    with open(str(snapshots / "CENSQL01.json"), "a", encoding="utf-8") as handle:
+        handle.write(" ")
+    _report, reasons = upgrade_inputs.readiness(reports, ["CENSRV01", "CENSQL01"], "7d", NOW, site_lab.PLAN, "central")
+    assert reasons == ["CENSQL01: the snapshot of CENSQL01 (%s) changed since readiness report 20261205T170000Z assessed "
+                       "it: run the readiness playbook again" % (snapshots / "CENSQL01.json")]
+    _report, reasons = upgrade_inputs.readiness(reports, ["CENSRV01"], "7d", NOW, site_lab.PLAN, "central",
+                                                inventory=[str(tmp_path / "other" / "hosts.yml")])
+    assert len(reasons) == 1 and "was made for inventory %s, not %s" % (site_lab.LAB, tmp_path / "other") in reasons[0]
