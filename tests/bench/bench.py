@@ -3,12 +3,13 @@
 Usage: bench.py [--sizes 10000,100000] [--assert-clients 1000] [--repeat 3] [--work DIR]
 
 For each inventory (the lab, then one generated fleet per size, tests/perf/generate_fleet.py) it measures, as whole
-processes with GNU time (wall seconds, peak RSS of the largest process):
+processes with GNU time (wall seconds, CPU seconds user+sys of the process and its children, peak RSS of the largest
+process; on a shared machine the CPU time is the steadier number):
 - readiness: ``ansible-playbook -i hosts.yml sms.upgrade.readiness --check``;
 - the floor: ``ansible-inventory -i hosts.yml --list`` plus loading every snapshot with plain ``json`` (times added,
   peak the larger of the two);
 - the plugin: ``ansible-inventory -i hierarchy.sms.yml --list`` (the sms.upgrade.hierarchy inventory plugin);
-- at ``--assert-clients`` only (it is slow): tests/bench/assert_per_host.yml, ten asserts per host.
+- at ``--assert-clients`` only (it is slow; 0 skips it): tests/bench/assert_per_host.yml, ten asserts per host.
 Runs are interleaved and repeated ``--repeat`` times (once for fleets above 20,000 clients); medians are printed,
 then the ratios. Results belong in docs/performance.md with the machine they ran on.
 """
@@ -40,14 +41,14 @@ def environment():
 
 
 def measure(command, label):
-    """``(seconds, peak RSS in MB)`` of one whole process (and its waited-for children), via GNU time."""
+    """``(wall seconds, CPU seconds, peak RSS in MB)`` of one whole process (and its waited-for children), via GNU time."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as stats:
-        result = subprocess.run([TIME, "-f", "%e %M", "-o", stats.name] + command, cwd=REPO, env=environment(),
+        result = subprocess.run([TIME, "-f", "%e %U %S %M", "-o", stats.name] + command, cwd=REPO, env=environment(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
         if result.returncode != 0:
             sys.exit("%s failed (rc %d):\n%s\n%s" % (label, result.returncode, result.stdout[-3000:], result.stderr[-3000:]))
-        seconds, kilobytes = stats.read().split()[-2:]
-    return float(seconds), int(kilobytes) / 1024.0
+        seconds, user, system, kilobytes = stats.read().split()[-4:]
+    return float(seconds), float(user) + float(system), int(kilobytes) / 1024.0
 
 
 def readiness(directory, reports):
@@ -60,7 +61,7 @@ def floor(directory):
     inventory = measure([os.path.join(BIN, "ansible-inventory"), "-i", os.path.join(directory, "hosts.yml"), "--list",
                          "--output", os.devnull], "ansible-inventory --list")
     loading = measure([sys.executable, "-c", LOAD_SNAPSHOTS, os.path.join(directory, "snapshots")], "json load")
-    return inventory[0] + loading[0], max(inventory[1], loading[1])
+    return inventory[0] + loading[0], inventory[1] + loading[1], max(inventory[2], loading[2])
 
 
 def plugin(directory):
@@ -89,7 +90,7 @@ def lab_copy(work):
 
 
 def median(samples):
-    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
+    return tuple(statistics.median(s[i] for s in samples) for i in range(3))
 
 
 def run_size(label, directory, work, repeat, with_asserts):
@@ -108,13 +109,16 @@ def run_size(label, directory, work, repeat, with_asserts):
     return result
 
 
+def cell(measured):
+    return "%.1f s (CPU %.1f s), %.0f MB" % measured
+
+
 def row(label, result):
-    seconds, peak = result["readiness"]
-    floor_s, floor_peak = result["floor"]
-    cells = [label, "%d" % result["hosts"], "%.1f s, %.0f MB" % (seconds, peak), "%.1f s, %.0f MB" % (floor_s, floor_peak),
-             "%.2f" % (seconds / floor_s), "%.1f s, %.0f MB" % result["plugin"]]
+    ready, low = result["readiness"], result["floor"]
+    cells = [label, "%d" % result["hosts"], cell(ready), cell(low),
+             "%.2f (CPU %.2f)" % (ready[0] / low[0], ready[1] / low[1]), cell(result["plugin"])]
     if "asserts" in result:
-        cells += ["%.1f s, %.0f MB" % result["asserts"], "%.0f" % (result["asserts"][0] / seconds)]
+        cells += [cell(result["asserts"]), "%.0f (CPU %.0f)" % (result["asserts"][0] / ready[0], result["asserts"][1] / ready[1])]
     else:
         cells += ["-", "-"]
     return "| %s |" % " | ".join(cells)
@@ -153,13 +157,14 @@ def main():
           "assert / readiness |")
     print("|---|---|---|---|---|---|---|---|")
     sizes = [("lab", lab_copy(work), args.repeat, False)]
-    sizes.append(("%d clients" % args.assert_clients, generate(work, args.assert_clients), 1, True))
+    if args.assert_clients:
+        sizes.append(("%d clients" % args.assert_clients, generate(work, args.assert_clients), 1, True))
     for clients in [int(n) for n in args.sizes.split(",") if n.strip()]:
         sizes.append(("%d clients" % clients, generate(work, clients), args.repeat if clients <= 20000 else 1, False))
     for label, directory, repeat, with_asserts in sizes:
         result = run_size(label.replace(" ", "-"), directory, work, repeat, with_asserts)
         print(row(label, result), flush=True)
-    print("(times are medians of interleaved runs; peak RSS is the largest single process, GNU time %M)")
+    print("(medians of interleaved runs; wall and CPU (user+sys) seconds; peak RSS of the largest single process, GNU time)")
 
 
 if __name__ == "__main__":
