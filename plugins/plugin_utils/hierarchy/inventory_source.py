@@ -232,24 +232,27 @@ def relay_for(rules, host, groups, site, os_family):
 
 # ------------------------------------------------------------------ the inventory
 class _Builder:
-    """Groups (children, hosts, vars) in the order they are first named, and host variables."""
+    """Groups (children, hosts, vars) in the order they are first named, and host variables. Members are kept in
+    dicts (ordered, constant-time membership) and become lists in :meth:`groups_data`."""
 
     def __init__(self):
         self.groups = {}
         self.hostvars = {}
 
     def group(self, name, parent=None, **variables):
-        entry = self.groups.setdefault(name, {"children": [], "hosts": [], "vars": {}})
+        entry = self.groups.setdefault(name, {"children": {}, "hosts": {}, "vars": {}})
         entry["vars"].update(variables)
-        if parent and name not in self.group(parent)["children"]:
-            self.groups[parent]["children"].append(name)
+        if parent:
+            self.group(parent)["children"].setdefault(name)
         return entry
 
     def host(self, host, group, **variables):
-        members = self.group(group)["hosts"]
-        if host not in members:
-            members.append(host)
+        self.group(group)["hosts"].setdefault(host)
         self.hostvars.setdefault(host, {}).update(variables)
+
+    def groups_data(self):
+        return {name: {"children": list(entry["children"]), "hosts": list(entry["hosts"]), "vars": entry["vars"]}
+                for name, entry in self.groups.items()}
 
 
 def _skeleton(builder):
@@ -311,7 +314,8 @@ def build_inventory(snapshot_dir, plan=None, relays=None, snapshots_only=False, 
             placed[name] = (group, site, {"sms_kind": "site_server"})
             warnings.append("%s is named in the site control data of site %s but has no snapshot in %s"
                             % (name, site, snapshot_dir))
-    for host in sorted(placed, key=lambda h: (list(GROUPS).index(placed[h][0]) if placed[h][0] in GROUPS else 0, h)):
+    order = {name: index for index, name in enumerate(GROUPS)}
+    for host in sorted(placed, key=lambda h: (order.get(placed[h][0], 0), h)):
         group, site, facts = placed[host]
         builder.host(host, group, **facts)
         if site:
@@ -321,7 +325,7 @@ def build_inventory(snapshot_dir, plan=None, relays=None, snapshots_only=False, 
         _relay(builder, rules, host, group, site, facts.get("sms_os_family"))
     if plan is not None and not plan.implicit:
         _plan_groups(builder, plan)
-    return HierarchyInventory(builder.groups, builder.hostvars, warnings)
+    return HierarchyInventory(builder.groups_data(), builder.hostvars, warnings)
 
 
 def _relay(builder, rules, host, group, site, os_family):
@@ -329,9 +333,6 @@ def _relay(builder, rules, host, group, site, os_family):
     relay = relay_for(rules, host, groups, site, os_family)
     if relay and relay != host:
         builder.hostvars[host][RELAY_VAR] = relay
-        builder.group(RELAYS_GROUP)
-        if relay not in builder.groups[RELAYS_GROUP]["hosts"]:
-            builder.groups[RELAYS_GROUP]["hosts"].append(relay)
-            builder.hostvars.setdefault(relay, {})
+        builder.host(relay, RELAYS_GROUP)
     elif relay == host:
         builder.hostvars[host][RELAY_VAR] = relay
