@@ -81,11 +81,15 @@ options:
         type: list
         elements: str
       groups:
-        description: Kind or tier groups (C(sms_central), C(sms_primary), C(sms_secondary), C(sms_site_servers), C(sms_sql), C(sms_helper), C(sms_logon), C(sms_clients)).
+        description:
+          - Kind or tier groups (C(sms_central), C(sms_primary), C(sms_secondary), C(sms_site_servers), C(sms_sql),
+            C(sms_helper), C(sms_logon), C(sms_clients)).
         type: list
         elements: str
       os_families:
-        description: Client OS families (C(windows_nt), C(windows_9x), C(windows_3x), C(wfw), C(ms_dos), C(os2), C(macintosh)).
+        description:
+          - Client OS families (C(windows_nt), C(windows_9x), C(windows_3x), C(wfw), C(ms_dos), C(os2),
+            C(macintosh)).
         type: list
         elements: str
       hosts:
