@@ -30,7 +30,7 @@ description:
     Schema and reports each invalid one.
   - Supports Ansible's inventory cache (O(cache)); C(ansible-inventory --flush-cache) reads the snapshots again.
 author:
-  - sms.upgrade contributors
+  - sms.upgrade contributors (@sms-upgrade)
 extends_documentation_fragment:
   - inventory_cache
 options:
