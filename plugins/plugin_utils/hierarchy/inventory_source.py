@@ -73,9 +73,33 @@ def envelope_problem(host, data):
     return None
 
 
+def _dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _strings(mapping, keys):
+    return {key: mapping[key] for key in keys if isinstance(mapping.get(key), str)}
+
+
+def trim(data):
+    """The part of a snapshot the inventory reads, type-checked (only that is kept in memory per host)."""
+    sms_section = _dict(_dict(_dict(data.get("sms_ini")).get("sections")).get("SMS"))
+    control = _dict(data.get("site_control"))
+    kept = _strings(data, ("schema", "schema_version", "kind", "host", "site_code"))
+    kept.update(os=_strings(_dict(data.get("os")), ("family",)),
+                sms=_strings(_dict(data.get("sms")), ("site_code", "site_role", "parent_site_code")),
+                sms_ini={"sections": {"SMS": _strings(sms_section, ("SMS Unique ID", "SiteCode"))}},
+                site_control={key: [_strings(entry, ("site_code", "site_role", "name")) for entry in control.get(key) or []
+                                    if isinstance(entry, dict)]
+                              for key in ("child_sites", "helper_servers", "logon_servers")})
+    if isinstance(data.get("roles"), list):
+        kept["roles"] = [role for role in data["roles"] if isinstance(role, str)]
+    return kept
+
+
 def read_snapshots(snapshot_dir):
-    """``({host: snapshot}, [warning])`` for every ``<host>.json`` of ``snapshot_dir``; SourceError when the
-    directory cannot be listed or holds no snapshot."""
+    """``({host: trimmed snapshot or None}, [warning])`` for every ``<host>.json`` of ``snapshot_dir``; SourceError
+    when the directory cannot be listed or holds no snapshot."""
     try:
         names = sorted(name for name in os.listdir(snapshot_dir) if name.lower().endswith(".json"))
     except OSError as exc:
@@ -98,7 +122,7 @@ def read_snapshots(snapshot_dir):
         if problem:
             warnings.append("snapshot %s %s; %s is put in %s only" % (path, problem, host, TOP_GROUP))
             data = None
-        snapshots[host] = data
+        snapshots[host] = trim(data) if data is not None else None
     return snapshots, warnings
 
 

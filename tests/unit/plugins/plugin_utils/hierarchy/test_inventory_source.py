@@ -143,3 +143,12 @@ def test_bad_relay_rules_name_the_rule_and_the_cause(rules, message):
 
 def test_safe_name():
     assert safe_name("wave-1 (night)") == "wave_1__night_"
+
+
+def test_sections_of_the_wrong_type_do_not_break_the_inventory(snapshots):
+    edit(snapshots, "CENNT003", lambda d: d.update(sms_ini="x", os=[], site_code=7))
+    edit(snapshots, "P01SRV01", lambda d: d.update(site_control={"child_sites": "S02", "helper_servers": [1]}))
+    inventory = build_inventory(str(snapshots))
+    assert inventory.hostvars["CENNT003"] == {"sms_kind": "client", "sms_os_family": None, "sms_smsid": None}
+    assert "CENNT003" in members(inventory, "sms_clients") and "CENNT003" not in members(inventory, "sms_site_CEN")
+    assert "P01SRV01" in members(inventory, "sms_primary")
