@@ -22,7 +22,7 @@ export ANSIBLE_LOCAL_TEMP = $(CACHE)/ansible/tmp
 export ANSIBLE_REMOTE_TEMP = $(CACHE)/ansible/tmp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test venv units integration sanity lint docs-lint changelog-lint pwsh-parse build ee clean
+.PHONY: demo test venv units integration sanity lint docs-lint changelog-lint pwsh-parse build ee bench clean
 
 venv: $(STAMP)
 
@@ -98,6 +98,12 @@ build: venv
 ee: build
 	@echo "== execution environment: ansible-builder create (build context only, no container engine)"
 	$(BIN)/python tests/tools/check_ee.py build/sms-upgrade-*.tar.gz build/installed
+
+# Not part of make test: readiness beside the floor and a per-host assert playbook (docs/performance.md).
+# BENCH_ARGS, e.g. make bench BENCH_ARGS="--sizes 10000 --repeat 3"
+bench: venv
+	@echo "== benchmark: lab, 1,000 (assert playbook), 10,000 and 100,000 clients"
+	$(BIN)/python tests/bench/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build tests/output sms-upgrade-reports .cache

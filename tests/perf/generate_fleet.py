@@ -47,6 +47,9 @@ def main():
     os.makedirs(os.path.join(args.out, "group_vars"), exist_ok=True)
     with open(os.path.join(args.out, "group_vars", "all.yml"), "w", encoding="utf-8") as handle:
         handle.write('---\nsms_upgrade_snapshot_dir: "{{ inventory_dir }}/snapshots"\n')
+    with open(os.path.join(args.out, "hierarchy.sms.yml"), "w", encoding="utf-8") as handle:
+        handle.write("---\n# The same hierarchy from its snapshots (docs/inventory.md)\nplugin: sms.upgrade.hierarchy\n"
+                     "snapshot_dir: snapshots\nsnapshots_only: true\n")
     print("wrote %d clients and %d servers to %s" % (len(clients), len(build_lab.servers()), args.out))
 
 
