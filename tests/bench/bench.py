@@ -9,6 +9,8 @@ process; on a shared machine the CPU time is the steadier number):
 - the floor: ``ansible-inventory -i hosts.yml --list`` plus loading every snapshot with plain ``json`` (times added,
   peak the larger of the two);
 - the plugin: ``ansible-inventory -i hierarchy.sms.yml --list`` (the sms.upgrade.hierarchy inventory plugin);
+- readiness over the plugin: ``ansible-playbook -i hierarchy.sms.yml sms.upgrade.readiness --check`` (the inventory
+  built from the snapshots instead of read from hosts.yml);
 - at ``--assert-clients`` only (it is slow; 0 skips it): tests/bench/assert_per_host.yml, ten asserts per host.
 Runs are interleaved and repeated ``--repeat`` times (once for fleets above 20,000 clients); medians are printed,
 then the ratios. Results belong in docs/performance.md with the machine they ran on.
@@ -51,10 +53,11 @@ def measure(command, label):
     return float(seconds), float(user) + float(system), int(kilobytes) / 1024.0
 
 
-def readiness(directory, reports):
+def readiness(directory, reports, inventory="hosts.yml"):
     shutil.rmtree(reports, ignore_errors=True)
-    return measure([os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(directory, "hosts.yml"),
-                    "sms.upgrade.readiness", "--check", "-e", "sms_upgrade_report_dir=%s" % reports], "readiness")
+    return measure([os.path.join(BIN, "ansible-playbook"), "-i", os.path.join(directory, inventory),
+                    "sms.upgrade.readiness", "--check", "-e", "sms_upgrade_report_dir=%s" % reports],
+                   "readiness -i %s" % inventory)
 
 
 def floor(directory):
@@ -95,11 +98,13 @@ def median(samples):
 
 def run_size(label, directory, work, repeat, with_asserts):
     """Interleaved runs of every measurement over one inventory; the medians by name."""
-    samples = {"readiness": [], "floor": [], "plugin": [], "asserts": []}
+    samples = {"readiness": [], "floor": [], "plugin": [], "readiness_plugin": [], "asserts": []}
     for _round in range(repeat):
         samples["readiness"].append(readiness(directory, os.path.join(work, "reports-%s" % label)))
         samples["floor"].append(floor(directory))
         samples["plugin"].append(plugin(directory))
+        samples["readiness_plugin"].append(readiness(directory, os.path.join(work, "reports-plugin-%s" % label),
+                                                     "hierarchy.sms.yml"))
         if with_asserts and not samples["asserts"]:
             samples["asserts"].append(asserts(directory))
     with open(os.path.join(work, "reports-%s" % label, "latest.json"), encoding="utf-8") as handle:
@@ -116,7 +121,8 @@ def cell(measured):
 def row(label, result):
     ready, low = result["readiness"], result["floor"]
     cells = [label, "%d" % result["hosts"], cell(ready), cell(low),
-             "%.2f (CPU %.2f)" % (ready[0] / low[0], ready[1] / low[1]), cell(result["plugin"])]
+             "%.2f (CPU %.2f)" % (ready[0] / low[0], ready[1] / low[1]), cell(result["plugin"]),
+             cell(result["readiness_plugin"])]
     if "asserts" in result:
         cells += [cell(result["asserts"]), "%.0f (CPU %.0f)" % (result["asserts"][0] / ready[0], result["asserts"][1] / ready[1])]
     else:
@@ -153,9 +159,9 @@ def main():
     os.makedirs(work, exist_ok=True)
     print("machine: %s" % machine())
     print("work directory: %s" % work)
-    print("| inventory | hosts | readiness | floor | readiness / floor | plugin inventory | assert playbook | "
-          "assert / readiness |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| inventory | hosts | readiness | floor | readiness / floor | plugin inventory | readiness over the plugin | "
+          "assert playbook | assert / readiness |")
+    print("|---|---|---|---|---|---|---|---|---|")
     sizes = [("lab", lab_copy(work), args.repeat, False)]
     if args.assert_clients:
         sizes.append(("%d clients" % args.assert_clients, generate(work, args.assert_clients), 1, True))
