@@ -36,16 +36,29 @@ def bundled_collections_dir():
     return None
 
 
-def ensure_tree(repo=REPO):
-    """Create (or refresh) the symlink tree and return its root directory."""
-    root = tree_root(repo)
-    base = os.path.join(root, "ansible_collections")
-    _link(repo, os.path.join(base, "sms", "upgrade"))
+def link_dependencies(base):
+    """Link the dependency collections the running Python bundles (if any) into ``base`` (an ``ansible_collections``)."""
     bundled = bundled_collections_dir()
     if bundled:
         for dep in DEPENDENCIES:
             if os.path.isdir(os.path.join(bundled, dep)):
                 _link(os.path.join(bundled, dep), os.path.join(base, dep))
+
+
+def link_all(source, target, skip=()):
+    """Link every entry of ``source`` (but ``skip`` and hidden ones) into ``target``: an overlay of a directory."""
+    os.makedirs(target, exist_ok=True)
+    for name in os.listdir(source):
+        if name not in skip and not name.startswith("."):
+            os.symlink(os.path.join(source, name), os.path.join(target, name))
+
+
+def ensure_tree(repo=REPO):
+    """Create (or refresh) the symlink tree and return its root directory."""
+    root = tree_root(repo)
+    base = os.path.join(root, "ansible_collections")
+    _link(repo, os.path.join(base, "sms", "upgrade"))
+    link_dependencies(base)
     return root
 
 

@@ -32,12 +32,7 @@ def build():
     for name in tracked_files():
         os.makedirs(os.path.dirname(os.path.join(target, name)), exist_ok=True)
         shutil.copy2(os.path.join(REPO, name), os.path.join(target, name))
-    bundled = collection_tree.bundled_collections_dir()
-    for dep in collection_tree.DEPENDENCIES:
-        link = os.path.join(root, "ansible_collections", dep)
-        if bundled and os.path.isdir(os.path.join(bundled, dep)) and not os.path.islink(link):
-            os.makedirs(os.path.dirname(link), exist_ok=True)
-            os.symlink(os.path.join(bundled, dep), link)
+    collection_tree.link_dependencies(os.path.join(root, "ansible_collections"))
     return target
 
 

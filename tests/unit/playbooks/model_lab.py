@@ -40,14 +40,11 @@ MANUAL = ["manual.client_agents_disabled", "manual.routine_maintenance", "manual
 def build_tree(root):
     """``<root>/ansible_collections`` with sms.upgrade, the bundled dependencies and the model connection."""
     base = os.path.join(root, "ansible_collections")
-    bundled = collection_tree.bundled_collections_dir()
-    links = [(REPO, os.path.join(base, "sms", "upgrade"))] + [
-        (os.path.join(bundled, dep), os.path.join(base, dep)) for dep in collection_tree.DEPENDENCIES
-        if bundled and os.path.isdir(os.path.join(bundled, dep))]
-    for target, link in links:
+    link = os.path.join(base, "sms", "upgrade")
+    if not os.path.islink(link):
         os.makedirs(os.path.dirname(link), exist_ok=True)
-        if not os.path.islink(link):
-            os.symlink(target, link)
+        os.symlink(REPO, link)
+    collection_tree.link_dependencies(base)
     model = os.path.join(base, "smsmodel", "lab")
     os.makedirs(os.path.join(model, "plugins", "connection"), exist_ok=True)
     with open(os.path.join(model, "galaxy.yml"), "w", encoding="utf-8") as handle:

@@ -72,29 +72,18 @@ def module_options(name):
     return sorted(options)
 
 
-def _link_all(source, target, skip=()):
-    os.makedirs(target, exist_ok=True)
-    for name in os.listdir(source):
-        if name not in skip and not name.startswith("."):
-            os.symlink(os.path.join(source, name), os.path.join(target, name))
-
-
 def build_collections(root, modules):
     """``<root>/ansible_collections`` with sms.upgrade as an overlay of the repository and ``modules`` as stand-ins."""
     base = os.path.join(root, "ansible_collections")
     collection = os.path.join(base, "sms", "upgrade")
-    _link_all(REPO, collection, skip=("plugins",))
-    _link_all(os.path.join(REPO, "plugins"), os.path.join(collection, "plugins"), skip=("modules",))
+    collection_tree.link_all(REPO, collection, skip=("plugins",))
+    collection_tree.link_all(os.path.join(REPO, "plugins"), os.path.join(collection, "plugins"), skip=("modules",))
     skip = [n for m in modules for n in ("%s.ps1" % m, "%s.yml" % m, "%s.py" % m)]
-    _link_all(os.path.join(REPO, "plugins", "modules"), os.path.join(collection, "plugins", "modules"), skip=skip)
+    collection_tree.link_all(os.path.join(REPO, "plugins", "modules"), os.path.join(collection, "plugins", "modules"), skip=skip)
     for name in modules:
         with open(os.path.join(collection, "plugins", "modules", "%s.py" % name), "w", encoding="utf-8") as handle:
             handle.write(STAND_IN % {"name": "sms.upgrade.%s" % name, "options": module_options(name), "path_env": PATH_ENV})
-    bundled = collection_tree.bundled_collections_dir()
-    for dep in collection_tree.DEPENDENCIES:
-        if bundled and os.path.isdir(os.path.join(bundled, dep)):
-            os.makedirs(os.path.dirname(os.path.join(base, dep)), exist_ok=True)
-            os.symlink(os.path.join(bundled, dep), os.path.join(base, dep))
+    collection_tree.link_dependencies(base)
     return root
 
 

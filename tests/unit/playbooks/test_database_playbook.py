@@ -65,30 +65,19 @@ def module_options():
         return sorted(set(yaml.safe_load(handle)["DOCUMENTATION"]["options"]) | {"computer", "share_map"})
 
 
-def _link_all(source, target, skip=()):
-    os.makedirs(target, exist_ok=True)
-    for name in os.listdir(source):
-        if name not in skip and not name.startswith("."):
-            os.symlink(os.path.join(source, name), os.path.join(target, name))
-
-
 def build_collections(root):
     """``<root>/ansible_collections`` with sms.upgrade as an overlay of the repository and the model as its module."""
     base = os.path.join(root, "ansible_collections")
     collection = os.path.join(base, "sms", "upgrade")
-    _link_all(REPO, collection, skip=("plugins",))
-    _link_all(os.path.join(REPO, "plugins"), os.path.join(collection, "plugins"), skip=("modules", "module_utils"))
-    _link_all(os.path.join(REPO, "plugins", "modules"), os.path.join(collection, "plugins", "modules"),
-              skip=("database.ps1", "database.yml"))
-    _link_all(os.path.join(REPO, "plugins", "module_utils"), os.path.join(collection, "plugins", "module_utils"))
+    collection_tree.link_all(REPO, collection, skip=("plugins",))
+    collection_tree.link_all(os.path.join(REPO, "plugins"), os.path.join(collection, "plugins"), skip=("modules", "module_utils"))
+    collection_tree.link_all(os.path.join(REPO, "plugins", "modules"), os.path.join(collection, "plugins", "modules"),
+                             skip=("database.ps1", "database.yml"))
+    collection_tree.link_all(os.path.join(REPO, "plugins", "module_utils"), os.path.join(collection, "plugins", "module_utils"))
     shutil.copy(fake_sql65.__file__, os.path.join(collection, "plugins", "module_utils", "fake_sql65.py"))
     with open(os.path.join(collection, "plugins", "modules", "database.py"), "w", encoding="utf-8") as handle:
         handle.write(STAND_IN % (module_options(), STATE_ENV))
-    bundled = collection_tree.bundled_collections_dir()
-    for dep in collection_tree.DEPENDENCIES:
-        if bundled and os.path.isdir(os.path.join(bundled, dep)):
-            os.makedirs(os.path.dirname(os.path.join(base, dep)), exist_ok=True)
-            os.symlink(os.path.join(bundled, dep), os.path.join(base, dep))
+    collection_tree.link_dependencies(base)
     return root
 
 
