@@ -1,5 +1,4 @@
 """The readiness run: collect inputs from the inventory, assess, render and store the report."""
-import json
 import os
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report import render
@@ -70,9 +69,10 @@ def _failed_gather(snapshot_dir, host, failure, now):
 
 
 def render_all(report):
-    """Render every report format."""
-    return {"json": json.dumps(report, ensure_ascii=False, separators=(",", ":")) + "\n", "markdown": render.render_markdown(report),
-            "html": render.render_html(report), "junit": render.render_junit(report)}
+    """Every report format as a function that renders it: the store renders and writes one format at a time, so that
+    only one rendered text is in memory (the JSON text is written in pieces)."""
+    return {"json": lambda: render.render_json_chunks(report), "markdown": lambda: render.render_markdown(report),
+            "html": lambda: render.render_html(report), "junit": lambda: render.render_junit(report)}
 
 
 def plan_or_problem(plan_file):

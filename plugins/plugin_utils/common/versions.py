@@ -11,6 +11,7 @@ Schemes:
 * ``sms_build`` - the SMS product build: ``786``, ``1.2 (build 786)``, ``build 786``, or an SMS 2.0
   full version ``2.00.1239.0000`` (build 1239).
 """
+import functools
 import re
 from collections import namedtuple
 
@@ -135,9 +136,15 @@ def version_at_least(value, minimum, scheme=None):
     return parse_version(value, scheme) >= parse_version(minimum, scheme)
 
 
+@functools.lru_cache(maxsize=1)
+def _markers():
+    """data/versions.yml, read once per process."""
+    return read_yaml("versions.yml")
+
+
 def known_version(name):
     """Return the Version of a named marker from data/versions.yml (e.g. 'sql_6_5_sp4')."""
-    markers = read_yaml("versions.yml")
+    markers = _markers()
     if name not in markers:
         raise VersionError("unknown version marker %r (known: %s)" % (name, ", ".join(sorted(markers))))
     return parse_version(markers[name]["value"], markers[name]["scheme"])

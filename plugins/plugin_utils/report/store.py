@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import replace_atomically
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import copy_atomically
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.hostnames import check_host_name, UnsafeHostName
 
 LATEST = "latest.json"
@@ -117,8 +117,13 @@ def read_previous(report_dir, inventory=None):
 
 
 def _write_text(path, text):
+    """Write a text, a function that renders it, or the pieces (an iterable of str) such a function yields."""
+    text = text() if callable(text) else text
     with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(text)
+        if isinstance(text, str):
+            handle.write(text)
+        else:
+            handle.writelines(text)
 
 
 def claim_run_id(report_dir, run_id):
@@ -147,7 +152,7 @@ def release_run_id(report_dir, run_id):
 
 
 def write_report(report_dir, report, rendered):
-    """Write ``rendered`` ({format: text}) for ``report`` into the run directory its ``run_id`` claimed
+    """Write ``rendered`` ({format: text, or a function returning the text or its pieces}) for ``report`` into the run directory its ``run_id`` claimed
     (:func:`claim_run_id`); return {format: path} plus 'dir' and 'latest'."""
     check_report_dir(report_dir)
     run_id = report["run_id"]
@@ -158,7 +163,7 @@ def write_report(report_dir, report, rendered):
         for fmt, name in FILES:
             _write_text(os.path.join(partial, name), rendered[fmt])
         os.rename(partial, final)
-        replace_atomically(os.path.join(report_dir, LATEST), rendered["json"])
+        copy_atomically(os.path.join(final, dict(FILES)["json"]), os.path.join(report_dir, LATEST))
     except OSError as exc:
         raise ReportStoreError("cannot write the report under %s: %s" % (report_dir, exc))
     paths = {fmt: os.path.join(final, name) for fmt, name in FILES}

@@ -1,0 +1,65 @@
+"""The report is written one format at a time and the JSON text in pieces, byte for byte what json.dumps gives."""
+import json
+import os
+
+import pytest
+
+from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.engine import render
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import copy_atomically
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report import store
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import render_json_chunks
+
+REPORT = {"schema": "sms.upgrade.readiness_report", "run_id": "20261203T120000Z", "empty": [],
+          "findings": [{"host": "CEN%03d" % n, "message": "Ü \u2028 \"quoted\" </script>", "n": n} for n in range(7)],
+          "hosts": [{"host": "CEN001"}], "summary": {"hosts": 7, "nested": [[1, 2], {"a": None}]}, "last": True}
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1000])
+def test_the_json_pieces_join_to_exactly_what_json_dumps_gives(chunk):
+    pieces = list(render_json_chunks(REPORT, chunk=chunk))
+    text = "".join(pieces)
+    assert text == json.dumps(REPORT, ensure_ascii=False, separators=(",", ":")) + "\n"
+    assert json.loads(text) == REPORT
+    if chunk < len(REPORT["findings"]):
+        assert len(pieces) > len(REPORT) + 2, "a long list must be encoded in several pieces"
+
+
+def test_formats_are_rendered_one_at_a_time_and_latest_is_a_copy_of_the_json(tmp_path):
+    run_id = store.claim_run_id(str(tmp_path), REPORT["run_id"])
+    rendered, order = {}, []
+
+    def renderer(fmt):
+        def render_format():
+            order.append(fmt)
+            return render_json_chunks(REPORT, chunk=2) if fmt == "json" else "%s text\n" % fmt
+        return render_format
+    rendered = {fmt: renderer(fmt) for fmt, _name in store.FILES}
+    paths = store.write_report(str(tmp_path), {"run_id": run_id}, rendered)
+    assert order == [fmt for fmt, _name in store.FILES]
+    with open(paths["json"], encoding="utf-8") as handle:
+        written = handle.read()
+    assert json.loads(written) == REPORT
+    with open(paths["latest"], encoding="utf-8") as handle:
+        assert handle.read() == written
+    with open(paths["html"], encoding="utf-8") as handle:
+        assert handle.read() == "html text\n"
+
+
+def test_a_copy_that_fails_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "latest.json"
+    target.write_text("old", encoding="utf-8")
+    with pytest.raises(OSError):
+        copy_atomically(str(tmp_path / "missing.json"), str(target))
+    assert target.read_text(encoding="utf-8") == "old"
+    assert os.listdir(tmp_path) == ["latest.json"]
+    (tmp_path / "new.json").write_text("new", encoding="utf-8")
+    copy_atomically(str(tmp_path / "new.json"), str(target))
+    assert target.read_text(encoding="utf-8") == "new"
+
+
+def test_render_fills_only_what_the_template_names_and_keeps_unknown_names():
+    values = {"observed": ["a", "b"], "count": 3, "sms": {"x": 1}, "unused": object()}
+    assert render("{observed} of {count}; {missing} stays", values) == "a, b of 3; {missing} stays"
+    assert render("{count:>4}|", values) == "   3|"
+    assert render(None, values) == ""
+    assert render("no placeholders", values) == "no placeholders"
