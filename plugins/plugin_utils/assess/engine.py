@@ -16,9 +16,9 @@ from collections import namedtuple
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import jmes
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.answers import HIERARCHY_HOST, AnswerBook
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import CHECKS, CheckError, Context
-from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import Fleet, site_of
+from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import Fleet, client_digest, site_of
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import fit, shorten
-from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import Problem, Snapshot, load_snapshot
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import Problem, Snapshot, load_snapshot, read_snapshot_file
 
 # ``problem``: why the host's snapshot is not read at all (an unsafe name, a twin differing only in case, a gather that
 # failed in this run) and ``cause``, its cause (common/causes.py, or ``host_name``).
@@ -246,11 +246,28 @@ def _record(host_input, snapshot, tiers, site, planner=None):
 
 
 def _snapshot_of(host_input, now):
-    """The host's snapshot, or an unusable one naming why it was not read."""
+    """The host's snapshot, or an unusable one naming why it was not read. A valid client's snapshot keeps only its
+    digest (hierarchy/fleet.client_digest): the whole document is read again when the client is assessed."""
     if host_input.problem:
         return Snapshot(host_input.host, host_input.snapshot_path, None,
                         [Problem(host_input.host, "$", host_input.problem, host_input.cause)])
-    return load_snapshot(host_input.host, host_input.snapshot_path, host_input.expected_kind, now)
+    snapshot = load_snapshot(host_input.host, host_input.snapshot_path, host_input.expected_kind, now)
+    if snapshot.valid and snapshot.data["kind"] == "client":
+        return snapshot._replace(data=client_digest(snapshot.data))
+    return snapshot
+
+
+def _whole(snapshot):
+    """The whole document of a snapshot kept as a digest, read again; a file that changed since it was validated (its
+    SHA-256 differs) is not used: its problem says so."""
+    if not snapshot.valid or snapshot.data["kind"] != "client":
+        return snapshot
+    data, problems, digest = read_snapshot_file(snapshot.host, snapshot.source)
+    if problems or digest != snapshot.sha256:
+        return snapshot._replace(data=None, problems=problems or [Problem(
+            snapshot.host, "$", "%s changed while the fleet was assessed (SHA-256 %s when validated, %s now); run the "
+            "readiness again once the gather has finished" % (snapshot.source, snapshot.sha256, digest))])
+    return snapshot._replace(data=data)
 
 
 def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, progress=None, planner=None, plan=None,
@@ -266,7 +283,8 @@ def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, pr
     fleet = Fleet({s.host: s.data for s in snapshots if s.valid})
     rule_valid = next(r for r in rules if r.id == "snapshot.valid")
     findings, records = [], []
-    for index, (host_input, snapshot) in enumerate(zip(host_inputs, snapshots), start=1):
+    for index, (host_input, kept) in enumerate(zip(host_inputs, snapshots), start=1):
+        snapshot = _whole(kept)
         if snapshot.valid:
             tiers, site = host_tiers(snapshot.data), site_of(snapshot.data) or host_input.site
         else:

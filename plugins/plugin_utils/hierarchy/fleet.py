@@ -56,6 +56,17 @@ def sp4_gap(sms):
     return None
 
 
+def client_digest(snapshot):
+    """The part of a client's snapshot that rules about other hosts read (its site, SMS Unique ID and OS family),
+    in the snapshot's own shape: the assessment keeps this of each client in the Fleet, not the whole snapshot."""
+    sms_section = ((snapshot.get("sms_ini") or {}).get("sections") or {}).get("SMS") or {}
+    digest = {"kind": snapshot.get("kind"), "os": {"family": (snapshot.get("os") or {}).get("family")},
+              "sms_ini": {"sections": {"SMS": {k: sms_section[k] for k in ("SiteCode", "SMS Unique ID") if k in sms_section}}}}
+    if "site_code" in snapshot:
+        digest["site_code"] = snapshot["site_code"]
+    return digest
+
+
 class Fleet:
     """Site servers by site code and clients by site, built once per assessment."""
 
