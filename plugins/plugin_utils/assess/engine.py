@@ -221,8 +221,15 @@ class Assessor:
         return findings
 
 
-def _rules_for(rules, tiers):
-    return [r for r in rules if set(r.tiers) & set(tiers)]
+def _rules_for(rules, tiers, cache=None):
+    """The rules of a host's tiers, in catalog order (``cache``: a dict kept for one run, by tiers)."""
+    key = tuple(tiers)
+    if cache is not None and key in cache:
+        return cache[key]
+    chosen = [r for r in rules if set(r.tiers) & set(tiers)]
+    if cache is not None:
+        cache[key] = chosen
+    return chosen
 
 
 def _plans(planner, data):
@@ -282,7 +289,7 @@ def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, pr
     snapshots = [_snapshot_of(h, now) for h in host_inputs]
     fleet = Fleet({s.host: s.data for s in snapshots if s.valid})
     rule_valid = next(r for r in rules if r.id == "snapshot.valid")
-    findings, records = [], []
+    findings, records, rules_by_tiers = [], [], {}
     for index, (host_input, kept) in enumerate(zip(host_inputs, snapshots), start=1):
         snapshot = _whole(kept)
         if snapshot.valid:
@@ -291,7 +298,7 @@ def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, pr
             tiers, site = [KIND_TIER.get(host_input.expected_kind, "client")], host_input.site
         ctx = Context(host_input.host, site, tiers, snapshot.data, params, fleet, assessor.preservation, None, now, plan,
                       assessor.answers, assessor.database)
-        host_rules = _rules_for(rules, tiers)
+        host_rules = _rules_for(rules, tiers, rules_by_tiers)
         if snapshot.valid:
             findings.append(assessor.finding(rule_valid, ctx, "pass",
                                              render(rule_valid.message["pass"], {"observed": snapshot.source})))

@@ -70,9 +70,9 @@ def _failed_gather(snapshot_dir, host, failure, now):
 
 def render_all(report):
     """Every report format as a function that renders it: the store renders and writes one format at a time, so that
-    only one rendered text is in memory (the JSON text is written in pieces)."""
+    only one rendered text is in memory (the JSON and JUnit texts are written in pieces)."""
     return {"json": lambda: render.render_json_chunks(report), "markdown": lambda: render.render_markdown(report),
-            "html": lambda: render.render_html(report), "junit": lambda: render.render_junit(report)}
+            "html": lambda: render.render_html(report), "junit": lambda: render.render_junit_pieces(report)}
 
 
 def plan_or_problem(plan_file):

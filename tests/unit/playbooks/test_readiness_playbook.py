@@ -38,6 +38,21 @@ def test_lab_run_writes_the_report_and_changes_nothing(tmp_path):
         assert json.load(handle)["check_mode"] is True
 
 
+def test_with_limit_the_report_covers_the_limited_hosts_read_with_the_first_ones_variables(tmp_path):
+    """The assessment play runs on one host (the first of the run) with the run's hosts: --limit still applies, and the
+    inventory's variables are read as run_once read them before."""
+    lab = lab_copy(tmp_path)
+    with open(lab / "group_vars" / "sms_upgrade.yml", "a", encoding="utf-8") as handle:
+        handle.write("\nsms_upgrade_inventory_name: limited-lab\n")
+    result = run_playbook(str(lab / "hosts.yml"), "--limit", "P01*", "-e", "sms_upgrade_report_dir=%s" % (tmp_path / "r"))
+    assert result.returncode == 0, result.stdout[-3000:]
+    with open(tmp_path / "r" / "latest.json", encoding="utf-8") as handle:
+        report = json.load(handle)
+    hosts = {h["host"] for h in report["hosts"]} - {"(hierarchy)"}
+    assert hosts and all(h.startswith("P01") for h in hosts)
+    assert report["inventory"]["name"] == "limited-lab"
+
+
 def test_empty_inventory_is_a_clear_message(tmp_path):
     inventory = tmp_path / "hosts.yml"
     inventory.write_text("all:\n  children:\n    sms_upgrade: {}\n", encoding="utf-8")

@@ -47,9 +47,9 @@ def _properties(case, finding):
         ET.SubElement(properties, "property", name=name, value=clean(value))
 
 
-def _case(suite, finding):
-    case = ET.SubElement(suite, "testcase", classname=clean(finding["host"]),
-                         name=clean("%s [%s]" % (finding["rule"], ", ".join(finding["checklist"]) or "-")))
+def _case(finding):
+    case = ET.Element("testcase", classname=clean(finding["host"]),
+                      name=clean("%s [%s]" % (finding["rule"], ", ".join(finding["checklist"]) or "-")))
     status = finding["status"]
     if status in ("fail", "error"):
         _properties(case, finding)
@@ -61,6 +61,7 @@ def _case(suite, finding):
         element.text = _body(finding)
     elif status in ("not_applicable", "skipped"):
         ET.SubElement(case, "skipped", message=clean("%s: %s" % (status, finding["message"])))
+    return case
 
 
 def _progress_suite(root, report):
@@ -96,28 +97,56 @@ def _progress_suite(root, report):
     return counts
 
 
-def render_junit(report):
-    """Return the report as a JUnit XML document."""
-    root = ET.Element("testsuites", name="sms.upgrade readiness %s" % report["run_id"])
+def _xml(element):
+    return ET.tostring(element, encoding="unicode")
+
+
+def _start_tag(tag, attributes):
+    """``<tag a="...">`` escaped as ElementTree escapes it (the element's content is written piece by piece)."""
+    return _xml(ET.Element(tag, attributes))[:-3] + ">"
+
+
+def _tier_counts(findings):
+    return {"tests": len(findings), "failures": sum(f["status"] == "fail" for f in findings),
+            "errors": sum(f["status"] == "error" for f in findings),
+            "skipped": sum(f["status"] in ("not_applicable", "skipped") for f in findings)}
+
+
+def _tier_suite(tier, findings, counts, timestamp):
+    """The pieces of one tier's suite: its start tag and properties, a piece per test case, its end tag."""
+    yield _start_tag("testsuite", dict({"name": "sms.upgrade.%s" % tier, "timestamp": timestamp},
+                                       **{k: str(v) for k, v in counts.items()}))
+    properties = ET.Element("properties")
+    failing = [f for f in findings if f["status"] in ("fail", "error")]
+    for name in ("blocking", "warning"):
+        ET.SubElement(properties, "property", name=name, value=str(sum(1 for f in failing if kind(f) == name)))
+    yield _xml(properties)
+    for finding in findings:
+        yield _xml(_case(finding))
+    yield "</testsuite>"
+
+
+def render_junit_pieces(report):
+    """Yield the report as a JUnit XML document, piece by piece (a test case at a time: at 100,000 hosts the whole
+    document as an element tree would take gigabytes)."""
     by_tier = {}
     for finding in report["findings"]:
         by_tier.setdefault(finding["tier"], []).append(finding)
-    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    for tier in sorted(by_tier, key=lambda t: (TIER_ORDER.index(t) if t in TIER_ORDER else 99, t)):
-        findings = by_tier[tier]
-        counts = {"tests": len(findings), "failures": sum(f["status"] == "fail" for f in findings),
-                  "errors": sum(f["status"] == "error" for f in findings),
-                  "skipped": sum(f["status"] in ("not_applicable", "skipped") for f in findings)}
-        suite = ET.SubElement(root, "testsuite", name="sms.upgrade.%s" % tier, timestamp=report["generated_at"],
-                              **{k: str(v) for k, v in counts.items()})
-        properties = ET.SubElement(suite, "properties")
-        failing = [f for f in findings if f["status"] in ("fail", "error")]
-        for name in ("blocking", "warning"):
-            ET.SubElement(properties, "property", name=name, value=str(sum(1 for f in failing if kind(f) == name)))
-        for finding in findings:
-            _case(suite, finding)
-        totals = {k: totals[k] + counts[k] for k in totals}
-    counts = _progress_suite(root, report)
-    totals = {k: totals[k] + counts[k] for k in totals}
-    root.attrib.update({k: str(v) for k, v in totals.items()})
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    tiers = sorted(by_tier, key=lambda t: (TIER_ORDER.index(t) if t in TIER_ORDER else 99, t))
+    counts = {tier: _tier_counts(by_tier[tier]) for tier in tiers}
+    holder = ET.Element("testsuites")
+    progress = _progress_suite(holder, report)
+    totals = {k: sum(c[k] for c in counts.values()) + progress[k] for k in progress}
+    yield '<?xml version="1.0" encoding="UTF-8"?>\n'
+    yield _start_tag("testsuites", dict({"name": "sms.upgrade readiness %s" % report["run_id"]},
+                                        **{k: str(v) for k, v in totals.items()}))
+    for tier in tiers:
+        yield from _tier_suite(tier, by_tier[tier], counts[tier], report["generated_at"])
+    for suite in holder:
+        yield _xml(suite)
+    yield "</testsuites>\n"
+
+
+def render_junit(report):
+    """Return the report as a JUnit XML document."""
+    return "".join(render_junit_pieces(report))

@@ -63,3 +63,22 @@ def test_render_fills_only_what_the_template_names_and_keeps_unknown_names():
     assert render("{count:>4}|", values) == "   3|"
     assert render(None, values) == ""
     assert render("no placeholders", values) == "no placeholders"
+
+
+def test_junit_is_written_a_test_case_at_a_time_and_counts_every_case():
+    import xml.etree.ElementTree as ET
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import render_junit, render_junit_pieces
+
+    findings = [{"host": "H%d" % n, "rule": "r.%d" % (n % 3), "checklist": ["PRE-01"], "tier": ("client", "site")[n % 2],
+                 "status": ("pass", "fail", "error", "not_applicable")[n % 4], "blocks": n % 4 == 2, "severity": "high",
+                 "message": "m & <%d>" % n, "evidence": {}, "remediation": {}, "waves": ["all"], "answer": None}
+                for n in range(9)]
+    report = {"run_id": "R1", "generated_at": "2026-12-03T12:00:00+00:00", "findings": findings}
+    pieces = list(render_junit_pieces(report))
+    assert len(pieces) > len(findings), "one piece per test case"
+    root = ET.fromstring("".join(pieces).split("\n", 1)[1])
+    assert "".join(pieces) == render_junit(report)
+    assert [s.get("name") for s in root] == ["sms.upgrade.site", "sms.upgrade.client"]
+    assert root.get("tests") == "9" and root.get("failures") == "2" and root.get("errors") == "2"
+    assert sum(len(s.findall("testcase")) for s in root) == 9
+    assert root.find(".//testcase[@classname='H2']/error").get("type") == "blocking"
