@@ -30,6 +30,7 @@ class ActionModule(ControllerAction):
         "fail_on_blocking": {"type": "bool", "default": False},
         "inventory_name": {"type": "str"},
         "gather_failures": {"type": "dict", "default": {}},
+        "workers": {"type": "int", "default": 0},
     }
 
     def run_action(self, args, task_vars):
@@ -43,7 +44,8 @@ class ActionModule(ControllerAction):
             check_mode=self._task.check_mode or bool(task_vars.get("ansible_check_mode")),
             progress=lambda done, total: display.display("sms.upgrade: assessed %d of %d hosts" % (done, total)),
             plan_file=args["plan_file"], inventory=inventory, gather_failures=failure_messages(args["gather_failures"]),
-            upgrade_dirs={"site_upgrade_dir": args["site_upgrade_dir"], "records_dir": args["records_dir"]})
+            upgrade_dirs={"site_upgrade_dir": args["site_upgrade_dir"], "records_dir": args["records_dir"]},
+            workers=worker_count(args["workers"]))
         for warning in report["warnings"]:
             display.warning(warning)
         if not args["report_dir"] and legacy_report(report_dir):
@@ -60,6 +62,13 @@ class ActionModule(ControllerAction):
             result.update(failed=True, msg="readiness report %s has blocking findings: see %s"
                           % (report["run_id"], paths["markdown"]))
         return result
+
+
+def worker_count(requested):
+    """The processes to assess with: ``requested``, or with 0 one per CPU (at most 8)."""
+    if requested < 0:
+        raise ValueError("workers must be 0 (one per CPU) or more, not %d" % requested)
+    return requested or min(os.cpu_count() or 1, 8)
 
 
 def failure_messages(failures):

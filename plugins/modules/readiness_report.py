@@ -113,6 +113,13 @@ options:
     description: Fail the task when any finding blocks the upgrade.
     type: bool
     default: false
+  workers:
+    description:
+      - Processes that read, validate and assess hosts at the same time on the controller (forked from the task's
+        process; each works on 1,000 hosts at a time). V(0) means one per CPU, at most 8; V(1) assesses in the task's
+        own process. Below 2,000 hosts the task's own process does it all. The findings and the report are the same.
+    type: int
+    default: 0
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.conn

@@ -17,6 +17,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import jmes
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.answers import HIERARCHY_HOST, AnswerBook
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.checks import CHECKS, CheckError, Context
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.fleet import Fleet, client_digest, site_of
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.parallel import map_ordered
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import fit, shorten
 from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import Problem, Snapshot, load_snapshot, read_snapshot_file
 
@@ -278,38 +279,52 @@ def _whole(snapshot):
 
 
 def assess_fleet(host_inputs, rules, answers, params, now, preservation=None, progress=None, planner=None, plan=None,
-                 database=None):
+                 database=None, workers=1):
     """Assess every host and the hierarchy; return ``(findings, host_records)``.
 
     ``planner(kind, snapshot)``, when given, adds to each valid host's record what the changing phases would do.
     ``plan`` is the upgrade plan the ``plan.*`` rules check (an UpgradePlan, or the PlanError of a plan that did not load).
     ``database`` holds the database phase's records by host (assess/database_evidence.py).
+    ``workers``: processes that read and assess hosts at the same time (common/parallel.py); the findings are the same.
     """
     assessor = Assessor(rules, answers, params, now, preservation, database)
-    snapshots = [_snapshot_of(h, now) for h in host_inputs]
+    snapshots = map_ordered(lambda host_input: _snapshot_of(host_input, now), host_inputs, workers)
     fleet = Fleet({s.host: s.data for s in snapshots if s.valid})
-    rule_valid = next(r for r in rules if r.id == "snapshot.valid")
-    findings, records, rules_by_tiers = [], [], {}
-    for index, (host_input, kept) in enumerate(zip(host_inputs, snapshots), start=1):
-        snapshot = _whole(kept)
-        if snapshot.valid:
-            tiers, site = host_tiers(snapshot.data), site_of(snapshot.data) or host_input.site
-        else:
-            tiers, site = [KIND_TIER.get(host_input.expected_kind, "client")], host_input.site
-        ctx = Context(host_input.host, site, tiers, snapshot.data, params, fleet, assessor.preservation, None, now, plan,
-                      assessor.answers, assessor.database)
-        host_rules = _rules_for(rules, tiers, rules_by_tiers)
-        if snapshot.valid:
-            findings.append(assessor.finding(rule_valid, ctx, "pass",
-                                             render(rule_valid.message["pass"], {"observed": snapshot.source})))
-            findings += assessor.assess_host(ctx, [r for r in host_rules if r.id != rule_valid.id])
-        else:
-            findings += assessor.invalid_host(rule_valid, ctx, snapshot.problems, host_rules)
-        records.append(_record(host_input, snapshot, tiers, site, planner))
-        if progress and index % 1000 == 0:
-            progress(index, len(host_inputs))
+    run = _HostRun(assessor, fleet, rules, plan, planner)
+    findings, records = [], []
+    for host_findings, record in map_ordered(run.assess, list(zip(host_inputs, snapshots)), workers, progress=progress):
+        findings += host_findings
+        records.append(record)
     hierarchy = Context(HIERARCHY_HOST, None, ["hierarchy"], {}, params, fleet, assessor.preservation, None, now, plan,
                         assessor.answers, assessor.database)
     findings += assessor.assess_host(hierarchy, _rules_for(rules, ["hierarchy"]))
     records.append(HostRecord(HIERARCHY_HOST, "hierarchy", ["hierarchy"], None, None, None, None, None))
     return findings, records
+
+
+class _HostRun:
+    """One host's assessment in a run: its findings and record, from its input and the snapshot kept of it."""
+
+    def __init__(self, assessor, fleet, rules, plan, planner):
+        self.assessor, self.fleet, self.rules, self.plan, self.planner = assessor, fleet, rules, plan, planner
+        self.rule_valid = next(r for r in rules if r.id == "snapshot.valid")
+        self.by_tiers = {}
+
+    def assess(self, item):
+        """``(findings, record)`` of one ``(host_input, kept snapshot)``."""
+        host_input, kept = item
+        assessor, snapshot = self.assessor, _whole(kept)
+        if snapshot.valid:
+            tiers, site = host_tiers(snapshot.data), site_of(snapshot.data) or host_input.site
+        else:
+            tiers, site = [KIND_TIER.get(host_input.expected_kind, "client")], host_input.site
+        ctx = Context(host_input.host, site, tiers, snapshot.data, assessor.params, self.fleet, assessor.preservation, None,
+                      assessor.now, self.plan, assessor.answers, assessor.database)
+        host_rules = _rules_for(self.rules, tiers, self.by_tiers)
+        if snapshot.valid:
+            findings = [assessor.finding(self.rule_valid, ctx, "pass",
+                                         render(self.rule_valid.message["pass"], {"observed": snapshot.source}))]
+            findings += assessor.assess_host(ctx, [r for r in host_rules if r.id != self.rule_valid.id])
+        else:
+            findings = assessor.invalid_host(self.rule_valid, ctx, snapshot.problems, host_rules)
+        return findings, _record(host_input, snapshot, tiers, site, self.planner)

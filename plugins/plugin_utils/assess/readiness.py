@@ -22,6 +22,10 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.snapshot import
     last_good_snapshot, read_snapshot_file, snapshot_path)
 
 
+# Below this many hosts, starting worker processes costs more than it saves.
+PARALLEL_FROM = 2000
+
+
 def host_inputs(hosts, groups, snapshot_dir, kind_groups=None, gather_failures=None, now=None):
     """Turn inventory hosts and groups into assessment inputs (one pass over the groups).
 
@@ -94,7 +98,7 @@ def _current_snapshot(path, host):
 
 def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=None, params=None,
                   preservation=None, check_mode=False, progress=None, plan_file=None, database=None, inventory=None,
-                  gather_failures=None, upgrade_dirs=None):
+                  gather_failures=None, upgrade_dirs=None, workers=1):
     """Assess the fleet, write every report format and return ``(report, paths, warning)``.
 
     A plan file that does not load is not a failure of the run: it is the blocking ``plan.valid`` finding.
@@ -103,6 +107,7 @@ def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=Non
     and the gate never mix two inventories; ``gather_failures`` ({host: message}) are the hosts whose gather failed in
     this run. ``warning`` joins the report's ``warnings`` (None when there are none).
     ``upgrade_dirs``: ``site_upgrade_dir`` and ``records_dir``, the changing phases' records (report/progress.py).
+    ``workers``: processes that read and assess hosts at the same time (2,000 hosts and more; engine.assess_fleet).
     """
     if not os.path.isdir(snapshot_dir):
         raise ValueError("snapshot directory %s does not exist (set sms_upgrade_snapshot_dir)" % snapshot_dir)
@@ -111,7 +116,8 @@ def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=Non
     merged = merge_params(params)
     inputs = host_inputs(hosts, groups, snapshot_dir, gather_failures=gather_failures, now=now)
     plan = plan_or_problem(plan_file)
-    findings, records = assess_fleet(inputs, rules, answers, merged, now, preservation, progress, plan_host, plan, database)
+    findings, records = assess_fleet(inputs, rules, answers, merged, now, preservation, progress, plan_host, plan, database,
+                                     workers if len(inputs) >= PARALLEL_FROM else 1)
     check_report_dir(report_dir)
     previous, warning = read_previous(report_dir, inventory)
     warnings = [warning] if warning else []
