@@ -171,7 +171,11 @@ class _Compiler:
         if key not in self.compiled:
             target = self.resolve(uri, fragment)
             cell = []
-            self.compiled[key] = lambda value: cell[0](value)   # for cycles while compiling
+
+            def forward(value):
+                """Stands for the subschema while it compiles (a $ref cycle reaches it)."""
+                return cell[0](value)
+            self.compiled[key] = forward
             cell.append(self.node(target, uri, root=not fragment))
             self.compiled[key] = cell[0]
         return self.compiled[key]

@@ -63,7 +63,7 @@ def bool_for_int(rng, doc):
 
 
 def int_for_bool(rng, doc):
-    _replace(rng, doc, lambda v: isinstance(v, bool), lambda v: int(v))
+    _replace(rng, doc, lambda v: isinstance(v, bool), int)
 
 
 def float_for_int(rng, doc):
@@ -127,7 +127,7 @@ def _mutants(path):
     """Seeded mutants of one lab snapshot: (names of the mutators applied, document)."""
     rng = random.Random("%d:%s" % (SEED, os.path.basename(path)))
     original = _load(path)
-    for _ in range(MUTATIONS):
+    for _count in range(MUTATIONS):
         doc = copy.deepcopy(original)
         names = []
         for mutate in rng.sample(MUTATORS, rng.choice([1, 1, 1, 2, 3])):
