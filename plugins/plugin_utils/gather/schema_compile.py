@@ -159,7 +159,7 @@ class _Compiler:
             return
         if schema.get("$schema", DIALECT) != DIALECT:
             raise UnsupportedSchema("dialect %r is not draft 2020-12" % schema.get("$schema"))
-        if "$id" in schema and urldefrag(schema["$id"])[0] != uri:
+        if "$id" in schema and (not isinstance(schema["$id"], str) or urldefrag(schema["$id"])[0] != uri):
             raise UnsupportedSchema("resource $id %r differs from %r" % (schema["$id"], uri))
 
     def reference(self, ref, base):
@@ -343,13 +343,14 @@ class _Compiler:
             raise UnsupportedSchema("enum must be a list")
         enums = tuple(enums)
         texts = frozenset(e for e in enums if type(e) is str)  # pylint: disable=unidiomatic-typecheck
-        if len(texts) == len(enums):   # only text: a str is judged by lookup (json_equal is == between texts)
-            return lambda value: value in texts if type(value) is str else False  # pylint: disable=unidiomatic-typecheck
-        if texts:
-            others = tuple(e for e in enums if type(e) is not str)  # pylint: disable=unidiomatic-typecheck
-            return lambda value: value in texts if type(value) is str else (  # pylint: disable=unidiomatic-typecheck
-                any(json_equal(e, value) for e in others))
-        return lambda value: any(json_equal(e, value) for e in enums)
+        others = tuple(e for e in enums if type(e) is not str)  # pylint: disable=unidiomatic-typecheck
+
+        def check(value):
+            if type(value) is str:  # pylint: disable=unidiomatic-typecheck
+                # between two texts json_equal is ==, which the set lookup decides
+                return value in texts or any(json_equal(e, value) for e in others)
+            return any(json_equal(e, value) for e in enums)
+        return check
 
     @staticmethod
     def const_check(const):

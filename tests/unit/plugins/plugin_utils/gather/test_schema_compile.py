@@ -12,6 +12,12 @@ COMMON = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "htt
                     "pair": {"type": "array", "items": {"$ref": "#/$defs/code"}}}}
 INT = {"type": "integer"}
 
+
+class Text(str):
+    """A str subclass (as snapshot.parse_json makes for NaN): enum compares it as text."""
+
+
+
 CASES = [
     # type: integer takes ints and integral floats, never bool; number never bool; boolean only bool
     (INT, 1, True), (INT, 1.0, True), (INT, -3, True), (INT, 1.5, False), (INT, True, False), (INT, False, False),
@@ -29,6 +35,7 @@ CASES = [
     # enum and const: JSON equality (True != 1, 1 == 1.0, deep)
     ({"enum": ["a", None]}, None, True), ({"enum": ["a", None]}, "a", True), ({"enum": ["a", None]}, "b", False),
     ({"enum": ["a", None]}, 0, False), ({"enum": ["a", "b"]}, ["a"], False), ({"enum": ["a", "b"]}, {"a": 1}, False),
+    ({"enum": ["a", "b"]}, Text("b"), True), ({"enum": ["a", "b"]}, Text("c"), False), ({"const": "a"}, Text("a"), True),
     ({"enum": [1, "a"]}, 1.0, True), ({"enum": [1, "a"]}, True, False), ({"enum": [True]}, 1, False),
     ({"enum": [[1, {"a": False}]]}, [1.0, {"a": False}], True), ({"enum": [[1, {"a": False}]]}, [1, {"a": 0}], False),
     ({"const": "client"}, "client", True), ({"const": "client"}, "Client", False), ({"const": "client"}, None, False),
