@@ -17,7 +17,6 @@ class Text(str):
     """A str subclass (as snapshot.parse_json makes for NaN): enum compares it as text."""
 
 
-
 CASES = [
     # type: integer takes ints and integral floats, never bool; number never bool; boolean only bool
     (INT, 1, True), (INT, 1.0, True), (INT, -3, True), (INT, 1.5, False), (INT, True, False), (INT, False, False),
