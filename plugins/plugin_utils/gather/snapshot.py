@@ -21,6 +21,7 @@ from collections import namedtuple
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.data_files import read_json, read_yaml
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.hostnames import host_path
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import shorten
+from ansible_collections.sms.upgrade.plugins.plugin_utils.gather.schema_compile import UnsupportedSchema, compile_schema
 
 try:
     import jsonschema
@@ -94,6 +95,9 @@ def format_checker():
     return checker
 
 
+FORMATS = {"date-time": is_date_time, "latin1": is_latin1}
+
+
 def _build_validators():
     common = read_json("schemas", COMMON_SCHEMA)
     registry = Registry().with_resource(common["$id"], Resource.from_contents(common))
@@ -106,7 +110,20 @@ def _build_validators():
     return validators
 
 
+def _build_fast_checks():
+    """Per kind, the compiled predicate of its schema (schema_compile), or None when it cannot be compiled exactly."""
+    common = read_json("schemas", COMMON_SCHEMA)
+    checks = {}
+    for kind in KINDS:
+        try:
+            checks[kind] = compile_schema(read_json("schemas", _schema_file(kind)), {common["$id"]: common}, FORMATS)
+        except UnsupportedSchema:
+            checks[kind] = None
+    return checks
+
+
 _VALIDATORS = {}
+_FAST_CHECKS = {}
 
 
 def validators():
@@ -115,6 +132,24 @@ def validators():
     if not _VALIDATORS:
         _VALIDATORS.update(_build_validators())
     return _VALIDATORS
+
+
+def fast_checks():
+    """Return the fast predicate per snapshot kind (None: jsonschema alone), built once per process."""
+    if not _FAST_CHECKS:
+        _FAST_CHECKS.update(_build_fast_checks())
+    return _FAST_CHECKS
+
+
+def _schema_errors(data):
+    """jsonschema's errors of a snapshot; none without asking it when the fast predicate finds it valid."""
+    validator = validators()[data["kind"]]
+    check = fast_checks()[data["kind"]]
+    try:
+        valid = check is not None and check(data)
+    except Exception:  # pylint: disable=broad-except  # any surprise of the fast path: jsonschema decides
+        valid = False
+    return () if valid else validator.iter_errors(data)
 
 
 def field_path(parts):
@@ -164,8 +199,7 @@ def validate_snapshot(host, data, expected_kind=None):
     problems = (value_problems(host, data) if isinstance(data, (dict, list)) else []) or _envelope_problems(host, data)
     if problems:
         return problems
-    errors = validators()[data["kind"]].iter_errors(data)
-    problems = sorted((Problem(host, field_path(err.absolute_path), _schema_message(err)) for err in errors),
+    problems = sorted((Problem(host, field_path(err.absolute_path), _schema_message(err)) for err in _schema_errors(data)),
                       key=lambda p: p.path)
     if data.get("host") not in (None, host) and isinstance(data.get("host"), str):
         problems.append(Problem(host, "host", "snapshot belongs to host %r, not %r" % (data["host"], host)))
