@@ -116,8 +116,9 @@ def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=Non
     merged = merge_params(params)
     inputs = host_inputs(hosts, groups, snapshot_dir, gather_failures=gather_failures, now=now)
     plan = plan_or_problem(plan_file)
+    workers = workers if len(inputs) >= PARALLEL_FROM else 1
     findings, records = assess_fleet(inputs, rules, answers, merged, now, preservation, progress, plan_host, plan, database,
-                                     workers if len(inputs) >= PARALLEL_FROM else 1)
+                                     workers)
     check_report_dir(report_dir)
     previous, warning = read_previous(report_dir, inventory)
     warnings = [warning] if warning else []
@@ -129,7 +130,7 @@ def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=Non
                 "collection_version": collection_version(), "rules_version": "1",
                 "answers_file": answers_file if answers else None, "inventory": inventory, "warnings": warnings}
         report = build_report(findings, records, rules, meta, previous, plan, upgrade_dirs)
-        paths = write_report(report_dir, report, render_all(report))
+        paths = write_report(report_dir, report, render_all(report), workers)
     except BaseException:
         release_run_id(report_dir, run_id)
         raise

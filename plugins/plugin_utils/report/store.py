@@ -17,6 +17,7 @@ import shutil
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import copy_atomically
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.hostnames import check_host_name, UnsafeHostName
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.parallel import map_ordered
 
 LATEST = "latest.json"
 PARTIAL = ".partial"
@@ -151,17 +152,17 @@ def release_run_id(report_dir, run_id):
     shutil.rmtree(os.path.join(report_dir, run_id + PARTIAL), ignore_errors=True)
 
 
-def write_report(report_dir, report, rendered):
-    """Write ``rendered`` ({format: text, or a function returning the text or its pieces}) for ``report`` into the run directory its ``run_id`` claimed
-    (:func:`claim_run_id`); return {format: path} plus 'dir' and 'latest'."""
+def write_report(report_dir, report, rendered, workers=1):
+    """Write ``rendered`` ({format: text, or a function returning the text or its pieces}) for ``report`` into the run
+    directory its ``run_id`` claimed (:func:`claim_run_id`); return {format: path} plus 'dir' and 'latest'. With
+    ``workers`` above 1 the formats are rendered and written by that many processes at the same time."""
     check_report_dir(report_dir)
     run_id = report["run_id"]
     partial, final = os.path.join(report_dir, run_id + PARTIAL), os.path.join(report_dir, run_id)
     if not os.path.isdir(partial) or os.listdir(partial):
         raise ReportStoreError("run %s was not claimed by this writer under %s (claim_run_id first)" % (run_id, report_dir))
     try:
-        for fmt, name in FILES:
-            _write_text(os.path.join(partial, name), rendered[fmt])
+        map_ordered(lambda item: _write_text(os.path.join(partial, item[1]), rendered[item[0]]), FILES, workers, chunk=1)
         os.rename(partial, final)
         copy_atomically(os.path.join(final, dict(FILES)["json"]), os.path.join(report_dir, LATEST))
     except OSError as exc:
