@@ -4,10 +4,11 @@ Every table is HTML made here, so the page reads without JavaScript: the plan of
 plan, the summaries, the findings (error and fail first) and the hosts. The script only adds filters by status
 and severity, a text search and paging, and keeps them in the URL (``#status=error,fail&q=CENNT013``) so that a
 view can be shared; a host link or a summary card sets such a view. Passing findings are left out of the page beyond
-PASS_LIMIT findings (readiness.json keeps them all). Every text reaches the page through :func:`esc` (escaped and
+PASS_LIMIT findings, and at most ROW_LIMIT findings and hosts are rows (readiness.json keeps them all). Every text reaches the page through :func:`esc` (escaped and
 shortened), and the script reads nothing but the rows' data attributes.
 """
 import html
+from collections import Counter
 from urllib.parse import quote
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import shorten
@@ -18,6 +19,8 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render.common i
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import progress_view
 
 PASS_LIMIT = 20000
+# At most this many findings are rows of the page (a browser stays usable); readiness.json has them all.
+ROW_LIMIT = 20000
 CELL_CHARS = 1000
 DEFAULT_STATUSES = ("error", "fail")
 
@@ -240,15 +243,24 @@ def _diff(report):
 
 
 def findings_rows(report):
-    """``(findings shown, number of passing findings left out)``: error and fail first, then the rest."""
+    """``(findings shown, number of findings left out)``: error and fail first (blocking first), then the rest. Above
+    PASS_LIMIT findings the passing ones are left out; of the others the first ROW_LIMIT are shown."""
     findings = report["findings"]
-    omitted = 0
     if len(findings) > PASS_LIMIT:
-        kept = [f for f in findings if f["status"] != "pass"]
-        omitted = len(findings) - len(kept)
-        findings = kept
+        findings = [f for f in findings if f["status"] != "pass"]
     order = {status: index for index, status in enumerate(STATUS_ORDER)}
-    return sorted(findings, key=lambda f: order.get(f["status"], 99)), omitted
+    shown = sorted(findings, key=lambda f: (order.get(f["status"], 99), not f["blocks"]))[:ROW_LIMIT]
+    return shown, len(report["findings"]) - len(shown)
+
+
+def _left_out_note(report, shown, omitted):
+    """How many findings of each status the page leaves out."""
+    if not omitted:
+        return ""
+    total, on_page = Counter(f["status"] for f in report["findings"]), Counter(f["status"] for f in shown)
+    counts = ", ".join("%d %s" % (total[s] - on_page[s], s.replace("_", " ")) for s in STATUS_ORDER if total[s] > on_page[s])
+    return ('<p class="note">%d findings are left out of this page (%s): it shows at most %d, errors and failures '
+            'first; readiness.json has all of them.</p>' % (omitted, counts, ROW_LIMIT))
 
 
 def _notes(finding, steps):
@@ -285,8 +297,7 @@ def _findings(report):
         return "".join('<label><input type="checkbox" name="%s" value="%s"%s> %s</label>'
                        % (name, v, " checked" if v in on else "", v) for v in values)
 
-    note = ('<p class="note">%d passing findings are left out of this page; readiness.json has all of them.</p>' % omitted
-            if omitted else "")
+    note = _left_out_note(report, findings, omitted)
     return ('<section id="findings"><h2>Findings</h2>%s<p class="note">Errors and failures first. With JavaScript, the '
             'filters below narrow the list and the address keeps the view, to share it.</p>'
             '<div class="filters"><p>Status: %s</p><p>Severity: %s</p>'
@@ -300,7 +311,11 @@ def _findings(report):
 
 
 def _hosts(report):
-    hosts = real_hosts(report)
+    hosts, note = real_hosts(report), ""
+    if len(hosts) > ROW_LIMIT:
+        note = ('<p class="note">%d hosts are left out of this page: it shows at most %d, blocked hosts first; '
+                'readiness.json has all of them.</p>' % (len(hosts) - ROW_LIMIT, ROW_LIMIT))
+        hosts = sorted(hosts, key=lambda h: not h["blocked"])[:ROW_LIMIT]
     rows = "".join(
         '<tr id="%s"><td>%s</td>%s<td>%s</td></tr>' % (
             esc(host_anchor(h["host"])), esc(h["host"]), "".join("<td>%s</td>" % esc(c) for c in [
@@ -309,8 +324,8 @@ def _hosts(report):
             view_link("findings", status="all", severity="all", q=h["host"]))
         for h in hosts)
     head = "".join("<th>%s</th>" % c for c in ("host", "tier", "site", "OS", "blocked", "fail", "error", ""))
-    return ('<section id="hosts"><h2>Hosts (%d)</h2><table><thead><tr>%s</tr></thead><tbody>%s</tbody></table>'
-            '</section>' % (len(hosts), head, rows))
+    return ('<section id="hosts"><h2>Hosts (%d)</h2>%s<table><thead><tr>%s</tr></thead><tbody>%s</tbody></table>'
+            '</section>' % (len(real_hosts(report)), note, head, rows))
 
 
 def _progress(report):

@@ -61,6 +61,26 @@ def test_html_is_self_contained_and_escapes_data(report):
     assert any(escaped in row for row in rows)
 
 
+def test_html_shows_at_most_the_row_limit_errors_and_blocking_first(report, monkeypatch):
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import html as html_module
+
+    monkeypatch.setattr(html_module, "ROW_LIMIT", 3)
+    monkeypatch.setattr(html_module, "PASS_LIMIT", 10)
+    shown, omitted = findings_rows(report)
+    assert len(shown) == 3 and omitted == len(report["findings"]) - 3
+    failing = [f for f in report["findings"] if f["status"] in ("error", "fail")]
+    assert len(failing) >= 3 and all(f["status"] in ("error", "fail") for f in shown)
+    assert [f["status"] for f in shown] == sorted((f["status"] for f in shown), key=("error", "fail").index)
+    page = render_html(report)
+    assert "%d findings are left out of this page" % omitted in page
+    assert len(findings_table(page)) == 3
+    hosts = [h for h in report["hosts"] if h["host"] != "(hierarchy)"]
+    assert len(hosts) > 3 and len(re.findall(r'<tr id="host-', page)) == 3
+    assert "%d hosts are left out" % (len(hosts) - 3) in page and "<h2>Hosts (%d)</h2>" % len(hosts) in page
+    blocked = [h for h in hosts if h["blocked"]]
+    assert blocked and all('<tr id="host-%s">' % h["host"] in page for h in blocked[:3])
+
+
 def test_html_leaves_out_passes_beyond_the_limit(report):
     big = dict(report, findings=report["findings"] * (PASS_LIMIT // len(report["findings"]) + 1))
     shown, omitted = findings_rows(big)
