@@ -4,11 +4,12 @@ import os
 from ansible.utils.display import Display
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.action import ControllerAction
-from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import utc_now
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.clock import iso_stamp, utc_now
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.database_evidence import load_records
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.readiness import run_readiness
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.render import render_console
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import default_report_dir, legacy_report, run_inventory
+from ansible_collections.sms.upgrade.plugins.plugin_utils.vault.manifest import preservation
 
 display = Display()
 
@@ -23,7 +24,7 @@ class ActionModule(ControllerAction):
         "answers_file": {"type": "path"},
         "plan_file": {"type": "path"},
         "params": {"type": "dict", "default": {}},
-        "preservation": {"type": "dict", "default": {}},
+        "preservation": {"type": "dict"},
         "vault_dir": {"type": "path"},
         "site_upgrade_dir": {"type": "path"},
         "records_dir": {"type": "path"},
@@ -39,7 +40,8 @@ class ActionModule(ControllerAction):
         report_dir = args["report_dir"] or default_report_dir(inventory)
         report, paths, _warning = run_readiness(
             hosts, task_vars.get("groups", {}), args["snapshot_dir"], report_dir, utc_now(),
-            answers_file=args["answers_file"], params=args["params"], preservation=args["preservation"],
+            answers_file=args["answers_file"], params=args["params"],
+            preservation=verified_vault(args["preservation"], args["vault_dir"], hosts),
             database=load_records(args["vault_dir"], hosts),
             check_mode=self._task.check_mode or bool(task_vars.get("ansible_check_mode")),
             progress=lambda done, total: display.display("sms.upgrade: assessed %d of %d hosts" % (done, total)),
@@ -62,6 +64,13 @@ class ActionModule(ControllerAction):
             result.update(failed=True, msg="readiness report %s has blocking findings: see %s"
                           % (report["run_id"], paths["markdown"]))
         return result
+
+
+def verified_vault(given, vault_dir, hosts):
+    """The preservation record: the one given, else the vault verified now for ``hosts`` (vault_verify's record)."""
+    if given is not None:
+        return given
+    return preservation(vault_dir, iso_stamp(), hosts=hosts) if vault_dir else {}
 
 
 def worker_count(requested):

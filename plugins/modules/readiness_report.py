@@ -86,11 +86,13 @@ options:
         C(sources), C(exclude)). The preservation rules pass only when each file the snapshot lists has a verified
         vault version of its source with the snapshot's SHA-256 (C(sources)); files the preserve run left out on
         purpose (C(exclude)) are reported as such.
+      - When not given, the task verifies O(vault_dir) itself for the assessed hosts, as M(sms.upgrade.vault_verify)
+        does (every current file hashed again); with neither, nothing counts as preserved.
     type: dict
-    default: {}
   vault_dir:
     description:
-      - The preserve vault, where the database phase (M(sms.upgrade.database)) keeps each SQL host's record
+      - The preserve vault, which the task verifies for the assessed hosts unless O(preservation) is given, and where
+        the database phase (M(sms.upgrade.database)) keeps each SQL host's record
         (C(<vault_dir>/<SITE>/<host>/database-record.json)). The rules of the site database (sizes, tempdb, log,
         history, duplicates, connections, routine maintenance, site data, conversion test) pass from the phase's verified
         results while they are fresh (assessment parameter C(database_results_max_age_days)). Without it only the
