@@ -94,8 +94,20 @@ def check_report_dir(report_dir, collection_root=COLLECTION_ROOT):
                                "directory)" % (report_dir, collection_root))
 
 
+_COMPARED = ("host", "rule", "status")
+
+
+def _compared_part(item):
+    """A finding of the previous report keeps only what the comparison reads (at 100,000 hosts a whole previous report
+    in memory would take gigabytes); every other object stays as it is."""
+    if "rule" in item and "status" in item and "host" in item and len(item) > len(_COMPARED):
+        return {key: item[key] for key in _COMPARED}
+    return item
+
+
 def read_previous(report_dir, inventory=None):
-    """Return ``(previous_report_or_None, warning_or_None)`` from latest.json.
+    """Return ``(previous_report_or_None, warning_or_None)`` from latest.json; its findings keep only host, rule and
+    status (what :func:`report.build.diff_reports` compares).
 
     A previous report of another inventory (its recorded directories differ) is not compared: the warning says so.
     """
@@ -104,7 +116,7 @@ def read_previous(report_dir, inventory=None):
         return None, None
     try:
         with open(path, encoding="utf-8") as handle:
-            previous = json.load(handle)
+            previous = json.load(handle, object_hook=_compared_part)
         if not isinstance(previous, dict) or not isinstance(previous.get("findings"), list) or \
                 not all(isinstance(f, dict) for f in previous["findings"]):
             raise ValueError("not a readiness report")

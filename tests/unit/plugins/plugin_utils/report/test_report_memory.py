@@ -82,3 +82,14 @@ def test_junit_is_written_a_test_case_at_a_time_and_counts_every_case():
     assert root.get("tests") == "9" and root.get("failures") == "2" and root.get("errors") == "2"
     assert sum(len(s.findall("testcase")) for s in root) == 9
     assert root.find(".//testcase[@classname='H2']/error").get("type") == "blocking"
+
+
+def test_the_previous_report_keeps_only_what_the_comparison_reads(tmp_path):
+    previous = dict(REPORT, findings=[dict(f, rule="r.%d" % f["n"], status="fail", evidence={"observed": "x" * 100})
+                                      for f in REPORT["findings"]],
+                    diff={"new": [{"host": "CEN000", "rule": "r.0", "status": "fail"}]})
+    (tmp_path / store.LATEST).write_text(json.dumps(previous), encoding="utf-8")
+    loaded, warning = store.read_previous(str(tmp_path))
+    assert warning is None and loaded["run_id"] == REPORT["run_id"]
+    assert loaded["findings"] == [{"host": f["host"], "rule": f["rule"], "status": "fail"} for f in previous["findings"]]
+    assert loaded["diff"] == previous["diff"] and loaded["summary"] == REPORT["summary"]
