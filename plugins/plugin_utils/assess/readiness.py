@@ -116,11 +116,11 @@ def run_readiness(hosts, groups, snapshot_dir, report_dir, now, answers_file=Non
     merged = merge_params(params)
     inputs = host_inputs(hosts, groups, snapshot_dir, gather_failures=gather_failures, now=now)
     plan = plan_or_problem(plan_file)
+    check_report_dir(report_dir)
+    previous, warning = read_previous(report_dir, inventory)
     workers = workers if len(inputs) >= PARALLEL_FROM else 1
     findings, records = assess_fleet(inputs, rules, answers, merged, now, preservation, progress, plan_host, plan, database,
                                      workers)
-    check_report_dir(report_dir)
-    previous, warning = read_previous(report_dir, inventory)
     warnings = [warning] if warning else []
     warnings += ["the answers file names host %s, which is not in this run (rules %s): check the name" % (
         host, ", ".join(sorted(set(rules_of)))) for host, rules_of in sorted(unknown_hosts(answers, hosts).items())]

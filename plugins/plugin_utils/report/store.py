@@ -5,21 +5,27 @@ that the diff and the gate never mix two inventories)::
 
     <report_dir>/<run_id>/readiness.{json,md,html,junit.xml}
     <report_dir>/latest.json            copy of the newest readiness.json
+    <report_dir>/latest.compared.json   what the next run compares of it (failing findings), and its SHA-256
 
 A writer first claims its run id by creating ``<run_id>.partial`` exclusively (a second writer in the same second
 takes ``<run_id>-2``), writes every file there and renames the directory when complete; latest.json is replaced
 last. Two writers therefore never mix files in one run directory, and an interrupted run leaves no half-written
 report behind (only a ``.partial`` directory, which no reader looks at).
 """
+import hashlib
 import json
 import os
 import shutil
 
-from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import copy_atomically
+from ansible_collections.sms.upgrade.plugins.plugin_utils.common.atomic import copy_atomically, replace_atomically
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.hostnames import check_host_name, UnsafeHostName
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.parallel import map_ordered
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.build import FAILING
 
 LATEST = "latest.json"
+# What the next run compares, written beside latest.json: its run_id, inventory and failing findings (host, rule,
+# status), with the SHA-256 of the latest.json it was taken from; a summary that does not match is not used.
+COMPARED = "latest.compared.json"
 PARTIAL = ".partial"
 REPORTS = "sms-upgrade-reports"
 FILES = (("json", "readiness.json"), ("markdown", "readiness.md"), ("html", "readiness.html"),
@@ -106,8 +112,8 @@ def _compared_part(item):
 
 
 def read_previous(report_dir, inventory=None):
-    """Return ``(previous_report_or_None, warning_or_None)`` from latest.json; its findings keep only host, rule and
-    status (what :func:`report.build.diff_reports` compares).
+    """Return ``(previous_report_or_None, warning_or_None)`` from latest.json: its ``run_id``, ``inventory`` and its
+    failing ``findings``, each with only host, rule and status (all that :func:`report.build.diff_reports` compares).
 
     A previous report of another inventory (its recorded directories differ) is not compared: the warning says so.
     """
@@ -115,11 +121,7 @@ def read_previous(report_dir, inventory=None):
     if not os.path.exists(path):
         return None, None
     try:
-        with open(path, encoding="utf-8") as handle:
-            previous = json.load(handle, object_hook=_compared_part)
-        if not isinstance(previous, dict) or not isinstance(previous.get("findings"), list) or \
-                not all(isinstance(f, dict) for f in previous["findings"]):
-            raise ValueError("not a readiness report")
+        previous = _compared_summary(report_dir, path) or _compared_of(path)
     except (OSError, ValueError, RecursionError) as exc:
         return None, "previous report %s is unreadable (%s); the comparison starts afresh" % (path, exc)
     recorded = recorded_dirs(previous)
@@ -127,6 +129,49 @@ def read_previous(report_dir, inventory=None):
         return None, ("previous report %s was made for inventory %s, not %s; it is not compared (keep one report "
                       "directory per inventory)" % (path, ", ".join(recorded), ", ".join(inventory["dirs"])))
     return previous, None
+
+
+def _compared_of(path):
+    """What the comparison reads of a whole report file (findings trimmed while it is parsed)."""
+    with open(path, encoding="utf-8") as handle:
+        report = json.load(handle, object_hook=_compared_part)
+    if not isinstance(report, dict) or not isinstance(report.get("findings"), list) or \
+            not all(isinstance(f, dict) for f in report["findings"]):
+        raise ValueError("not a readiness report")
+    compared = {key: report[key] for key in ("run_id", "inventory") if key in report}
+    compared["findings"] = [f for f in report["findings"] if f.get("status") in FAILING]
+    return compared
+
+
+def _sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _compared_summary(report_dir, latest):
+    """The summary written with ``latest`` (:data:`COMPARED`) when it is there, well-formed and of that very file;
+    else None (the whole report is read instead)."""
+    try:
+        with open(os.path.join(report_dir, COMPARED), encoding="utf-8") as handle:
+            summary = json.load(handle)
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(summary, dict) or not isinstance(summary.get("findings"), list) or \
+            not all(isinstance(f, dict) and set(f) == set(_COMPARED) for f in summary["findings"]) or \
+            summary.get("sha256") != _sha256_of(latest):
+        return None
+    return {key: summary[key] for key in ("run_id", "inventory", "findings") if key in summary}
+
+
+def _write_compared(report_dir, report, latest):
+    """Write :data:`COMPARED` for the report just copied to ``latest``."""
+    summary = {"run_id": report.get("run_id"), "inventory": report.get("inventory"), "sha256": _sha256_of(latest),
+               "findings": [{key: f[key] for key in _COMPARED} for f in report.get("findings", [])
+                            if f.get("status") in FAILING]}
+    replace_atomically(os.path.join(report_dir, COMPARED), json.dumps(summary, ensure_ascii=False, separators=(",", ":")))
 
 
 def _write_text(path, text):
@@ -177,6 +222,7 @@ def write_report(report_dir, report, rendered, workers=1):
         map_ordered(lambda item: _write_text(os.path.join(partial, item[1]), rendered[item[0]]), FILES, workers, chunk=1)
         os.rename(partial, final)
         copy_atomically(os.path.join(final, dict(FILES)["json"]), os.path.join(report_dir, LATEST))
+        _write_compared(report_dir, report, os.path.join(report_dir, LATEST))
     except OSError as exc:
         raise ReportStoreError("cannot write the report under %s: %s" % (report_dir, exc))
     paths = {fmt: os.path.join(final, name) for fmt, name in FILES}

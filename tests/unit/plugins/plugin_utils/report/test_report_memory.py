@@ -85,11 +85,54 @@ def test_junit_is_written_a_test_case_at_a_time_and_counts_every_case():
 
 
 def test_the_previous_report_keeps_only_what_the_comparison_reads(tmp_path):
-    previous = dict(REPORT, findings=[dict(f, rule="r.%d" % f["n"], status="fail", evidence={"observed": "x" * 100})
-                                      for f in REPORT["findings"]],
+    previous = dict(REPORT, findings=[dict(f, rule="r.%d" % f["n"], status=("fail", "pass", "error")[f["n"] % 3],
+                                           evidence={"observed": "x" * 100}) for f in REPORT["findings"]],
                     diff={"new": [{"host": "CEN000", "rule": "r.0", "status": "fail"}]})
     (tmp_path / store.LATEST).write_text(json.dumps(previous), encoding="utf-8")
     loaded, warning = store.read_previous(str(tmp_path))
     assert warning is None and loaded["run_id"] == REPORT["run_id"]
-    assert loaded["findings"] == [{"host": f["host"], "rule": f["rule"], "status": "fail"} for f in previous["findings"]]
-    assert loaded["diff"] == previous["diff"] and loaded["summary"] == REPORT["summary"]
+    assert loaded["findings"] == [{"host": f["host"], "rule": f["rule"], "status": f["status"]}
+                                  for f in previous["findings"] if f["status"] != "pass"]
+    assert {f["status"] for f in loaded["findings"]} == {"fail", "error"}
+    assert set(loaded) == {"run_id", "findings"}
+
+
+def _written(tmp_path, findings):
+    report = dict(REPORT, findings=findings, inventory={"name": "lab", "dirs": ["/inv"]})
+    run_id = store.claim_run_id(str(tmp_path), report["run_id"])
+    rendered = {fmt: (lambda: render_json_chunks(report)) if fmt == "json" else "x" for fmt, _name in store.FILES}
+    store.write_report(str(tmp_path), report, rendered)
+    return report
+
+
+def test_the_next_run_reads_the_small_summary_written_with_latest(tmp_path, monkeypatch):
+    findings = [{"host": "H%d" % n, "rule": "r", "status": ("fail", "pass")[n % 2], "message": "m"} for n in range(6)]
+    _written(tmp_path, findings)
+    summary = json.loads((tmp_path / store.COMPARED).read_text(encoding="utf-8"))
+    assert [f["host"] for f in summary["findings"]] == ["H0", "H2", "H4"]
+
+    def no_whole_report(path):
+        raise AssertionError("the whole report was read: %s" % path)
+    monkeypatch.setattr(store, "_compared_of", no_whole_report)
+    loaded, warning = store.read_previous(str(tmp_path), {"dirs": ["/inv"]})
+    assert warning is None and loaded["run_id"] == REPORT["run_id"]
+    assert loaded["findings"] == [{"host": h, "rule": "r", "status": "fail"} for h in ("H0", "H2", "H4")]
+
+
+@pytest.mark.parametrize("damage", ["latest_changed", "summary_garbled", "summary_missing"])
+def test_a_summary_that_does_not_match_latest_is_not_used(tmp_path, damage):
+    findings = [{"host": "H%d" % n, "rule": "r", "status": "fail", "message": "m"} for n in range(3)]
+    _written(tmp_path, findings)
+    latest = tmp_path / store.LATEST
+    if damage == "latest_changed":
+        report = json.loads(latest.read_text(encoding="utf-8"))
+        report["findings"] = report["findings"][:1]
+        latest.write_text(json.dumps(report), encoding="utf-8")
+    elif damage == "summary_garbled":
+        (tmp_path / store.COMPARED).write_text('{"findings": [1, 2]}', encoding="utf-8")
+    else:
+        (tmp_path / store.COMPARED).unlink()
+    loaded, warning = store.read_previous(str(tmp_path), {"dirs": ["/inv"]})
+    assert warning is None
+    expected = findings[:1] if damage == "latest_changed" else findings
+    assert loaded["findings"] == [{"host": f["host"], "rule": "r", "status": "fail"} for f in expected]
