@@ -4,8 +4,9 @@ Every table is HTML made here, so the page reads without JavaScript: the plan of
 plan, the summaries, the findings (error and fail first) and the hosts. The script only adds filters by status
 and severity, a text search and paging, and keeps them in the URL (``#status=error,fail&q=CENNT013``) so that a
 view can be shared; a host link or a summary card sets such a view. Passing findings are left out of the page beyond
-PASS_LIMIT findings, and at most ROW_LIMIT findings and hosts are rows (readiness.json keeps them all). Every text reaches the page through :func:`esc` (escaped and
-shortened), and the script reads nothing but the rows' data attributes.
+PASS_LIMIT findings, and at most ROW_LIMIT findings and hosts are rows (readiness.json keeps them all). Every text
+reaches the page through :func:`esc` (escaped and shortened), and the script reads nothing but the rows' data
+attributes.
 """
 import html
 from collections import Counter
