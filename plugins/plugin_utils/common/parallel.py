@@ -25,9 +25,10 @@ def _can_fork():
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def map_ordered(function, items, workers=1, chunk=CHUNK, progress=None):
-    """``[function(item) for item in items]``; ``progress(done, total)`` after each chunk. ``function`` must not change
-    shared state (a worker's changes stay in the worker) and its results must pickle."""
+def map_ordered(function, items, workers=1, chunk=None, progress=None):
+    """``[function(item) for item in items]``; ``progress(done, total)`` after each chunk (of ``chunk`` items, default
+    CHUNK). ``function`` must not change shared state (a worker's changes stay in the worker); its results must pickle."""
+    chunk = chunk or CHUNK
     bounds = [(start, min(start + chunk, len(items))) for start in range(0, len(items), chunk)]
     results = []
     if workers <= 1 or len(bounds) <= 1 or not _can_fork() or _WORK:

@@ -1,5 +1,6 @@
 """The assessment keeps a digest of each client for the rules about other hosts and reads the whole snapshot again
 when it assesses the client: the findings are exactly those of keeping every snapshot whole."""
+import json
 import os
 import shutil
 
@@ -44,3 +45,28 @@ def test_a_client_snapshot_that_changes_during_the_run_is_not_assessed(tmp_path,
     assert "changed while the fleet was assessed" in valid["message"]
     others = [f for (host, rule), f in findings.items() if host == client and rule != "snapshot.valid"]
     assert others and all(f["status"] == "skipped" for f in others)
+
+
+def test_worker_processes_give_the_report_of_one_process(tmp_path, monkeypatch):
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import readiness
+    from ansible_collections.sms.upgrade.plugins.plugin_utils.common import parallel
+
+    snapshots = os.path.join(LAB, "snapshots")
+    single = _findings(tmp_path, snapshots, "single")
+    monkeypatch.setattr(readiness, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(parallel, "CHUNK", 4)
+    calls = []
+    original = parallel.ProcessPoolExecutor
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("max_workers", args[0] if args else None))
+        return original(*args, **kwargs)
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", counted)
+    report, paths, _warning = run_readiness(
+        GROUPS["sms_upgrade"], GROUPS, snapshots, str(tmp_path / "workers"), NOW,
+        answers_file=os.path.join(LAB, "answers.yml"), plan_file=os.path.join(LAB, "upgrade_plan.yml"), workers=3)
+    assert calls, "the workers were used"
+    assert report["findings"] == single
+    with open(paths["json"], encoding="utf-8") as handle:
+        assert json.load(handle)["findings"] == single, "the formats written by the workers are complete"
+    assert all(os.path.getsize(paths[fmt]) > 1000 for fmt in ("markdown", "html", "junit"))
