@@ -42,6 +42,19 @@ def test_a_report_as_written_holds_together(made):
     assert report_problems(load_report(paths["json"])) == []
 
 
+def test_the_gate_reads_the_report_without_the_finding_fields_it_never_uses(made):
+    report, paths, inventory, _snapshots = made
+    loaded = load_report(paths["json"])
+    assert [(f["host"], f["rule"], f["status"], f["blocks"]) for f in loaded["findings"]] == \
+        [(f["host"], f["rule"], f["status"], f["blocks"]) for f in report["findings"]]
+    assert not any(field in f for f in loaded["findings"] for field in ("evidence", "remediation", "references", "title"))
+    assert loaded["hosts"] == json.loads(json.dumps(report["hosts"])), "only findings are trimmed"
+    whole = json.loads(json.dumps(report))
+    policy = phase_policy("")
+    verdicts = [evaluate_gate(r, ["WKS01", "WKS02"], 86400, NOW, policy, inventory=inventory["sources"]) for r in (loaded, whole)]
+    assert verdicts[0] == verdicts[1] and verdicts[0].blockers, "the same verdict, blockers named with their messages"
+
+
 def test_a_finding_edited_to_stop_blocking_is_refused(made):
     _report, paths, _inventory, _snapshots = made
 
