@@ -107,7 +107,9 @@ def _to_rule(entry):
     values.update(entry)
     if values["answerable"] is None:
         values["answerable"] = values["kind"] == "manual"
-    values["remediation"] = dict(values["remediation"] or {}, playbook=fixer_playbook(values["fixed_by"]))
+    values["remediation"] = {"hint": None, "command": None, "tags": [], **(values["remediation"] or {}),
+                             "playbook": fixer_playbook(values["fixed_by"])}
+    values["references"] = {"seed": None, "kb": [], **(values["references"] or {})}
     return Rule(**{key: values[key] for key in Rule._fields})
 
 

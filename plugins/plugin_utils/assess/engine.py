@@ -96,9 +96,7 @@ class Assessor:
         at 10,000 hosts one copy per finding was a third of the findings' memory)."""
         parts = self._shared.get(rule.id)
         if parts is None:
-            parts = self._shared[rule.id] = (
-                list(rule.checklist), {"hint": None, "command": None, "playbook": None, "tags": [], **rule.remediation},
-                {"seed": None, "kb": [], **rule.references})
+            parts = self._shared[rule.id] = (list(rule.checklist), dict(rule.remediation), dict(rule.references))
         return parts
 
     def finding(self, rule, ctx, status, message, evidence=None, answer=None):

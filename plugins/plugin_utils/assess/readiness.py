@@ -13,7 +13,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.common.inventory impor
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.params import merge_params
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import PlanError, load_plan
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import plan_host
-from ansible_collections.sms.upgrade.plugins.plugin_utils.report.build import build_report
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.build import build_report, stored_finding
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import (
     check_report_dir, claim_run_id, read_previous, release_run_id, write_report)
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.causes import cause_of_message
@@ -75,7 +75,7 @@ def _failed_gather(snapshot_dir, host, failure, now):
 def render_all(report):
     """Every report format as a function that renders it: the store renders and writes one format at a time, so that
     only one rendered text is in memory (the JSON and JUnit texts are written in pieces)."""
-    return {"json": lambda: render.render_json_chunks(report), "markdown": lambda: render.render_markdown(report),
+    return {"json": lambda: render.render_json_chunks(report, stored={"findings": stored_finding}), "markdown": lambda: render.render_markdown(report),
             "html": lambda: render.render_html(report), "junit": lambda: render.render_junit_pieces(report)}
 
 

@@ -89,8 +89,8 @@ def load_report(path):
             report = json.load(handle, object_hook=_gate_part)
     except (OSError, ValueError, RecursionError) as exc:
         raise GateError("readiness report %s is unreadable: %s" % (path, shorten(exc, 300)))
-    if not isinstance(report, dict) or str(report.get("schema_version", "")).split(".", maxsplit=1)[0] != "1":
-        raise GateError("%s is not a readiness report of schema 1.x" % path)
+    if not isinstance(report, dict) or str(report.get("schema_version", "")).split(".", maxsplit=1)[0] not in ("1", "2"):
+        raise GateError("%s is not a readiness report of schema 1.x or 2.x" % path)
     problems = report_problems(report)
     if problems:
         raise GateError("readiness report %s cannot be trusted: %s%s; it is damaged or was changed after it was written: "

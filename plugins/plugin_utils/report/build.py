@@ -1,4 +1,4 @@
-"""Assemble the readiness report (schema ``readiness-report.v1.json``) from findings."""
+"""Assemble the readiness report (schema ``readiness-report.v2.json``) from findings."""
 from collections import Counter, defaultdict
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan import UpgradePlan
@@ -6,7 +6,9 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.report.actions import 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.progress import progress_section
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.waves import mark_waves, plan_section
 
-REPORT_SCHEMA_VERSION = "1.3"
+REPORT_SCHEMA_VERSION = "2.0"
+# A finding's fields that are its rule's: written (readiness.json) only on failing findings; summary.by_rule has them.
+RULE_FIELDS = ("title", "remediation", "references")
 STATUSES = ("pass", "fail", "not_applicable", "skipped", "error")
 FAILING = ("fail", "error")
 
@@ -44,7 +46,15 @@ def _by_rule(findings, rules):
     for f in findings:
         grouped[f["rule"]].append(f)
     return {r.id: {"title": r.title, "checklist": list(r.checklist), "severity": r.severity, "blocking": r.blocking,
+                   "manual": r.kind == "manual", "remediation": r.remediation, "references": r.references,
                    "counts": count(grouped.get(r.id, []))} for r in rules}
+
+
+def stored_finding(finding):
+    """A finding as readiness.json holds it: without its rule's fields (:data:`RULE_FIELDS`) unless it fails."""
+    if finding["status"] in FAILING:
+        return finding
+    return {key: value for key, value in finding.items() if key not in RULE_FIELDS}
 
 
 def summarize(records, findings, rules):

@@ -6,6 +6,7 @@ import shutil
 
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess import engine
 from ansible_collections.sms.upgrade.plugins.plugin_utils.assess.readiness import run_readiness
+from ansible_collections.sms.upgrade.plugins.plugin_utils.report.build import stored_finding
 
 from .test_lab import GROUPS, LAB, NOW
 
@@ -68,5 +69,5 @@ def test_worker_processes_give_the_report_of_one_process(tmp_path, monkeypatch):
     assert calls, "the workers were used"
     assert report["findings"] == single
     with open(paths["json"], encoding="utf-8") as handle:
-        assert json.load(handle)["findings"] == single, "the formats written by the workers are complete"
+        assert json.load(handle)["findings"] == [stored_finding(f) for f in single], "the files written by the workers are complete"
     assert all(os.path.getsize(paths[fmt]) > 1000 for fmt in ("markdown", "html", "junit"))

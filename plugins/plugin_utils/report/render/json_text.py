@@ -8,16 +8,19 @@ def _dumps(value):
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def render_json_chunks(report, chunk=CHUNK):
+def render_json_chunks(report, chunk=CHUNK, stored=None):
     """Yield the report's JSON text in pieces; joined, they equal ``json.dumps(report, ensure_ascii=False,
-    separators=(",", ":")) + "\\n"``. Long top-level lists (findings, hosts) are encoded ``chunk`` items at a time."""
+    separators=(",", ":")) + "\\n"``. Long top-level lists (findings, hosts) are encoded ``chunk`` items at a time.
+    ``stored`` ({key: function}) turns each item of a top-level list into what the file holds of it."""
     yield "{"
     for index, (key, value) in enumerate(report.items()):
         yield ("," if index else "") + _dumps(key) + ":"
-        if isinstance(value, list) and len(value) > chunk:
+        item = (stored or {}).get(key)
+        if isinstance(value, list) and (len(value) > chunk or item):
             yield "["
             for start in range(0, len(value), chunk):
-                yield ("," if start else "") + _dumps(value[start:start + chunk])[1:-1]
+                part = value[start:start + chunk]
+                yield ("," if start else "") + _dumps([item(v) for v in part] if item else part)[1:-1]
             yield "]"
         else:
             yield _dumps(value)

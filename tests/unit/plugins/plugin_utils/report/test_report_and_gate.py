@@ -33,7 +33,7 @@ def run(tmp_path, now=NOW, dirty=True, **kwargs):
 
 def validator():
     jsonschema = pytest.importorskip("jsonschema")
-    schema = read_json("schemas", "readiness-report.v1.json")
+    schema = read_json("schemas", "readiness-report.v2.json")
     return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
@@ -49,6 +49,29 @@ def test_report_matches_its_schema_and_counts(tmp_path):
     assert summary["by_site"]["AAA"]["hosts"] == 4
     assert {"site", "sql", "client", "hierarchy"} <= set(summary["by_tier"])
     assert summary["by_rule"]["client.remote_control_agent"]["counts"]["fail"] == 1
+
+
+def test_the_file_writes_a_rules_fields_once_per_rule_and_on_failing_findings(tmp_path):
+    report, paths, _warning = run(tmp_path)
+    with open(paths["json"], encoding="utf-8") as handle:
+        stored = json.load(handle)
+    assert [e.message for e in validator().iter_errors(stored)] == []
+    by_rule = stored["summary"]["by_rule"]
+    for written, full in zip(stored["findings"], report["findings"]):
+        if full["status"] in ("fail", "error"):
+            assert written == full
+        else:
+            assert not {"title", "remediation", "references"} & set(written)
+            assert written == {k: v for k, v in full.items() if k not in ("title", "remediation", "references")}
+            rule = by_rule[full["rule"]]
+            assert (rule["title"], rule["remediation"], rule["references"]) == (
+                full["title"], full["remediation"], full["references"]), "the rule's fields are in summary.by_rule"
+    passing = next(f for f in stored["findings"] if f["status"] == "pass")
+    del stored["summary"]["by_rule"][passing["rule"]]["remediation"]
+    assert any("remediation" in e.message for e in validator().iter_errors(stored))
+    failing = next(f for f in stored["findings"] if f["status"] == "fail")
+    del failing["title"]
+    assert any("'title' is a required property" in e.message for e in validator().iter_errors(stored))
 
 
 def test_files_written_and_latest_replaced(tmp_path):

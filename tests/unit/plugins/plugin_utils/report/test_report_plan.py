@@ -53,9 +53,9 @@ def finding(report, host, rule):
 
 def test_report_with_a_plan_matches_the_schema(tmp_path):
     jsonschema = pytest.importorskip("jsonschema")
-    schema = read_json("schemas", "readiness-report.v1.json")
+    schema = read_json("schemas", "readiness-report.v2.json")
     report = lab(tmp_path)
-    assert report["schema_version"] == "1.3"
+    assert report["schema_version"] == "2.0"
     errors = jsonschema.Draft202012Validator(schema).iter_errors(report)
     assert [e.message for e in errors] == []
 

@@ -152,8 +152,8 @@ def test_the_section_shows_each_wave_and_the_timeline_post_upgrade_conversion_an
 def test_the_report_with_progress_matches_the_schema(recorded):
     jsonschema = pytest.importorskip("jsonschema")
     found = recorded[0]
-    assert found["schema_version"] == "1.3"
-    errors = jsonschema.Draft202012Validator(read_json("schemas", "readiness-report.v1.json")).iter_errors(found)
+    assert found["schema_version"] == "2.0"
+    errors = jsonschema.Draft202012Validator(read_json("schemas", "readiness-report.v2.json")).iter_errors(found)
     assert [e.message for e in errors] == []
 
 
