@@ -4,6 +4,11 @@ from collections import defaultdict
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.versions import VersionError, known_version, parse_version
 
 
+def sms_ini_section(snapshot):
+    """The [SMS] section of a client's SMS.INI as the snapshot holds it ({} when there is none)."""
+    return ((snapshot.get("sms_ini") or {}).get("sections") or {}).get("SMS") or {}
+
+
 def site_of(snapshot):
     """Return the site code a snapshot belongs to (None when unknown)."""
     kind = snapshot.get("kind")
@@ -11,14 +16,12 @@ def site_of(snapshot):
         return (snapshot.get("sms") or {}).get("site_code")
     if kind == "site_database":
         return snapshot.get("site_code")
-    sms_section = ((snapshot.get("sms_ini") or {}).get("sections") or {}).get("SMS") or {}
-    return snapshot.get("site_code") or sms_section.get("SiteCode")
+    return snapshot.get("site_code") or sms_ini_section(snapshot).get("SiteCode")
 
 
 def client_smsid(snapshot):
     """Return a client's SMS Unique ID from its SMS.INI, or None."""
-    sms_section = ((snapshot.get("sms_ini") or {}).get("sections") or {}).get("SMS") or {}
-    return sms_section.get("SMS Unique ID")
+    return sms_ini_section(snapshot).get("SMS Unique ID")
 
 
 def is_sms_2(sms):
@@ -59,7 +62,7 @@ def sp4_gap(sms):
 def client_digest(snapshot):
     """The part of a client's snapshot that rules about other hosts read (its site, SMS Unique ID and OS family),
     in the snapshot's own shape: the assessment keeps this of each client in the Fleet, not the whole snapshot."""
-    sms_section = ((snapshot.get("sms_ini") or {}).get("sections") or {}).get("SMS") or {}
+    sms_section = sms_ini_section(snapshot)
     digest = {"kind": snapshot.get("kind"), "os": {"family": (snapshot.get("os") or {}).get("family")},
               "sms_ini": {"sections": {"SMS": {k: sms_section[k] for k in ("SiteCode", "SMS Unique ID") if k in sms_section}}}}
     if "site_code" in snapshot:

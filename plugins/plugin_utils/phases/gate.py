@@ -17,7 +17,6 @@ one the report assessed (its recorded SHA-256).
 """
 import fnmatch
 import hashlib
-import json
 import os
 import re
 from collections import namedtuple
@@ -30,7 +29,7 @@ from ansible_collections.sms.upgrade.plugins.plugin_utils.hierarchy.upgrade_plan
 from ansible_collections.sms.upgrade.plugins.plugin_utils.phases.registry import UnknownPhase, get_phase
 from ansible_collections.sms.upgrade.plugins.plugin_utils.common.text import shorten
 from ansible_collections.sms.upgrade.plugins.plugin_utils.report.store import (
-    LATEST, inventory_dirs, legacy_report, recorded_dirs)
+    LATEST, inventory_dirs, legacy_report, load_report_json, recorded_dirs)
 
 GateResult = namedtuple("GateResult", ["passed", "reasons", "blockers", "run_id", "age_hours", "blocked_hosts"])
 PhasePolicy = namedtuple("PhasePolicy", ["name", "scope", "requires", "remediates"])
@@ -63,12 +62,11 @@ RERUN = "run the readiness playbook again"
 UNREAD_FINDING_FIELDS = ("evidence", "remediation", "references", "title")
 
 
-def _gate_part(item):
-    """A finding without the fields the gate never reads; every other object as it is."""
-    if "blocks" in item and "rule" in item and "host" in item and "status" in item:
-        for field in UNREAD_FINDING_FIELDS:
-            item.pop(field, None)
-    return item
+def _without_unread(finding):
+    """A finding without the fields the gate never reads."""
+    for field in UNREAD_FINDING_FIELDS:
+        finding.pop(field, None)
+    return finding
 
 
 def load_report(path):
@@ -86,7 +84,7 @@ def load_report(path):
                         "--check' first" % path)
     try:
         with open(path, encoding="utf-8") as handle:
-            report = json.load(handle, object_hook=_gate_part)
+            report = load_report_json(handle, _without_unread)
     except (OSError, ValueError, RecursionError) as exc:
         raise GateError("readiness report %s is unreadable: %s" % (path, shorten(exc, 300)))
     if not isinstance(report, dict) or str(report.get("schema_version", "")).split(".", maxsplit=1)[0] not in ("1", "2"):

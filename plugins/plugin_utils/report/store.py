@@ -103,12 +103,13 @@ def check_report_dir(report_dir, collection_root=COLLECTION_ROOT):
 _COMPARED = ("host", "rule", "status")
 
 
-def _compared_part(item):
-    """A finding of the previous report keeps only what the comparison reads (at 100,000 hosts a whole previous report
-    in memory would take gigabytes); every other object stays as it is."""
-    if "rule" in item and "status" in item and "host" in item and len(item) > len(_COMPARED):
-        return {key: item[key] for key in _COMPARED}
-    return item
+def load_report_json(handle, finding):
+    """Parse a report file, each finding (an object with host, rule, status and blocks) passed through ``finding`` as
+    soon as it is parsed, so that only what the reader keeps stays in memory (a whole report of 100,000 hosts takes
+    gigabytes); every other object stays as it is."""
+    def hook(item):
+        return finding(item) if "blocks" in item and "rule" in item and "host" in item and "status" in item else item
+    return json.load(handle, object_hook=hook)
 
 
 def read_previous(report_dir, inventory=None):
@@ -134,7 +135,7 @@ def read_previous(report_dir, inventory=None):
 def _compared_of(path):
     """What the comparison reads of a whole report file (findings trimmed while it is parsed)."""
     with open(path, encoding="utf-8") as handle:
-        report = json.load(handle, object_hook=_compared_part)
+        report = load_report_json(handle, lambda finding: {key: finding[key] for key in _COMPARED})
     if not isinstance(report, dict) or not isinstance(report.get("findings"), list) or \
             not all(isinstance(f, dict) for f in report["findings"]):
         raise ValueError("not a readiness report")

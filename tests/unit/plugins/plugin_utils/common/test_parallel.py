@@ -38,3 +38,12 @@ def test_a_worker_that_dies_is_named_and_says_what_to_do():
     with pytest.raises(parallel.ParallelError, match="readiness_workers, 1 for none"):
         parallel.map_ordered(die_on_five, list(range(10)), workers=2, chunk=3)
     assert parallel.map_ordered(lambda n: n * 2, [1, 2, 3], workers=2, chunk=1) == [2, 4, 6], "usable again afterwards"
+
+
+def test_the_readiness_task_takes_one_worker_per_cpu_by_default_and_refuses_a_negative_count():
+    from ansible_collections.sms.upgrade.plugins.action.readiness_report import worker_count
+
+    assert worker_count(3) == 3 and worker_count(1) == 1
+    assert 1 <= worker_count(0) <= 8 and worker_count(0) == min(os.cpu_count() or 1, 8)
+    with pytest.raises(ValueError, match="workers must be 0 .one per CPU. or more, not -2"):
+        worker_count(-2)

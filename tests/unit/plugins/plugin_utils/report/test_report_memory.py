@@ -86,7 +86,7 @@ def test_junit_is_written_a_test_case_at_a_time_and_counts_every_case():
 
 def test_the_previous_report_keeps_only_what_the_comparison_reads(tmp_path):
     previous = dict(REPORT, findings=[dict(f, rule="r.%d" % f["n"], status=("fail", "pass", "error")[f["n"] % 3],
-                                           evidence={"observed": "x" * 100}) for f in REPORT["findings"]],
+                                           blocks=False, evidence={"observed": "x" * 100}) for f in REPORT["findings"]],
                     diff={"new": [{"host": "CEN000", "rule": "r.0", "status": "fail"}]})
     (tmp_path / store.LATEST).write_text(json.dumps(previous), encoding="utf-8")
     loaded, warning = store.read_previous(str(tmp_path))
@@ -106,7 +106,7 @@ def _written(tmp_path, findings):
 
 
 def test_the_next_run_reads_the_small_summary_written_with_latest(tmp_path, monkeypatch):
-    findings = [{"host": "H%d" % n, "rule": "r", "status": ("fail", "pass")[n % 2], "message": "m"} for n in range(6)]
+    findings = [{"host": "H%d" % n, "rule": "r", "status": ("fail", "pass")[n % 2], "blocks": False, "message": "m"} for n in range(6)]
     _written(tmp_path, findings)
     summary = json.loads((tmp_path / store.COMPARED).read_text(encoding="utf-8"))
     assert [f["host"] for f in summary["findings"]] == ["H0", "H2", "H4"]
@@ -121,7 +121,7 @@ def test_the_next_run_reads_the_small_summary_written_with_latest(tmp_path, monk
 
 @pytest.mark.parametrize("damage", ["latest_changed", "summary_garbled", "summary_missing"])
 def test_a_summary_that_does_not_match_latest_is_not_used(tmp_path, damage):
-    findings = [{"host": "H%d" % n, "rule": "r", "status": "fail", "message": "m"} for n in range(3)]
+    findings = [{"host": "H%d" % n, "rule": "r", "status": "fail", "blocks": False, "message": "m"} for n in range(3)]
     _written(tmp_path, findings)
     latest = tmp_path / store.LATEST
     if damage == "latest_changed":
